@@ -1,0 +1,122 @@
+//! What services answer when they cannot do what was asked. Each variant says what happened in
+//! the warehouse's words and carries a stable [`ErrorCode`] that clients switch on.
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::ParseError;
+use crate::ports::{CarrierError, StoreError};
+use crate::workflow::Refusal;
+
+/// Stable, machine-readable error codes (mirrored by the UI). Add one only when a client reacts to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    ValidationFailed,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    InvalidTransition,
+    PickRejected,
+    Conflict,
+    IdempotencyKeyReused,
+    RequestInProgress,
+    PayloadTooLarge,
+    TooManyAttempts,
+    CarrierNotConfigured,
+    ShopNotConfigured,
+    CarrierRejected,
+    CarrierUnavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::BadRequest => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::InvalidTransition | Self::Conflict | Self::IdempotencyKeyReused | Self::RequestInProgress => 409,
+            Self::PayloadTooLarge => 413,
+            Self::ValidationFailed | Self::PickRejected | Self::CarrierRejected => 422,
+            Self::TooManyAttempts => 429,
+            Self::CarrierUnavailable => 502,
+            Self::CarrierNotConfigured | Self::ShopNotConfigured => 503,
+            Self::Internal => 500,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{what} `{id}` not found")]
+    NotFound { what: &'static str, id: String },
+    #[error(transparent)]
+    Invalid(#[from] ParseError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("UPS shipping is not set up for this warehouse: add UPS credentials and the shipper address in settings")]
+    CarrierNotConfigured,
+    #[error("no Shopify store is connected: add the shop domain and access token in settings")]
+    ShopNotConfigured,
+    #[error(transparent)]
+    Carrier(#[from] CarrierError),
+    #[error("internal error")]
+    Store(#[source] StoreError),
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(what) => Error::Conflict(format!(
+                "{what}: someone else changed it at the same time; reload and try again"
+            )),
+            StoreError::NotFound(what) => Error::NotFound {
+                what,
+                id: String::new(),
+            },
+            other => Error::Store(other),
+        }
+    }
+}
+
+impl Error {
+    pub fn not_found(what: &'static str, id: impl ToString) -> Self {
+        Self::NotFound { what, id: id.to_string() }
+    }
+
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::Invalid(_) => ErrorCode::ValidationFailed,
+            Self::Refused(Refusal::InvalidTransition { .. }) => ErrorCode::InvalidTransition,
+            Self::Refused(Refusal::PickRejected { .. }) => ErrorCode::PickRejected,
+            Self::Refused(Refusal::Invalid(_)) => ErrorCode::ValidationFailed,
+            Self::Conflict(_) => ErrorCode::Conflict,
+            Self::CarrierNotConfigured => ErrorCode::CarrierNotConfigured,
+            Self::ShopNotConfigured => ErrorCode::ShopNotConfigured,
+            Self::Carrier(CarrierError::Rejected { .. }) => ErrorCode::CarrierRejected,
+            Self::Carrier(CarrierError::Unavailable { .. }) => ErrorCode::CarrierUnavailable,
+            Self::Store(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// Structured details for the client, when there are any.
+    pub fn details(&self) -> Option<Value> {
+        match self {
+            Self::Invalid(p) => Some(json!({"field": p.field})),
+            Self::Refused(Refusal::PickRejected { problems }) => Some(json!({"items": problems})),
+            Self::Refused(Refusal::InvalidTransition { from, action, .. }) => {
+                Some(json!({"status": from, "action": action}))
+            }
+            Self::Carrier(CarrierError::Rejected { code, .. }) => Some(json!({"carrier_code": code})),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,290 @@
+//! Records the services read and write through the ports: orders with their lines, shipments,
+//! users, stock. They hold domain types only; storage rows and JSON DTOs live at the edges.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{
+    Gtin, Location, OrderId, Package, Role, ServiceCode, ShipmentId, Sku, TenantId, TenantSlug,
+    TrackingNumber, UserId,
+};
+use crate::workflow::{OrderLine, OrderState, OrderStatus};
+
+pub type Timestamp = DateTime<Utc>;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub slug: TenantSlug,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub role: Role,
+}
+
+/// A ship-to address as it came from the shop.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub name: Option<String>,
+    pub company: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// An order as stored: the workflow state plus what the bench shows about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Order {
+    pub state: OrderState,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub version: i64,
+    pub customer_name: Option<String>,
+    pub ship_to: Option<Address>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Order {
+    pub fn id(&self) -> &OrderId {
+        &self.state.id
+    }
+    pub fn status(&self) -> OrderStatus {
+        self.state.status
+    }
+    pub fn lines(&self) -> &[OrderLine] {
+        &self.state.lines
+    }
+}
+
+/// An order arriving from a shop (or the demo generator).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrder {
+    pub name: String,
+    pub external_id: Option<String>,
+    pub customer_name: Option<String>,
+    pub ship_to: Option<Address>,
+    pub lines: Vec<NewOrderLine>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOrderLine {
+    pub sku: Sku,
+    pub barcode: Option<Gtin>,
+    pub title: String,
+    pub quantity: u32,
+}
+
+/// A row of the order list: enough for the queue screen without loading every line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub name: String,
+    pub status: OrderStatus,
+    pub customer_name: Option<String>,
+    pub assigned_to: Option<UserId>,
+    pub line_count: u32,
+    pub units: u32,
+    pub picked_units: u32,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFilter {
+    pub status: Option<OrderStatus>,
+    pub q: Option<String>,
+    pub sku: Option<Sku>,
+    pub assigned_to: Option<UserId>,
+    pub created_from: Option<Timestamp>,
+    pub created_to: Option<Timestamp>,
+    pub limit: u32,
+    /// Continue after this (created_at, id).
+    pub after: Option<(Timestamp, OrderId)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<(Timestamp, String)>,
+}
+
+/// An entry of an order's append-only history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OrderEvent {
+    pub seq: i64,
+    pub kind: String,
+    pub user_id: Option<UserId>,
+    pub station_id: Option<String>,
+    pub payload: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// Who did something, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Actor {
+    pub user_id: Option<UserId>,
+    pub station_id: Option<String>,
+}
+
+impl Actor {
+    pub fn system() -> Self {
+        Self {
+            user_id: None,
+            station_id: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShipmentStatus {
+    /// The carrier was asked; no answer recorded yet (never retried blindly).
+    Pending,
+    Created,
+    Voided,
+    Delivered,
+    Failed,
+}
+
+impl ShipmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Created => "created",
+            Self::Voided => "voided",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Created,
+            Self::Voided,
+            Self::Delivered,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelFormat {
+    Png,
+    Zpl,
+    Pdf,
+    Gif,
+}
+
+impl LabelFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Png => "png",
+            Self::Zpl => "zpl",
+            Self::Pdf => "pdf",
+            Self::Gif => "gif",
+        }
+    }
+    pub fn parse(raw: &str) -> Option<Self> {
+        [Self::Png, Self::Zpl, Self::Pdf, Self::Gif]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Zpl => "application/vnd.zebra.zpl",
+            Self::Pdf => "application/pdf",
+            Self::Gif => "image/gif",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shipment {
+    pub id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    pub status: ShipmentStatus,
+    pub carrier: String,
+    pub service: ServiceCode,
+    pub tracking_number: Option<TrackingNumber>,
+    pub estimated_delivery: Option<chrono::NaiveDate>,
+    pub package: Package,
+    pub ship_to: Option<Address>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShipmentFilter {
+    pub order_id: Option<OrderId>,
+    pub status: Option<ShipmentStatus>,
+    pub since: Option<Timestamp>,
+    pub limit: u32,
+    pub after: Option<(Timestamp, ShipmentId)>,
+}
+
+/// Stock of one SKU at one location. `allocated` is what open orders still need.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StockLevel {
+    pub sku: String,
+    pub location: Location,
+    pub on_hand: i64,
+    pub allocated: i64,
+    pub available: i64,
+}
+
+/// One change to stock: set to a count, or adjust by a delta.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StockChange {
+    Set { sku: Sku, location: Location, on_hand: i64 },
+    Adjust { sku: Sku, location: Location, delta: i64 },
+}
+
+/// Stock moved by the workflow as part of an order transition (ship takes, void gives back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockMove {
+    pub sku: Sku,
+    pub location: Location,
+    pub delta: i64,
+}
+
+/// A recorded change of stock and its cause, so an outside inventory system can follow along.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StockEvent {
+    pub seq: i64,
+    pub sku: String,
+    pub location: Location,
+    pub delta: i64,
+    pub on_hand: i64,
+    pub cause: String,
+    pub order_id: Option<OrderId>,
+    pub shipment_id: Option<ShipmentId>,
+    pub user_id: Option<UserId>,
+    pub created_at: Timestamp,
+}
+
+/// The outcome of starting an idempotent request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdempotencyStart {
+    /// First time: go ahead, then record the answer.
+    Proceed,
+    /// Seen before: answer this again.
+    Replay { status: u16, body: Vec<u8> },
+    /// The first request with this key is still running.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}

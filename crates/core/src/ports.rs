@@ -1,0 +1,252 @@
+//! The ports: what the services need from the outside world. Adapters (`packbench-store`, the
+//! carrier and shop clients, the server's event stream) implement them; the services never
+//! name a database, an HTTP client or a device.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::domain::{Location, OrderId, Role, ShipmentId, Sku, TenantId, TenantSlug, UserId};
+use crate::model::{
+    Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
+    Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
+    Timestamp, User,
+};
+use crate::workflow::{OrderStatus, Transition};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What can go wrong in storage that a caller acts on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// Someone else changed the record first, or a unique key is taken.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("storage failed")]
+    Backend(#[source] BoxError),
+}
+
+/// A logged-in session, found by the hash of its token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    pub user: User,
+    pub station_id: Option<String>,
+    pub expires_at: Timestamp,
+}
+
+/// Failed-login bookkeeping per username (known or not, so names cannot be probed).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct LoginFailures {
+    pub count: u32,
+    pub locked_until: Option<Timestamp>,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything Packbench keeps. Every method is scoped to one tenant: there is no way to read
+/// another tenant's rows through this trait.
+///
+/// Writes that must not interleave (a transition, a claim) are checked here: a transition
+/// names the version it read, and loses with [`StoreError::Conflict`] if the order moved on.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // Tenants, users, sessions.
+    async fn create_tenant(&self, slug: &TenantSlug, name: &str, now: Timestamp) -> StoreResult<Tenant>;
+    async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>>;
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> StoreResult<User>;
+    /// The user and their password hash.
+    async fn credentials(&self, tenant: &TenantId, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn user(&self, tenant: &TenantId, id: &UserId) -> StoreResult<Option<User>>;
+    async fn set_password(&self, tenant: &TenantId, user: &UserId, password_hash: &str) -> StoreResult<()>;
+    async fn login_failures(&self, tenant: &TenantId, username: &str) -> StoreResult<LoginFailures>;
+    async fn set_login_failures(&self, tenant: &TenantId, username: &str, f: LoginFailures) -> StoreResult<()>;
+    async fn create_session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        user: &UserId,
+        station_id: Option<&str>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()>;
+    /// A live (unexpired, unrevoked) session.
+    async fn session(&self, tenant: &TenantId, token_hash: &str, now: Timestamp) -> StoreResult<Option<Session>>;
+    async fn end_session(&self, tenant: &TenantId, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+
+    // Orders.
+    async fn insert_order(&self, tenant: &TenantId, order: &NewOrder, now: Timestamp) -> StoreResult<Order>;
+    async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
+    async fn orders(&self, tenant: &TenantId, filter: &OrderFilter) -> StoreResult<Page<OrderSummary>>;
+    async fn status_counts(&self, tenant: &TenantId) -> StoreResult<Vec<(OrderStatus, i64)>>;
+    async fn order_events(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Vec<OrderEvent>>;
+    /// Writes an accepted transition, its event and its stock moves in one transaction, if the
+    /// order is still at `before.version`.
+    async fn save_transition(
+        &self,
+        tenant: &TenantId,
+        before: &Order,
+        transition: &Transition,
+        stock: &[StockMove],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Order>;
+    /// Atomically assigns the oldest pending order to `user`; `None` when there is none.
+    async fn claim_next(&self, tenant: &TenantId, user: &UserId, actor: &Actor, now: Timestamp) -> StoreResult<Option<Order>>;
+    /// Deletes every order, shipment, label and event of the tenant; answers how many orders.
+    async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64>;
+
+    // Shipments and labels.
+    async fn insert_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
+    async fn update_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
+    async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>>;
+    async fn shipments(&self, tenant: &TenantId, filter: &ShipmentFilter) -> StoreResult<Page<Shipment>>;
+    async fn put_label(&self, tenant: &TenantId, shipment: &ShipmentId, format: LabelFormat, bytes: &[u8]) -> StoreResult<()>;
+    async fn label(&self, tenant: &TenantId, shipment: &ShipmentId, format: LabelFormat) -> StoreResult<Option<Vec<u8>>>;
+
+    // Settings.
+    async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>>;
+    async fn put_settings(&self, tenant: &TenantId, doc: &serde_json::Value, now: Timestamp) -> StoreResult<()>;
+    async fn device_settings(&self, tenant: &TenantId, station: &str) -> StoreResult<Option<serde_json::Value>>;
+    async fn put_device_settings(&self, tenant: &TenantId, station: &str, doc: &serde_json::Value, now: Timestamp) -> StoreResult<()>;
+
+    // Inventory.
+    /// Stock rows with what open orders have allocated of them.
+    async fn stock(&self, tenant: &TenantId, sku: Option<&Sku>, location: Option<&Location>) -> StoreResult<Vec<StockLevel>>;
+    /// Applies stock changes in one transaction, each recorded as a stock event with `cause`.
+    async fn change_stock(
+        &self,
+        tenant: &TenantId,
+        changes: &[StockChange],
+        cause: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Vec<StockLevel>>;
+    async fn stock_events(&self, tenant: &TenantId, after_seq: i64, limit: u32) -> StoreResult<Vec<StockEvent>>;
+    /// What shipping this shipment took from stock (for giving it back on a void).
+    async fn shipment_stock_moves(&self, tenant: &TenantId, shipment: &ShipmentId) -> StoreResult<Vec<StockMove>>;
+
+    // Idempotency keys.
+    async fn idempotency_start(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        user: &UserId,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> StoreResult<IdempotencyStart>;
+    async fn idempotency_finish(&self, tenant: &TenantId, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
+    /// Forgets a key whose request failed before changing anything, so a retry can run.
+    async fn idempotency_abandon(&self, tenant: &TenantId, key: &str) -> StoreResult<()>;
+}
+
+/// A clock, so that business logic never reads the system time directly.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+/// Something every live screen may want to know, pushed as it happens.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveEvent {
+    OrderChanged {
+        order_id: OrderId,
+        status: OrderStatus,
+        event: String,
+    },
+    StockChanged {
+        sku: String,
+        location: String,
+        on_hand: i64,
+        cause: String,
+    },
+    OrdersCleared {
+        count: u64,
+    },
+}
+
+/// Where live events go (the server streams them as server-sent events).
+pub trait EventBus: Send + Sync + 'static {
+    fn publish(&self, tenant: &TenantId, event: LiveEvent);
+}
+
+/// A bus that drops everything (CLI tools, tests that do not listen).
+pub struct NoEvents;
+
+impl EventBus for NoEvents {
+    fn publish(&self, _tenant: &TenantId, _event: LiveEvent) {}
+}
+
+/// A label bought from a carrier.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelPurchase {
+    pub tracking_number: crate::domain::TrackingNumber,
+    pub estimated_delivery: Option<chrono::NaiveDate>,
+    pub label_format: LabelFormat,
+    pub label: Vec<u8>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CarrierError {
+    /// The carrier refused the request (bad address, bad account...): fix and try again.
+    #[error("{carrier} refused: {message} (code {code})")]
+    Rejected {
+        carrier: &'static str,
+        code: String,
+        message: String,
+    },
+    /// The carrier could not be reached or answered nonsense.
+    #[error("{carrier} is unavailable: {message}")]
+    Unavailable { carrier: &'static str, message: String },
+}
+
+/// What a label purchase needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LabelRequest {
+    pub shipment_id: ShipmentId,
+    pub order_name: Option<String>,
+    pub service: crate::domain::ServiceCode,
+    pub package: crate::domain::Package,
+    pub ship_to: crate::model::Address,
+}
+
+/// A carrier account that sells labels (UPS).
+#[async_trait]
+pub trait Carrier: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn buy_label(&self, request: &LabelRequest) -> Result<LabelPurchase, CarrierError>;
+    async fn void_label(&self, shipment: &Shipment) -> Result<(), CarrierError>;
+}
+
+/// Finds the carrier a tenant configured, if any.
+#[async_trait]
+pub trait Carriers: Send + Sync + 'static {
+    async fn for_tenant(&self, tenant: &TenantId) -> Option<Arc<dyn Carrier>>;
+}
+
+/// No carrier is available (until the UPS client is configured).
+pub struct NoCarriers;
+
+#[async_trait]
+impl Carriers for NoCarriers {
+    async fn for_tenant(&self, _tenant: &TenantId) -> Option<Arc<dyn Carrier>> {
+        None
+    }
+}

@@ -1,0 +1,450 @@
+//! The use cases of the bench: each method loads what it needs through the ports, lets the
+//! workflow decide, saves the outcome and tells live screens. Handlers and Tauri commands call
+//! exactly one of these.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::domain::{Location, OrderId, Package, ServiceCode, ShipmentId, Sku, TenantId, UserId, natural_cmp};
+use crate::error::{Error, Result};
+use crate::model::{
+    Actor, Order, OrderEvent, OrderFilter, OrderSummary, Page, Shipment, ShipmentFilter, ShipmentStatus,
+    StockChange, StockEvent, StockLevel, StockMove,
+};
+use crate::ports::{Carriers, Clock, EventBus, LabelRequest, LiveEvent, Store};
+use crate::settings::Settings;
+use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
+
+/// An operation a client asks for on one order (`POST .../orders/{id}/operations`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    Assign { user: Option<UserId> },
+    Pick { items: Vec<PickItem> },
+    Pack { package: Package },
+    Ship { service: ServiceCode, package: Option<Package> },
+    Void,
+    Cancel { reason: String },
+}
+
+/// Where a line is picked from, and whether stock is known there.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LineLocation {
+    pub location: Option<String>,
+    /// `in_stock`, `short` (less on hand than needed), `out_of_stock` or `no_stock_recorded`.
+    pub stock: &'static str,
+    pub on_hand: i64,
+}
+
+/// A warning that did not stop an action but that the packer should see.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Warning {
+    pub code: &'static str,
+    pub message: String,
+    pub sku: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderDetail {
+    pub order: Order,
+    pub locations: Vec<LineLocation>,
+    pub shipments: Vec<Shipment>,
+    pub events: Vec<OrderEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperationOutcome {
+    pub order: Order,
+    pub shipment: Option<Shipment>,
+    pub warnings: Vec<Warning>,
+}
+
+/// One row of a combined pick list: a SKU at a location, with what each order needs of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PickListEntry {
+    pub location: Option<String>,
+    pub sku: String,
+    pub title: String,
+    pub barcode: Option<String>,
+    pub quantity: u32,
+    pub stock: &'static str,
+    pub orders: Vec<PickListOrder>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PickListOrder {
+    pub order_id: OrderId,
+    pub order_name: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PickList {
+    pub orders: Vec<PickListOrder>,
+    pub entries: Vec<PickListEntry>,
+    pub total_units: u32,
+}
+
+pub struct Fulfillment {
+    store: Arc<dyn Store>,
+    carriers: Arc<dyn Carriers>,
+    bus: Arc<dyn EventBus>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Fulfillment {
+    pub fn new(store: Arc<dyn Store>, carriers: Arc<dyn Carriers>, bus: Arc<dyn EventBus>, clock: Arc<dyn Clock>) -> Self {
+        Self { store, carriers, bus, clock }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    async fn load(&self, tenant: &TenantId, id: &OrderId) -> Result<Order> {
+        self.store.order(tenant, id).await?.ok_or_else(|| Error::not_found("order", id))
+    }
+
+    pub async fn settings(&self, tenant: &TenantId) -> Result<Settings> {
+        let doc = self.store.settings(tenant).await?;
+        Ok(Settings::from_document(doc.as_ref())?)
+    }
+
+    pub async fn list_orders(&self, tenant: &TenantId, filter: &OrderFilter) -> Result<Page<OrderSummary>> {
+        Ok(self.store.orders(tenant, filter).await?)
+    }
+
+    pub async fn status_counts(&self, tenant: &TenantId) -> Result<Vec<(OrderStatus, i64)>> {
+        Ok(self.store.status_counts(tenant).await?)
+    }
+
+    pub async fn order_detail(&self, tenant: &TenantId, id: &OrderId) -> Result<OrderDetail> {
+        let order = self.load(tenant, id).await?;
+        let locations = self.line_locations(tenant, &order).await?;
+        let shipments = self
+            .store
+            .shipments(tenant, &ShipmentFilter { order_id: Some(id.clone()), limit: 100, ..Default::default() })
+            .await?
+            .items;
+        let events = self.store.order_events(tenant, id).await?;
+        Ok(OrderDetail { order, locations, shipments, events })
+    }
+
+    /// Where each line of an order is picked from: the first location (in natural order) that
+    /// has the SKU on hand, else the first that has a record of it, else the default location.
+    async fn line_locations(&self, tenant: &TenantId, order: &Order) -> Result<Vec<LineLocation>> {
+        let default = self.settings(tenant).await?.default_location;
+        let mut out = Vec::with_capacity(order.lines().len());
+        for line in order.lines() {
+            let levels = self.sorted_stock(tenant, &line.sku).await?;
+            out.push(locate(&levels, line.quantity, default.as_ref()));
+        }
+        Ok(out)
+    }
+
+    async fn sorted_stock(&self, tenant: &TenantId, sku: &Sku) -> Result<Vec<StockLevel>> {
+        let mut levels = self.store.stock(tenant, Some(sku), None).await?;
+        levels.sort_by(|a, b| natural_cmp(a.location.as_str(), b.location.as_str()));
+        Ok(levels)
+    }
+
+    /// Runs one operation on one order.
+    pub async fn operate(&self, tenant: &TenantId, id: &OrderId, op: Operation, actor: &Actor) -> Result<OperationOutcome> {
+        let order = self.load(tenant, id).await?;
+        let mut warnings = Vec::new();
+        let action = match op {
+            Operation::Assign { user } => {
+                let user = match user.or_else(|| actor.user_id.clone()) {
+                    Some(u) => u,
+                    None => return Err(Refusal::Invalid("assign needs a user_id").into()),
+                };
+                if self.store_user_exists(tenant, &user).await?.is_none() {
+                    return Err(Error::not_found("user", &user));
+                }
+                Action::Assign { user }
+            }
+            Operation::Pick { items } => {
+                let decided = workflow::apply(&order.state, &Action::Pick { items: items.clone() })?;
+                for (before, after) in order.lines().iter().zip(&decided.state.lines) {
+                    if after.picked > before.picked && self.store.stock(tenant, Some(&after.sku), None).await?.is_empty() {
+                        warnings.push(Warning {
+                            code: "no_stock_recorded",
+                            message: format!("no stock is recorded for {}: picked anyway, please count it", after.sku),
+                            sku: Some(after.sku.to_string()),
+                        });
+                    }
+                }
+                Action::Pick { items }
+            }
+            Operation::Pack { package } => Action::Pack { package },
+            Operation::Ship { service, package } => return self.ship(tenant, order, service, package, actor).await,
+            Operation::Void => return self.void(tenant, order, actor).await,
+            Operation::Cancel { reason } => Action::Cancel { reason },
+        };
+        let order = self.commit(tenant, &order, &action, &[], actor).await?;
+        Ok(OperationOutcome { order, shipment: None, warnings })
+    }
+
+    async fn store_user_exists(&self, tenant: &TenantId, user: &UserId) -> Result<Option<()>> {
+        Ok(self.store.user(tenant, user).await?.map(|_| ()))
+    }
+
+    async fn commit(&self, tenant: &TenantId, order: &Order, action: &Action, stock: &[StockMove], actor: &Actor) -> Result<Order> {
+        let transition = workflow::apply(&order.state, action)?;
+        let saved = self.store.save_transition(tenant, order, &transition, stock, actor, self.clock.now()).await?;
+        self.bus.publish(
+            tenant,
+            LiveEvent::OrderChanged { order_id: saved.id().clone(), status: saved.status(), event: transition.event_kind.into() },
+        );
+        Ok(saved)
+    }
+
+    /// Hands the oldest pending order to `user`; `Ok(None)` when the queue is empty.
+    pub async fn claim_next(&self, tenant: &TenantId, user: &UserId, actor: &Actor) -> Result<Option<Order>> {
+        let claimed = self.store.claim_next(tenant, user, actor, self.clock.now()).await?;
+        if let Some(o) = &claimed {
+            self.bus.publish(tenant, LiveEvent::OrderChanged { order_id: o.id().clone(), status: o.status(), event: "assigned".into() });
+        }
+        Ok(claimed)
+    }
+
+    /// Buys a label and ships. The shipment is recorded (as `pending`) before the carrier is
+    /// called, so a crash mid-call leaves a trace to reconcile rather than a silent second label.
+    async fn ship(
+        &self,
+        tenant: &TenantId,
+        order: Order,
+        service: ServiceCode,
+        package: Option<Package>,
+        actor: &Actor,
+    ) -> Result<OperationOutcome> {
+        let package = workflow::can_ship(&order.state, package.as_ref())?;
+        let carrier = self.carriers.for_tenant(tenant).await.ok_or(Error::CarrierNotConfigured)?;
+        let now = self.clock.now();
+        let mut shipment = Shipment {
+            id: ShipmentId::generate(),
+            order_id: Some(order.id().clone()),
+            status: ShipmentStatus::Pending,
+            carrier: carrier.name().into(),
+            service,
+            tracking_number: None,
+            estimated_delivery: None,
+            package: package.clone(),
+            ship_to: order.ship_to.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_shipment(tenant, &shipment).await?;
+        let request = LabelRequest {
+            shipment_id: shipment.id.clone(),
+            order_name: Some(order.name.clone()),
+            service,
+            package: package.clone(),
+            ship_to: order.ship_to.clone().unwrap_or_default(),
+        };
+        let purchase = match carrier.buy_label(&request).await {
+            Ok(p) => p,
+            Err(e) => {
+                shipment.status = ShipmentStatus::Failed;
+                shipment.updated_at = self.clock.now();
+                self.store.update_shipment(tenant, &shipment).await?;
+                return Err(e.into());
+            }
+        };
+        shipment.status = ShipmentStatus::Created;
+        shipment.tracking_number = Some(purchase.tracking_number);
+        shipment.estimated_delivery = purchase.estimated_delivery;
+        shipment.updated_at = self.clock.now();
+        self.store.update_shipment(tenant, &shipment).await?;
+        self.store.put_label(tenant, &shipment.id, purchase.label_format, &purchase.label).await?;
+        let moves = self.stock_to_take(tenant, &order).await?;
+        let action = Action::Ship { shipment: shipment.id.clone(), package };
+        let order = self.commit(tenant, &order, &action, &moves, actor).await?;
+        Ok(OperationOutcome { order, shipment: Some(shipment), warnings: Vec::new() })
+    }
+
+    /// What shipping takes from stock: each line from its locations in natural order; what no
+    /// location covers comes off the first one (going negative shows a count to fix). SKUs with
+    /// no stock recorded are left alone.
+    async fn stock_to_take(&self, tenant: &TenantId, order: &Order) -> Result<Vec<StockMove>> {
+        let mut moves = Vec::new();
+        for line in order.lines() {
+            let levels = self.sorted_stock(tenant, &line.sku).await?;
+            let Some(first) = levels.first() else { continue };
+            let mut left = i64::from(line.quantity);
+            for level in &levels {
+                let take = left.min(level.on_hand.max(0));
+                if take > 0 {
+                    moves.push(StockMove { sku: line.sku.clone(), location: level.location.clone(), delta: -take });
+                    left -= take;
+                }
+            }
+            if left > 0 {
+                moves.push(StockMove { sku: line.sku.clone(), location: first.location.clone(), delta: -left });
+            }
+        }
+        Ok(moves)
+    }
+
+    async fn void(&self, tenant: &TenantId, order: Order, actor: &Actor) -> Result<OperationOutcome> {
+        // Refuse early (before any carrier call) if the order is not shipped.
+        workflow::apply(&order.state, &Action::Void)?;
+        let shipment_id = order.state.shipment_id.clone().ok_or(Refusal::Invalid("this order has no label to void"))?;
+        let mut shipment = self.store.shipment(tenant, &shipment_id).await?.ok_or_else(|| Error::not_found("shipment", &shipment_id))?;
+        let carrier = self.carriers.for_tenant(tenant).await.ok_or(Error::CarrierNotConfigured)?;
+        carrier.void_label(&shipment).await?;
+        let give_back: Vec<StockMove> = self
+            .store
+            .shipment_stock_moves(tenant, &shipment_id)
+            .await?
+            .into_iter()
+            .map(|m| StockMove { delta: -m.delta, ..m })
+            .collect();
+        let order = self.commit(tenant, &order, &Action::Void, &give_back, actor).await?;
+        shipment.status = ShipmentStatus::Voided;
+        shipment.updated_at = self.clock.now();
+        self.store.update_shipment(tenant, &shipment).await?;
+        Ok(OperationOutcome { order, shipment: Some(shipment), warnings: Vec::new() })
+    }
+
+    /// A combined pick list for many orders: each SKU once per location, with each order's
+    /// quantity, sorted by location in natural order (`A-2` before `A-10`).
+    pub async fn pick_list(&self, tenant: &TenantId, ids: &[OrderId]) -> Result<PickList> {
+        let default = self.settings(tenant).await?.default_location;
+        let mut orders = Vec::with_capacity(ids.len());
+        for id in ids {
+            orders.push(self.load(tenant, id).await?);
+        }
+        let mut entries: BTreeMap<(String, String), PickListEntry> = BTreeMap::new();
+        let mut summary = Vec::new();
+        let mut total = 0;
+        for order in &orders {
+            let mut order_units = 0;
+            for line in order.lines() {
+                let qty = line.remaining();
+                if qty == 0 {
+                    continue;
+                }
+                let levels = self.sorted_stock(tenant, &line.sku).await?;
+                let at = locate(&levels, qty, default.as_ref());
+                let key = (at.location.clone().unwrap_or_default(), line.sku.key());
+                let entry = entries.entry(key).or_insert_with(|| PickListEntry {
+                    location: at.location.clone(),
+                    sku: line.sku.to_string(),
+                    title: line.title.clone(),
+                    barcode: line.barcode.as_ref().map(|b| b.as_str().to_owned()),
+                    quantity: 0,
+                    stock: at.stock,
+                    orders: Vec::new(),
+                });
+                entry.quantity += qty;
+                entry.orders.push(PickListOrder { order_id: order.id().clone(), order_name: order.name.clone(), quantity: qty });
+                order_units += qty;
+            }
+            total += order_units;
+            summary.push(PickListOrder { order_id: order.id().clone(), order_name: order.name.clone(), quantity: order_units });
+        }
+        let mut entries: Vec<PickListEntry> = entries.into_values().collect();
+        entries.sort_by(|a, b| {
+            // Lines without a location go last: someone has to look for them.
+            match (&a.location, &b.location) {
+                (Some(x), Some(y)) => natural_cmp(x, y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            }
+            .then_with(|| natural_cmp(&a.sku, &b.sku))
+        });
+        Ok(PickList { orders: summary, entries, total_units: total })
+    }
+
+    /// The orders a pick list covers when none are named: every open order not yet picked.
+    pub async fn open_unpicked_orders(&self, tenant: &TenantId, limit: u32) -> Result<Vec<OrderId>> {
+        let mut ids = Vec::new();
+        for status in [OrderStatus::Processing, OrderStatus::Pending] {
+            let filter = OrderFilter { status: Some(status), limit, ..Default::default() };
+            ids.extend(self.store.orders(tenant, &filter).await?.items.into_iter().map(|o| o.id));
+        }
+        Ok(ids)
+    }
+
+    pub async fn stock(&self, tenant: &TenantId, sku: Option<&Sku>, location: Option<&Location>) -> Result<Vec<StockLevel>> {
+        let mut levels = self.store.stock(tenant, sku, location).await?;
+        levels.sort_by(|a, b| natural_cmp(&a.sku, &b.sku).then_with(|| natural_cmp(a.location.as_str(), b.location.as_str())));
+        Ok(levels)
+    }
+
+    pub async fn change_stock(&self, tenant: &TenantId, changes: &[StockChange], cause: &str, actor: &Actor) -> Result<Vec<StockLevel>> {
+        if changes.is_empty() {
+            return Err(Refusal::Invalid("no stock changes given").into());
+        }
+        let levels = self.store.change_stock(tenant, changes, cause, actor, self.clock.now()).await?;
+        for l in &levels {
+            self.bus.publish(
+                tenant,
+                LiveEvent::StockChanged {
+                    sku: l.sku.clone(),
+                    location: l.location.as_str().to_owned(),
+                    on_hand: l.on_hand,
+                    cause: cause.to_owned(),
+                },
+            );
+        }
+        Ok(levels)
+    }
+
+    pub async fn stock_events(&self, tenant: &TenantId, after_seq: i64, limit: u32) -> Result<Vec<StockEvent>> {
+        Ok(self.store.stock_events(tenant, after_seq, limit).await?)
+    }
+
+    /// Deletes all of a tenant's order data (orders, shipments, labels, events). Stock stays.
+    pub async fn clear_orders(&self, tenant: &TenantId) -> Result<u64> {
+        let count = self.store.clear_orders(tenant).await?;
+        self.bus.publish(tenant, LiveEvent::OrdersCleared { count });
+        Ok(count)
+    }
+
+    pub async fn shipments(&self, tenant: &TenantId, filter: &ShipmentFilter) -> Result<Page<Shipment>> {
+        Ok(self.store.shipments(tenant, filter).await?)
+    }
+
+    pub async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment> {
+        self.store.shipment(tenant, id).await?.ok_or_else(|| Error::not_found("shipment", id))
+    }
+
+    /// Validates and saves a settings patch; answers the public view.
+    pub async fn patch_settings(&self, tenant: &TenantId, patch: &Value) -> Result<Value> {
+        let stored = self.store.settings(tenant).await?;
+        let (settings, doc) = Settings::merge(stored.as_ref(), patch)?;
+        self.store.put_settings(tenant, &doc, self.clock.now()).await?;
+        Ok(settings.public_view())
+    }
+
+    pub async fn device_settings(&self, tenant: &TenantId, station: &str) -> Result<Value> {
+        Ok(self.store.device_settings(tenant, station).await?.unwrap_or_else(|| json!({})))
+    }
+
+    pub async fn save_device_settings(&self, tenant: &TenantId, station: &str, doc: &Value) -> Result<Value> {
+        self.store.put_device_settings(tenant, station, doc, self.clock.now()).await?;
+        Ok(doc.clone())
+    }
+}
+
+fn locate(levels: &[StockLevel], needed: u32, default: Option<&Location>) -> LineLocation {
+    if let Some(l) = levels.iter().find(|l| l.on_hand >= i64::from(needed)) {
+        return LineLocation { location: Some(l.location.as_str().into()), stock: "in_stock", on_hand: l.on_hand };
+    }
+    if let Some(l) = levels.iter().find(|l| l.on_hand > 0) {
+        return LineLocation { location: Some(l.location.as_str().into()), stock: "short", on_hand: l.on_hand };
+    }
+    if let Some(l) = levels.first() {
+        return LineLocation { location: Some(l.location.as_str().into()), stock: "out_of_stock", on_hand: l.on_hand };
+    }
+    LineLocation { location: default.map(|d| d.as_str().to_owned()), stock: "no_stock_recorded", on_hand: 0 }
+}
