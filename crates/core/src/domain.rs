@@ -293,7 +293,10 @@ impl WeightUnit {
             "oz" => Ok(Self::Oz),
             "kg" => Ok(Self::Kg),
             "g" => Ok(Self::G),
-            _ => Err(ParseError::new("unit", "weight unit must be lb, oz, kg or g")),
+            _ => Err(ParseError::new(
+                "unit",
+                "weight unit must be lb, oz, kg or g",
+            )),
         }
     }
     fn grams_per_unit(self) -> f64 {
@@ -375,7 +378,12 @@ pub struct Dimensions {
 }
 
 impl Dimensions {
-    pub fn new(length: f64, width: f64, height: f64, unit: DimensionUnit) -> Result<Self, ParseError> {
+    pub fn new(
+        length: f64,
+        width: f64,
+        height: f64,
+        unit: DimensionUnit,
+    ) -> Result<Self, ParseError> {
         for (name, v) in [("length", length), ("width", width), ("height", height)] {
             if !v.is_finite() || v <= 0.0 {
                 return Err(ParseError::new(
@@ -428,7 +436,9 @@ impl ServiceCode {
         Self::ALL
             .into_iter()
             .find(|s| s.as_str() == raw)
-            .ok_or_else(|| ParseError::new("service", "must be one of ground, 3day, 2day, next_day"))
+            .ok_or_else(|| {
+                ParseError::new("service", "must be one of ground, 3day, 2day, next_day")
+            })
     }
     pub fn as_str(self) -> &'static str {
         match self {
@@ -468,7 +478,9 @@ impl TrackingNumber {
         let s = raw.trim().to_ascii_uppercase();
         let ok = s.len() == 18
             && s.starts_with("1Z")
-            && s[2..].bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+            && s[2..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
             && s.as_bytes()[17].is_ascii_digit();
         if ok {
             Ok(Self(s))
@@ -616,7 +628,10 @@ impl Role {
 pub fn parse_username(raw: &str) -> Result<String, ParseError> {
     let s = raw.trim();
     if s.is_empty() || s.len() > 64 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ParseError::new("username", "must be 1-64 characters without spaces"));
+        return Err(ParseError::new(
+            "username",
+            "must be 1-64 characters without spaces",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -655,7 +670,10 @@ mod tests {
     #[test]
     fn a_barcode_with_a_wrong_check_digit_is_refused() {
         assert!(Gtin::parse("012345678906").is_err());
-        assert!(Gtin::parse("01234567890").is_err(), "11 digits is no GS1 length");
+        assert!(
+            Gtin::parse("01234567890").is_err(),
+            "11 digits is no GS1 length"
+        );
         assert!(Gtin::parse("01234567890A").is_err());
         assert!(Gtin::parse("96385074").is_ok(), "a valid EAN-8");
     }
@@ -665,11 +683,25 @@ mod tests {
         let t = TrackingNumber::parse("1z999aa10123456784").unwrap();
         assert_eq!(t.as_str(), "1Z999AA10123456784");
         assert!(t.check_digit_ok());
-        for good in ["1ZWA82900123277535", "1Z1486YY0110000297", "1Z023E2X0214323462"] {
-            assert!(TrackingNumber::parse(good).unwrap().check_digit_ok(), "{good}");
+        for good in [
+            "1ZWA82900123277535",
+            "1Z1486YY0110000297",
+            "1Z023E2X0214323462",
+        ] {
+            assert!(
+                TrackingNumber::parse(good).unwrap().check_digit_ok(),
+                "{good}"
+            );
         }
-        assert!(!TrackingNumber::parse("1Z1111111111111111").unwrap().check_digit_ok());
-        assert!(TrackingNumber::parse("1Z999AA1012345678").is_err(), "17 chars");
+        assert!(
+            !TrackingNumber::parse("1Z1111111111111111")
+                .unwrap()
+                .check_digit_ok()
+        );
+        assert!(
+            TrackingNumber::parse("1Z999AA1012345678").is_err(),
+            "17 chars"
+        );
         assert!(TrackingNumber::parse("9Z999AA10123456784").is_err());
     }
 
@@ -710,7 +742,10 @@ mod tests {
 
     #[test]
     fn skus_match_without_regard_to_case() {
-        assert_eq!(Sku::parse("prod-001").unwrap(), Sku::parse("PROD-001").unwrap());
+        assert_eq!(
+            Sku::parse("prod-001").unwrap(),
+            Sku::parse("PROD-001").unwrap()
+        );
         assert!(Sku::parse("  ").is_err());
         assert!(Sku::parse("A B").is_err());
     }

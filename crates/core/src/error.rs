@@ -38,7 +38,10 @@ impl ErrorCode {
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
             Self::NotFound => 404,
-            Self::InvalidTransition | Self::Conflict | Self::IdempotencyKeyReused | Self::RequestInProgress => 409,
+            Self::InvalidTransition
+            | Self::Conflict
+            | Self::IdempotencyKeyReused
+            | Self::RequestInProgress => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed | Self::PickRejected | Self::CarrierRejected => 422,
             Self::TooManyAttempts => 429,
@@ -59,7 +62,9 @@ pub enum Error {
     Refused(#[from] Refusal),
     #[error("{0}")]
     Conflict(String),
-    #[error("UPS shipping is not set up for this warehouse: add UPS credentials and the shipper address in settings")]
+    #[error(
+        "UPS shipping is not set up for this warehouse: add UPS credentials and the shipper address in settings"
+    )]
     CarrierNotConfigured,
     #[error("no Shopify store is connected: add the shop domain and access token in settings")]
     ShopNotConfigured,
@@ -86,7 +91,10 @@ impl From<StoreError> for Error {
 
 impl Error {
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
-        Self::NotFound { what, id: id.to_string() }
+        Self::NotFound {
+            what,
+            id: id.to_string(),
+        }
     }
 
     pub fn code(&self) -> ErrorCode {
@@ -113,7 +121,9 @@ impl Error {
             Self::Refused(Refusal::InvalidTransition { from, action, .. }) => {
                 Some(json!({"status": from, "action": action}))
             }
-            Self::Carrier(CarrierError::Rejected { code, .. }) => Some(json!({"carrier_code": code})),
+            Self::Carrier(CarrierError::Rejected { code, .. }) => {
+                Some(json!({"carrier_code": code}))
+            }
             _ => None,
         }
     }

@@ -249,8 +249,16 @@ pub struct StockLevel {
 /// One change to stock: set to a count, or adjust by a delta.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StockChange {
-    Set { sku: Sku, location: Location, on_hand: i64 },
-    Adjust { sku: Sku, location: Location, delta: i64 },
+    Set {
+        sku: Sku,
+        location: Location,
+        on_hand: i64,
+    },
+    Adjust {
+        sku: Sku,
+        location: Location,
+        delta: i64,
+    },
 }
 
 /// Stock moved by the workflow as part of an order transition (ship takes, void gives back).

@@ -54,7 +54,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // Tenants, users, sessions.
-    async fn create_tenant(&self, slug: &TenantSlug, name: &str, now: Timestamp) -> StoreResult<Tenant>;
+    async fn create_tenant(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Tenant>;
     async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>>;
     async fn create_user(
         &self,
@@ -65,11 +70,26 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<User>;
     /// The user and their password hash.
-    async fn credentials(&self, tenant: &TenantId, username: &str) -> StoreResult<Option<(User, String)>>;
+    async fn credentials(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+    ) -> StoreResult<Option<(User, String)>>;
     async fn user(&self, tenant: &TenantId, id: &UserId) -> StoreResult<Option<User>>;
-    async fn set_password(&self, tenant: &TenantId, user: &UserId, password_hash: &str) -> StoreResult<()>;
-    async fn login_failures(&self, tenant: &TenantId, username: &str) -> StoreResult<LoginFailures>;
-    async fn set_login_failures(&self, tenant: &TenantId, username: &str, f: LoginFailures) -> StoreResult<()>;
+    async fn set_password(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        password_hash: &str,
+    ) -> StoreResult<()>;
+    async fn login_failures(&self, tenant: &TenantId, username: &str)
+    -> StoreResult<LoginFailures>;
+    async fn set_login_failures(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+        f: LoginFailures,
+    ) -> StoreResult<()>;
     async fn create_session(
         &self,
         tenant: &TenantId,
@@ -80,13 +100,32 @@ pub trait Store: Send + Sync + 'static {
         expires_at: Timestamp,
     ) -> StoreResult<()>;
     /// A live (unexpired, unrevoked) session.
-    async fn session(&self, tenant: &TenantId, token_hash: &str, now: Timestamp) -> StoreResult<Option<Session>>;
-    async fn end_session(&self, tenant: &TenantId, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+    async fn session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>>;
+    async fn end_session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     // Orders.
-    async fn insert_order(&self, tenant: &TenantId, order: &NewOrder, now: Timestamp) -> StoreResult<Order>;
+    async fn insert_order(
+        &self,
+        tenant: &TenantId,
+        order: &NewOrder,
+        now: Timestamp,
+    ) -> StoreResult<Order>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
-    async fn orders(&self, tenant: &TenantId, filter: &OrderFilter) -> StoreResult<Page<OrderSummary>>;
+    async fn orders(
+        &self,
+        tenant: &TenantId,
+        filter: &OrderFilter,
+    ) -> StoreResult<Page<OrderSummary>>;
     async fn status_counts(&self, tenant: &TenantId) -> StoreResult<Vec<(OrderStatus, i64)>>;
     async fn order_events(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Vec<OrderEvent>>;
     /// Writes an accepted transition, its event and its stock moves in one transaction, if the
@@ -101,7 +140,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Order>;
     /// Atomically assigns the oldest pending order to `user`; `None` when there is none.
-    async fn claim_next(&self, tenant: &TenantId, user: &UserId, actor: &Actor, now: Timestamp) -> StoreResult<Option<Order>>;
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Option<Order>>;
     /// Deletes every order, shipment, label and event of the tenant; answers how many orders.
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64>;
 
@@ -109,19 +154,54 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
     async fn update_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
     async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>>;
-    async fn shipments(&self, tenant: &TenantId, filter: &ShipmentFilter) -> StoreResult<Page<Shipment>>;
-    async fn put_label(&self, tenant: &TenantId, shipment: &ShipmentId, format: LabelFormat, bytes: &[u8]) -> StoreResult<()>;
-    async fn label(&self, tenant: &TenantId, shipment: &ShipmentId, format: LabelFormat) -> StoreResult<Option<Vec<u8>>>;
+    async fn shipments(
+        &self,
+        tenant: &TenantId,
+        filter: &ShipmentFilter,
+    ) -> StoreResult<Page<Shipment>>;
+    async fn put_label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+        bytes: &[u8],
+    ) -> StoreResult<()>;
+    async fn label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+    ) -> StoreResult<Option<Vec<u8>>>;
 
     // Settings.
     async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>>;
-    async fn put_settings(&self, tenant: &TenantId, doc: &serde_json::Value, now: Timestamp) -> StoreResult<()>;
-    async fn device_settings(&self, tenant: &TenantId, station: &str) -> StoreResult<Option<serde_json::Value>>;
-    async fn put_device_settings(&self, tenant: &TenantId, station: &str, doc: &serde_json::Value, now: Timestamp) -> StoreResult<()>;
+    async fn put_settings(
+        &self,
+        tenant: &TenantId,
+        doc: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn device_settings(
+        &self,
+        tenant: &TenantId,
+        station: &str,
+    ) -> StoreResult<Option<serde_json::Value>>;
+    async fn put_device_settings(
+        &self,
+        tenant: &TenantId,
+        station: &str,
+        doc: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 
     // Inventory.
     /// Stock rows with what open orders have allocated of them.
-    async fn stock(&self, tenant: &TenantId, sku: Option<&Sku>, location: Option<&Location>) -> StoreResult<Vec<StockLevel>>;
+    async fn stock(
+        &self,
+        tenant: &TenantId,
+        sku: Option<&Sku>,
+        location: Option<&Location>,
+    ) -> StoreResult<Vec<StockLevel>>;
     /// Applies stock changes in one transaction, each recorded as a stock event with `cause`.
     async fn change_stock(
         &self,
@@ -131,9 +211,18 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Vec<StockLevel>>;
-    async fn stock_events(&self, tenant: &TenantId, after_seq: i64, limit: u32) -> StoreResult<Vec<StockEvent>>;
+    async fn stock_events(
+        &self,
+        tenant: &TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StockEvent>>;
     /// What shipping this shipment took from stock (for giving it back on a void).
-    async fn shipment_stock_moves(&self, tenant: &TenantId, shipment: &ShipmentId) -> StoreResult<Vec<StockMove>>;
+    async fn shipment_stock_moves(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<StockMove>>;
 
     // Idempotency keys.
     async fn idempotency_start(
@@ -144,7 +233,13 @@ pub trait Store: Send + Sync + 'static {
         fingerprint: &str,
         now: Timestamp,
     ) -> StoreResult<IdempotencyStart>;
-    async fn idempotency_finish(&self, tenant: &TenantId, key: &str, status: u16, body: &[u8]) -> StoreResult<()>;
+    async fn idempotency_finish(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> StoreResult<()>;
     /// Forgets a key whose request failed before changing anything, so a retry can run.
     async fn idempotency_abandon(&self, tenant: &TenantId, key: &str) -> StoreResult<()>;
 }
@@ -214,7 +309,10 @@ pub enum CarrierError {
     },
     /// The carrier could not be reached or answered nonsense.
     #[error("{carrier} is unavailable: {message}")]
-    Unavailable { carrier: &'static str, message: String },
+    Unavailable {
+        carrier: &'static str,
+        message: String,
+    },
 }
 
 /// What a label purchase needs.

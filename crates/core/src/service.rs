@@ -8,11 +8,13 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::domain::{Location, OrderId, Package, ServiceCode, ShipmentId, Sku, TenantId, UserId, natural_cmp};
+use crate::domain::{
+    Location, OrderId, Package, ServiceCode, ShipmentId, Sku, TenantId, UserId, natural_cmp,
+};
 use crate::error::{Error, Result};
 use crate::model::{
-    Actor, Order, OrderEvent, OrderFilter, OrderSummary, Page, Shipment, ShipmentFilter, ShipmentStatus,
-    StockChange, StockEvent, StockLevel, StockMove,
+    Actor, Order, OrderEvent, OrderFilter, OrderSummary, Page, Shipment, ShipmentFilter,
+    ShipmentStatus, StockChange, StockEvent, StockLevel, StockMove,
 };
 use crate::ports::{Carriers, Clock, EventBus, LabelRequest, LiveEvent, Store};
 use crate::settings::Settings;
@@ -21,12 +23,23 @@ use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
 /// An operation a client asks for on one order (`POST .../orders/{id}/operations`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
-    Assign { user: Option<UserId> },
-    Pick { items: Vec<PickItem> },
-    Pack { package: Package },
-    Ship { service: ServiceCode, package: Option<Package> },
+    Assign {
+        user: Option<UserId>,
+    },
+    Pick {
+        items: Vec<PickItem>,
+    },
+    Pack {
+        package: Package,
+    },
+    Ship {
+        service: ServiceCode,
+        package: Option<Package>,
+    },
     Void,
-    Cancel { reason: String },
+    Cancel {
+        reason: String,
+    },
 }
 
 /// Where a line is picked from, and whether stock is known there.
@@ -95,8 +108,18 @@ pub struct Fulfillment {
 }
 
 impl Fulfillment {
-    pub fn new(store: Arc<dyn Store>, carriers: Arc<dyn Carriers>, bus: Arc<dyn EventBus>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, carriers, bus, clock }
+    pub fn new(
+        store: Arc<dyn Store>,
+        carriers: Arc<dyn Carriers>,
+        bus: Arc<dyn EventBus>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            carriers,
+            bus,
+            clock,
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -108,7 +131,10 @@ impl Fulfillment {
     }
 
     async fn load(&self, tenant: &TenantId, id: &OrderId) -> Result<Order> {
-        self.store.order(tenant, id).await?.ok_or_else(|| Error::not_found("order", id))
+        self.store
+            .order(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found("order", id))
     }
 
     pub async fn settings(&self, tenant: &TenantId) -> Result<Settings> {
@@ -116,7 +142,11 @@ impl Fulfillment {
         Ok(Settings::from_document(doc.as_ref())?)
     }
 
-    pub async fn list_orders(&self, tenant: &TenantId, filter: &OrderFilter) -> Result<Page<OrderSummary>> {
+    pub async fn list_orders(
+        &self,
+        tenant: &TenantId,
+        filter: &OrderFilter,
+    ) -> Result<Page<OrderSummary>> {
         Ok(self.store.orders(tenant, filter).await?)
     }
 
@@ -129,11 +159,23 @@ impl Fulfillment {
         let locations = self.line_locations(tenant, &order).await?;
         let shipments = self
             .store
-            .shipments(tenant, &ShipmentFilter { order_id: Some(id.clone()), limit: 100, ..Default::default() })
+            .shipments(
+                tenant,
+                &ShipmentFilter {
+                    order_id: Some(id.clone()),
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
             .await?
             .items;
         let events = self.store.order_events(tenant, id).await?;
-        Ok(OrderDetail { order, locations, shipments, events })
+        Ok(OrderDetail {
+            order,
+            locations,
+            shipments,
+            events,
+        })
     }
 
     /// Where each line of an order is picked from: the first location (in natural order) that
@@ -155,7 +197,13 @@ impl Fulfillment {
     }
 
     /// Runs one operation on one order.
-    pub async fn operate(&self, tenant: &TenantId, id: &OrderId, op: Operation, actor: &Actor) -> Result<OperationOutcome> {
+    pub async fn operate(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        op: Operation,
+        actor: &Actor,
+    ) -> Result<OperationOutcome> {
         let order = self.load(tenant, id).await?;
         let mut warnings = Vec::new();
         let action = match op {
@@ -170,12 +218,26 @@ impl Fulfillment {
                 Action::Assign { user }
             }
             Operation::Pick { items } => {
-                let decided = workflow::apply(&order.state, &Action::Pick { items: items.clone() })?;
+                let decided = workflow::apply(
+                    &order.state,
+                    &Action::Pick {
+                        items: items.clone(),
+                    },
+                )?;
                 for (before, after) in order.lines().iter().zip(&decided.state.lines) {
-                    if after.picked > before.picked && self.store.stock(tenant, Some(&after.sku), None).await?.is_empty() {
+                    if after.picked > before.picked
+                        && self
+                            .store
+                            .stock(tenant, Some(&after.sku), None)
+                            .await?
+                            .is_empty()
+                    {
                         warnings.push(Warning {
                             code: "no_stock_recorded",
-                            message: format!("no stock is recorded for {}: picked anyway, please count it", after.sku),
+                            message: format!(
+                                "no stock is recorded for {}: picked anyway, please count it",
+                                after.sku
+                            ),
                             sku: Some(after.sku.to_string()),
                         });
                     }
@@ -183,33 +245,68 @@ impl Fulfillment {
                 Action::Pick { items }
             }
             Operation::Pack { package } => Action::Pack { package },
-            Operation::Ship { service, package } => return self.ship(tenant, order, service, package, actor).await,
+            Operation::Ship { service, package } => {
+                return self.ship(tenant, order, service, package, actor).await;
+            }
             Operation::Void => return self.void(tenant, order, actor).await,
             Operation::Cancel { reason } => Action::Cancel { reason },
         };
         let order = self.commit(tenant, &order, &action, &[], actor).await?;
-        Ok(OperationOutcome { order, shipment: None, warnings })
+        Ok(OperationOutcome {
+            order,
+            shipment: None,
+            warnings,
+        })
     }
 
     async fn store_user_exists(&self, tenant: &TenantId, user: &UserId) -> Result<Option<()>> {
         Ok(self.store.user(tenant, user).await?.map(|_| ()))
     }
 
-    async fn commit(&self, tenant: &TenantId, order: &Order, action: &Action, stock: &[StockMove], actor: &Actor) -> Result<Order> {
+    async fn commit(
+        &self,
+        tenant: &TenantId,
+        order: &Order,
+        action: &Action,
+        stock: &[StockMove],
+        actor: &Actor,
+    ) -> Result<Order> {
         let transition = workflow::apply(&order.state, action)?;
-        let saved = self.store.save_transition(tenant, order, &transition, stock, actor, self.clock.now()).await?;
+        let saved = self
+            .store
+            .save_transition(tenant, order, &transition, stock, actor, self.clock.now())
+            .await?;
         self.bus.publish(
             tenant,
-            LiveEvent::OrderChanged { order_id: saved.id().clone(), status: saved.status(), event: transition.event_kind.into() },
+            LiveEvent::OrderChanged {
+                order_id: saved.id().clone(),
+                status: saved.status(),
+                event: transition.event_kind.into(),
+            },
         );
         Ok(saved)
     }
 
     /// Hands the oldest pending order to `user`; `Ok(None)` when the queue is empty.
-    pub async fn claim_next(&self, tenant: &TenantId, user: &UserId, actor: &Actor) -> Result<Option<Order>> {
-        let claimed = self.store.claim_next(tenant, user, actor, self.clock.now()).await?;
+    pub async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        actor: &Actor,
+    ) -> Result<Option<Order>> {
+        let claimed = self
+            .store
+            .claim_next(tenant, user, actor, self.clock.now())
+            .await?;
         if let Some(o) = &claimed {
-            self.bus.publish(tenant, LiveEvent::OrderChanged { order_id: o.id().clone(), status: o.status(), event: "assigned".into() });
+            self.bus.publish(
+                tenant,
+                LiveEvent::OrderChanged {
+                    order_id: o.id().clone(),
+                    status: o.status(),
+                    event: "assigned".into(),
+                },
+            );
         }
         Ok(claimed)
     }
@@ -225,7 +322,11 @@ impl Fulfillment {
         actor: &Actor,
     ) -> Result<OperationOutcome> {
         let package = workflow::can_ship(&order.state, package.as_ref())?;
-        let carrier = self.carriers.for_tenant(tenant).await.ok_or(Error::CarrierNotConfigured)?;
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
         let now = self.clock.now();
         let mut shipment = Shipment {
             id: ShipmentId::generate(),
@@ -262,11 +363,20 @@ impl Fulfillment {
         shipment.estimated_delivery = purchase.estimated_delivery;
         shipment.updated_at = self.clock.now();
         self.store.update_shipment(tenant, &shipment).await?;
-        self.store.put_label(tenant, &shipment.id, purchase.label_format, &purchase.label).await?;
+        self.store
+            .put_label(tenant, &shipment.id, purchase.label_format, &purchase.label)
+            .await?;
         let moves = self.stock_to_take(tenant, &order).await?;
-        let action = Action::Ship { shipment: shipment.id.clone(), package };
+        let action = Action::Ship {
+            shipment: shipment.id.clone(),
+            package,
+        };
         let order = self.commit(tenant, &order, &action, &moves, actor).await?;
-        Ok(OperationOutcome { order, shipment: Some(shipment), warnings: Vec::new() })
+        Ok(OperationOutcome {
+            order,
+            shipment: Some(shipment),
+            warnings: Vec::new(),
+        })
     }
 
     /// What shipping takes from stock: each line from its locations in natural order; what no
@@ -276,41 +386,77 @@ impl Fulfillment {
         let mut moves = Vec::new();
         for line in order.lines() {
             let levels = self.sorted_stock(tenant, &line.sku).await?;
-            let Some(first) = levels.first() else { continue };
+            let Some(first) = levels.first() else {
+                continue;
+            };
             let mut left = i64::from(line.quantity);
             for level in &levels {
                 let take = left.min(level.on_hand.max(0));
                 if take > 0 {
-                    moves.push(StockMove { sku: line.sku.clone(), location: level.location.clone(), delta: -take });
+                    moves.push(StockMove {
+                        sku: line.sku.clone(),
+                        location: level.location.clone(),
+                        delta: -take,
+                    });
                     left -= take;
                 }
             }
             if left > 0 {
-                moves.push(StockMove { sku: line.sku.clone(), location: first.location.clone(), delta: -left });
+                moves.push(StockMove {
+                    sku: line.sku.clone(),
+                    location: first.location.clone(),
+                    delta: -left,
+                });
             }
         }
         Ok(moves)
     }
 
-    async fn void(&self, tenant: &TenantId, order: Order, actor: &Actor) -> Result<OperationOutcome> {
+    async fn void(
+        &self,
+        tenant: &TenantId,
+        order: Order,
+        actor: &Actor,
+    ) -> Result<OperationOutcome> {
         // Refuse early (before any carrier call) if the order is not shipped.
         workflow::apply(&order.state, &Action::Void)?;
-        let shipment_id = order.state.shipment_id.clone().ok_or(Refusal::Invalid("this order has no label to void"))?;
-        let mut shipment = self.store.shipment(tenant, &shipment_id).await?.ok_or_else(|| Error::not_found("shipment", &shipment_id))?;
-        let carrier = self.carriers.for_tenant(tenant).await.ok_or(Error::CarrierNotConfigured)?;
+        let shipment_id = order
+            .state
+            .shipment_id
+            .clone()
+            .ok_or(Refusal::Invalid("this order has no label to void"))?;
+        let mut shipment = self
+            .store
+            .shipment(tenant, &shipment_id)
+            .await?
+            .ok_or_else(|| Error::not_found("shipment", &shipment_id))?;
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
         carrier.void_label(&shipment).await?;
         let give_back: Vec<StockMove> = self
             .store
             .shipment_stock_moves(tenant, &shipment_id)
             .await?
             .into_iter()
-            .map(|m| StockMove { delta: -m.delta, ..m })
+            .map(|m| StockMove {
+                delta: -m.delta,
+                ..m
+            })
             .collect();
-        let order = self.commit(tenant, &order, &Action::Void, &give_back, actor).await?;
+        let order = self
+            .commit(tenant, &order, &Action::Void, &give_back, actor)
+            .await?;
         shipment.status = ShipmentStatus::Voided;
         shipment.updated_at = self.clock.now();
         self.store.update_shipment(tenant, &shipment).await?;
-        Ok(OperationOutcome { order, shipment: Some(shipment), warnings: Vec::new() })
+        Ok(OperationOutcome {
+            order,
+            shipment: Some(shipment),
+            warnings: Vec::new(),
+        })
     }
 
     /// A combined pick list for many orders: each SKU once per location, with each order's
@@ -344,11 +490,19 @@ impl Fulfillment {
                     orders: Vec::new(),
                 });
                 entry.quantity += qty;
-                entry.orders.push(PickListOrder { order_id: order.id().clone(), order_name: order.name.clone(), quantity: qty });
+                entry.orders.push(PickListOrder {
+                    order_id: order.id().clone(),
+                    order_name: order.name.clone(),
+                    quantity: qty,
+                });
                 order_units += qty;
             }
             total += order_units;
-            summary.push(PickListOrder { order_id: order.id().clone(), order_name: order.name.clone(), quantity: order_units });
+            summary.push(PickListOrder {
+                order_id: order.id().clone(),
+                order_name: order.name.clone(),
+                quantity: order_units,
+            });
         }
         let mut entries: Vec<PickListEntry> = entries.into_values().collect();
         entries.sort_by(|a, b| {
@@ -361,30 +515,66 @@ impl Fulfillment {
             }
             .then_with(|| natural_cmp(&a.sku, &b.sku))
         });
-        Ok(PickList { orders: summary, entries, total_units: total })
+        Ok(PickList {
+            orders: summary,
+            entries,
+            total_units: total,
+        })
     }
 
     /// The orders a pick list covers when none are named: every open order not yet picked.
-    pub async fn open_unpicked_orders(&self, tenant: &TenantId, limit: u32) -> Result<Vec<OrderId>> {
+    pub async fn open_unpicked_orders(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> Result<Vec<OrderId>> {
         let mut ids = Vec::new();
         for status in [OrderStatus::Processing, OrderStatus::Pending] {
-            let filter = OrderFilter { status: Some(status), limit, ..Default::default() };
-            ids.extend(self.store.orders(tenant, &filter).await?.items.into_iter().map(|o| o.id));
+            let filter = OrderFilter {
+                status: Some(status),
+                limit,
+                ..Default::default()
+            };
+            ids.extend(
+                self.store
+                    .orders(tenant, &filter)
+                    .await?
+                    .items
+                    .into_iter()
+                    .map(|o| o.id),
+            );
         }
         Ok(ids)
     }
 
-    pub async fn stock(&self, tenant: &TenantId, sku: Option<&Sku>, location: Option<&Location>) -> Result<Vec<StockLevel>> {
+    pub async fn stock(
+        &self,
+        tenant: &TenantId,
+        sku: Option<&Sku>,
+        location: Option<&Location>,
+    ) -> Result<Vec<StockLevel>> {
         let mut levels = self.store.stock(tenant, sku, location).await?;
-        levels.sort_by(|a, b| natural_cmp(&a.sku, &b.sku).then_with(|| natural_cmp(a.location.as_str(), b.location.as_str())));
+        levels.sort_by(|a, b| {
+            natural_cmp(&a.sku, &b.sku)
+                .then_with(|| natural_cmp(a.location.as_str(), b.location.as_str()))
+        });
         Ok(levels)
     }
 
-    pub async fn change_stock(&self, tenant: &TenantId, changes: &[StockChange], cause: &str, actor: &Actor) -> Result<Vec<StockLevel>> {
+    pub async fn change_stock(
+        &self,
+        tenant: &TenantId,
+        changes: &[StockChange],
+        cause: &str,
+        actor: &Actor,
+    ) -> Result<Vec<StockLevel>> {
         if changes.is_empty() {
             return Err(Refusal::Invalid("no stock changes given").into());
         }
-        let levels = self.store.change_stock(tenant, changes, cause, actor, self.clock.now()).await?;
+        let levels = self
+            .store
+            .change_stock(tenant, changes, cause, actor, self.clock.now())
+            .await?;
         for l in &levels {
             self.bus.publish(
                 tenant,
@@ -399,7 +589,12 @@ impl Fulfillment {
         Ok(levels)
     }
 
-    pub async fn stock_events(&self, tenant: &TenantId, after_seq: i64, limit: u32) -> Result<Vec<StockEvent>> {
+    pub async fn stock_events(
+        &self,
+        tenant: &TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<StockEvent>> {
         Ok(self.store.stock_events(tenant, after_seq, limit).await?)
     }
 
@@ -410,41 +605,77 @@ impl Fulfillment {
         Ok(count)
     }
 
-    pub async fn shipments(&self, tenant: &TenantId, filter: &ShipmentFilter) -> Result<Page<Shipment>> {
+    pub async fn shipments(
+        &self,
+        tenant: &TenantId,
+        filter: &ShipmentFilter,
+    ) -> Result<Page<Shipment>> {
         Ok(self.store.shipments(tenant, filter).await?)
     }
 
     pub async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> Result<Shipment> {
-        self.store.shipment(tenant, id).await?.ok_or_else(|| Error::not_found("shipment", id))
+        self.store
+            .shipment(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found("shipment", id))
     }
 
     /// Validates and saves a settings patch; answers the public view.
     pub async fn patch_settings(&self, tenant: &TenantId, patch: &Value) -> Result<Value> {
         let stored = self.store.settings(tenant).await?;
         let (settings, doc) = Settings::merge(stored.as_ref(), patch)?;
-        self.store.put_settings(tenant, &doc, self.clock.now()).await?;
+        self.store
+            .put_settings(tenant, &doc, self.clock.now())
+            .await?;
         Ok(settings.public_view())
     }
 
     pub async fn device_settings(&self, tenant: &TenantId, station: &str) -> Result<Value> {
-        Ok(self.store.device_settings(tenant, station).await?.unwrap_or_else(|| json!({})))
+        Ok(self
+            .store
+            .device_settings(tenant, station)
+            .await?
+            .unwrap_or_else(|| json!({})))
     }
 
-    pub async fn save_device_settings(&self, tenant: &TenantId, station: &str, doc: &Value) -> Result<Value> {
-        self.store.put_device_settings(tenant, station, doc, self.clock.now()).await?;
+    pub async fn save_device_settings(
+        &self,
+        tenant: &TenantId,
+        station: &str,
+        doc: &Value,
+    ) -> Result<Value> {
+        self.store
+            .put_device_settings(tenant, station, doc, self.clock.now())
+            .await?;
         Ok(doc.clone())
     }
 }
 
 fn locate(levels: &[StockLevel], needed: u32, default: Option<&Location>) -> LineLocation {
     if let Some(l) = levels.iter().find(|l| l.on_hand >= i64::from(needed)) {
-        return LineLocation { location: Some(l.location.as_str().into()), stock: "in_stock", on_hand: l.on_hand };
+        return LineLocation {
+            location: Some(l.location.as_str().into()),
+            stock: "in_stock",
+            on_hand: l.on_hand,
+        };
     }
     if let Some(l) = levels.iter().find(|l| l.on_hand > 0) {
-        return LineLocation { location: Some(l.location.as_str().into()), stock: "short", on_hand: l.on_hand };
+        return LineLocation {
+            location: Some(l.location.as_str().into()),
+            stock: "short",
+            on_hand: l.on_hand,
+        };
     }
     if let Some(l) = levels.first() {
-        return LineLocation { location: Some(l.location.as_str().into()), stock: "out_of_stock", on_hand: l.on_hand };
+        return LineLocation {
+            location: Some(l.location.as_str().into()),
+            stock: "out_of_stock",
+            on_hand: l.on_hand,
+        };
     }
-    LineLocation { location: default.map(|d| d.as_str().to_owned()), stock: "no_stock_recorded", on_hand: 0 }
+    LineLocation {
+        location: default.map(|d| d.as_str().to_owned()),
+        stock: "no_stock_recorded",
+        on_hand: 0,
+    }
 }

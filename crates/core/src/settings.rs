@@ -132,20 +132,31 @@ impl Settings {
     }
 
     fn parse(v: Value) -> Result<Self, ParseError> {
-        let s: Settings = serde_json::from_value(v).map_err(|e| ParseError::new("settings", e.to_string()))?;
+        let s: Settings =
+            serde_json::from_value(v).map_err(|e| ParseError::new("settings", e.to_string()))?;
         s.check()?;
         Ok(s)
     }
 
     fn check(&self) -> Result<(), ParseError> {
-        for url in [&self.shopify.api_base_url, &self.ups.base_url].into_iter().flatten() {
-            if !(url.starts_with("http://") || url.starts_with("https://")) || url.contains(char::is_whitespace) {
-                return Err(ParseError::new("settings", format!("`{url}` is not an http(s) URL")));
+        for url in [&self.shopify.api_base_url, &self.ups.base_url]
+            .into_iter()
+            .flatten()
+        {
+            if !(url.starts_with("http://") || url.starts_with("https://"))
+                || url.contains(char::is_whitespace)
+            {
+                return Err(ParseError::new(
+                    "settings",
+                    format!("`{url}` is not an http(s) URL"),
+                ));
             }
         }
         if let Some(d) = &self.shopify.shop_domain
             && (d.is_empty()
-                || !d.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':'))
+                || !d
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b':'))
         {
             return Err(ParseError::new(
                 "settings",
@@ -155,15 +166,24 @@ impl Settings {
         if let Some(p) = &self.shipper.phone
             && p.chars().filter(|c| !c.is_whitespace()).count() > 15
         {
-            return Err(ParseError::new("settings", "shipper.phone must be at most 15 characters (UPS)"));
+            return Err(ParseError::new(
+                "settings",
+                "shipper.phone must be at most 15 characters (UPS)",
+            ));
         }
         if let Some(a) = &self.ups.account_number
             && (a.len() != 6 || !a.bytes().all(|b| b.is_ascii_alphanumeric()))
         {
-            return Err(ParseError::new("settings", "ups.account_number must be 6 letters or digits"));
+            return Err(ParseError::new(
+                "settings",
+                "ups.account_number must be 6 letters or digits",
+            ));
         }
         if self.shipper.address.lines.len() > 3 {
-            return Err(ParseError::new("settings", "shipper.address.lines holds at most 3 lines"));
+            return Err(ParseError::new(
+                "settings",
+                "shipper.address.lines holds at most 3 lines",
+            ));
         }
         Ok(())
     }
@@ -172,7 +192,10 @@ impl Settings {
     /// new document to store; nothing is changed when the patch is refused.
     pub fn merge(stored: Option<&Value>, patch: &Value) -> Result<(Self, Value), ParseError> {
         if !patch.is_object() {
-            return Err(ParseError::new("settings", "the body must be a JSON object"));
+            return Err(ParseError::new(
+                "settings",
+                "the body must be a JSON object",
+            ));
         }
         let mut doc = stored.cloned().unwrap_or_else(|| json!({}));
         merge_patch(&mut doc, patch);
@@ -193,7 +216,9 @@ impl Settings {
     }
 
     pub fn ups_configured(&self) -> bool {
-        self.ups.client_id.is_some() && self.ups.client_secret.is_some() && self.ups.account_number.is_some()
+        self.ups.client_id.is_some()
+            && self.ups.client_secret.is_some()
+            && self.ups.account_number.is_some()
     }
 }
 
@@ -233,13 +258,24 @@ mod tests {
         assert!(!view.contains("\"abc\""), "{view}");
         assert!(view.contains("\"access_token_set\":true"));
         assert!(view.contains("\"api_secret_set\":false"));
-        assert!(!format!("{s:?}").contains("shpat_supersecret"), "Debug redacts");
+        assert!(
+            !format!("{s:?}").contains("shpat_supersecret"),
+            "Debug redacts"
+        );
     }
 
     #[test]
     fn a_patch_merges_and_null_removes() {
-        let (_, doc) = Settings::merge(None, &json!({"default_location": "A-1", "units": {"weight": "kg", "dimension": "cm"}})).unwrap();
-        let (s, doc) = Settings::merge(Some(&doc), &json!({"default_location": null, "auto_fulfill": false})).unwrap();
+        let (_, doc) = Settings::merge(
+            None,
+            &json!({"default_location": "A-1", "units": {"weight": "kg", "dimension": "cm"}}),
+        )
+        .unwrap();
+        let (s, doc) = Settings::merge(
+            Some(&doc),
+            &json!({"default_location": null, "auto_fulfill": false}),
+        )
+        .unwrap();
         assert_eq!(s.default_location, None);
         assert_eq!(s.units.weight, WeightUnit::Kg, "untouched keys stay");
         assert!(!s.auto_fulfill);
@@ -249,9 +285,21 @@ mod tests {
     #[test]
     fn a_bad_patch_is_refused_whole() {
         assert!(Settings::merge(None, &json!({"nope": 1})).is_err());
-        assert!(Settings::merge(None, &json!({"units": {"weight": "stone", "dimension": "in"}})).is_err());
+        assert!(
+            Settings::merge(
+                None,
+                &json!({"units": {"weight": "stone", "dimension": "in"}})
+            )
+            .is_err()
+        );
         assert!(Settings::merge(None, &json!({"ups": {"base_url": "ftp://x"}})).is_err());
-        assert!(Settings::merge(None, &json!({"shipper": {"phone": "+1 (555) 123-4567-8901"}})).is_err());
+        assert!(
+            Settings::merge(
+                None,
+                &json!({"shipper": {"phone": "+1 (555) 123-4567-8901"}})
+            )
+            .is_err()
+        );
         assert!(Settings::merge(None, &json!([1])).is_err());
     }
 }

@@ -102,16 +102,24 @@ impl PickItem {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    Assign { user: UserId },
-    Pick { items: Vec<PickItem> },
-    Pack { package: Package },
+    Assign {
+        user: UserId,
+    },
+    Pick {
+        items: Vec<PickItem>,
+    },
+    Pack {
+        package: Package,
+    },
     /// The label is bought: the carrier answered with this shipment.
     Ship {
         shipment: ShipmentId,
         package: Package,
     },
     Void,
-    Cancel { reason: String },
+    Cancel {
+        reason: String,
+    },
     /// The carrier reported the parcel delivered (never from a client).
     Deliver,
 }
@@ -193,7 +201,10 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             if next.lines.iter().all(|l| l.remaining() == 0) {
                 next.status = Picked;
             }
-            ("picked", json!({"items": picked, "complete": next.status == Picked}))
+            (
+                "picked",
+                json!({"items": picked, "complete": next.status == Picked}),
+            )
         }
         (Picked | Packed, Action::Pack { package }) => {
             next.status = Packed;
@@ -204,7 +215,10 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             next.status = Shipped;
             next.package = Some(package.clone());
             next.shipment_id = Some(shipment.clone());
-            ("shipped", json!({"shipment_id": shipment, "package": package}))
+            (
+                "shipped",
+                json!({"shipment_id": shipment, "package": package}),
+            )
         }
         (Shipped, Action::Void) => {
             next.status = Packed;
@@ -224,7 +238,11 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             ("delivered", json!({}))
         }
         (Processing | Picked | Packed | Shipped | Delivered | Cancelled, Action::Assign { .. }) => {
-            return Err(refuse(from, action, " (only pending orders can be assigned)"));
+            return Err(refuse(
+                from,
+                action,
+                " (only pending orders can be assigned)",
+            ));
         }
         (Pending, Action::Pick { .. }) => {
             return Err(refuse(from, action, " (assign it first)"));
@@ -248,7 +266,11 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             return Err(refuse(from, action, ""));
         }
         (Pending | Processing | Picked | Packed | Delivered | Cancelled, Action::Void) => {
-            return Err(refuse(from, action, " (only shipped orders have a label to void)"));
+            return Err(refuse(
+                from,
+                action,
+                " (only shipped orders have a label to void)",
+            ));
         }
         (Shipped | Delivered, Action::Cancel { .. }) => {
             return Err(refuse(from, action, " (void the label first)"));
@@ -295,7 +317,10 @@ struct PickedLine {
 }
 
 /// Matches each scanned item to a line and accumulates, all or nothing.
-fn pick(lines: &[OrderLine], items: &[PickItem]) -> Result<(Vec<OrderLine>, Vec<serde_json::Value>), Refusal> {
+fn pick(
+    lines: &[OrderLine],
+    items: &[PickItem],
+) -> Result<(Vec<OrderLine>, Vec<serde_json::Value>), Refusal> {
     if items.is_empty() {
         return Err(Refusal::Invalid("a pick needs at least one item"));
     }
@@ -445,23 +470,79 @@ mod tests {
     fn every_state_and_action_pair_is_decided() {
         let expected: &[(OrderStatus, [Option<OrderStatus>; 7])] = &[
             //            assign             pick               pack          ship           void          cancel           deliver
-            (Pending, [Some(Processing), None, None, None, None, Some(Cancelled), None]),
-            (Processing, [None, Some(Processing), None, None, None, Some(Cancelled), None]),
-            (Picked, [None, None, Some(Packed), Some(Shipped), None, Some(Cancelled), None]),
-            (Packed, [None, None, Some(Packed), Some(Shipped), None, Some(Cancelled), None]),
-            (Shipped, [None, None, None, None, Some(Packed), None, Some(Delivered)]),
+            (
+                Pending,
+                [
+                    Some(Processing),
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(Cancelled),
+                    None,
+                ],
+            ),
+            (
+                Processing,
+                [
+                    None,
+                    Some(Processing),
+                    None,
+                    None,
+                    None,
+                    Some(Cancelled),
+                    None,
+                ],
+            ),
+            (
+                Picked,
+                [
+                    None,
+                    None,
+                    Some(Packed),
+                    Some(Shipped),
+                    None,
+                    Some(Cancelled),
+                    None,
+                ],
+            ),
+            (
+                Packed,
+                [
+                    None,
+                    None,
+                    Some(Packed),
+                    Some(Shipped),
+                    None,
+                    Some(Cancelled),
+                    None,
+                ],
+            ),
+            (
+                Shipped,
+                [None, None, None, None, Some(Packed), None, Some(Delivered)],
+            ),
             (Delivered, [None; 7]),
             (Cancelled, [None; 7]),
         ];
-        assert_eq!(expected.len(), OrderStatus::ALL.len(), "every state is in the table");
+        assert_eq!(
+            expected.len(),
+            OrderStatus::ALL.len(),
+            "every state is in the table"
+        );
         for (state, outcomes) in expected {
             for (action, want) in actions().iter().zip(outcomes) {
                 let before = order(*state);
                 let got = apply(&before, action);
                 match (want, &got) {
-                    (Some(to), Ok(t)) => assert_eq!(t.state.status, *to, "{state:?} + {}", action.name()),
+                    (Some(to), Ok(t)) => {
+                        assert_eq!(t.state.status, *to, "{state:?} + {}", action.name())
+                    }
                     (None, Err(_)) => {}
-                    _ => panic!("{state:?} + {}: expected {want:?}, got {got:?}", action.name()),
+                    _ => panic!(
+                        "{state:?} + {}: expected {want:?}, got {got:?}",
+                        action.name()
+                    ),
                 }
             }
         }
@@ -470,13 +551,34 @@ mod tests {
     #[test]
     fn partial_picks_accumulate_until_every_line_is_complete() {
         let o = order(Processing);
-        let t1 = apply(&o, &Action::Pick { items: vec![item(None, Some("0012345678905"), 1)] }).unwrap();
+        let t1 = apply(
+            &o,
+            &Action::Pick {
+                items: vec![item(None, Some("0012345678905"), 1)],
+            },
+        )
+        .unwrap();
         assert_eq!(t1.state.status, Processing);
         assert_eq!(t1.state.lines[0].picked, 1);
-        let t2 = apply(&t1.state, &Action::Pick { items: vec![item(None, Some("012345678905"), 1)] }).unwrap();
-        assert_eq!(t2.state.lines[0].picked, 2, "UPC-A matches the EAN-13 barcode");
+        let t2 = apply(
+            &t1.state,
+            &Action::Pick {
+                items: vec![item(None, Some("012345678905"), 1)],
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            t2.state.lines[0].picked, 2,
+            "UPC-A matches the EAN-13 barcode"
+        );
         assert_eq!(t2.state.status, Processing);
-        let t3 = apply(&t2.state, &Action::Pick { items: vec![item(None, Some("prod-002"), 1)] }).unwrap();
+        let t3 = apply(
+            &t2.state,
+            &Action::Pick {
+                items: vec![item(None, Some("prod-002"), 1)],
+            },
+        )
+        .unwrap();
         assert_eq!(t3.state.status, Picked, "a scanned SKU matches too");
     }
 
@@ -501,8 +603,16 @@ mod tests {
         assert_eq!(
             problems,
             vec![
-                PickProblem::UnknownItem { code: "NOPE".into(), quantity: 1 },
-                PickProblem::OverPick { sku: "PROD-001".into(), ordered: 2, already_picked: 0, requested: 3 },
+                PickProblem::UnknownItem {
+                    code: "NOPE".into(),
+                    quantity: 1
+                },
+                PickProblem::OverPick {
+                    sku: "PROD-001".into(),
+                    ordered: 2,
+                    already_picked: 0,
+                    requested: 3
+                },
             ]
         );
     }
@@ -527,6 +637,10 @@ mod tests {
         let t = apply(&order(Shipped), &Action::Void).unwrap();
         assert_eq!(t.state.status, Packed);
         assert_eq!(t.state.shipment_id, None);
-        assert_eq!(t.state.package, Some(package()), "the package stays for a new label");
+        assert_eq!(
+            t.state.package,
+            Some(package()),
+            "the package stays for a new label"
+        );
     }
 }

@@ -1,1 +1,26 @@
+//! The [`Store`] port on SQLite and PostgreSQL.
+//!
+//! One implementation serves both databases through sqlx's `Any` driver: the SQL is written
+//! once in the subset both dialects share (`$n` parameters, `on conflict`, `returning`,
+//! `bigint` columns, timestamps as epoch milliseconds), and each dialect has its own migrations
+//! under `migrations/`. Queries are checked at run time, so building needs no database.
+//!
+//! Concurrency rules, which hold on both databases:
+//! - a write transaction starts with a write statement (never read-then-write), so SQLite
+//!   takes its write lock at once and waits on `busy_timeout` instead of failing;
+//! - a transition names the order version it read (optimistic locking): of two operators acting
+//!   on one order at once, exactly one update matches and the other gets a conflict;
+//! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows.
 
+mod rows;
+mod sql;
+pub mod testing;
+
+pub use sql::{Backend, SqlStore};
+
+use sqlx::migrate::Migrator;
+
+/// The SQLite schema.
+pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
+/// The PostgreSQL schema.
+pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");

@@ -1,0 +1,212 @@
+//! Rows to domain values. A row that does not parse means the database holds something the
+//! code never wrote: it is reported as a backend error, not papered over.
+
+use chrono::{DateTime, TimeZone, Utc};
+use packbench_core::domain::{
+    Gtin, Location, OrderId, Role, ServiceCode, ShipmentId, Sku, TrackingNumber, UserId,
+};
+use packbench_core::model::{
+    Address, Order, OrderEvent, OrderSummary, Shipment, ShipmentStatus, StockEvent, Timestamp, User,
+};
+use packbench_core::ports::StoreError;
+use packbench_core::workflow::{OrderLine, OrderState, OrderStatus};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+pub(crate) fn corrupt(what: impl Into<String>) -> StoreError {
+    StoreError::Backend(what.into().into())
+}
+
+pub(crate) fn db(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+    {
+        return StoreError::Conflict("already exists".into());
+    }
+    StoreError::Backend(Box::new(e))
+}
+
+pub(crate) fn ms(t: Timestamp) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn ts(ms: i64) -> Result<Timestamp, StoreError> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .ok_or_else(|| corrupt(format!("bad timestamp {ms}")))
+}
+
+fn get<T>(row: &AnyRow, col: &str) -> Result<T, StoreError>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    row.try_get(col).map_err(db)
+}
+
+pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
+    get(row, col)
+}
+
+pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
+    get(row, col)
+}
+
+pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
+    get(row, col)
+}
+
+pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
+    get(row, col)
+}
+
+pub(crate) fn time(row: &AnyRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
+    ts(int(row, col)?)
+}
+
+fn parsed<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+    r.map_err(|e| corrupt(e.to_string()))
+}
+
+fn json<T: serde::de::DeserializeOwned>(raw: Option<String>) -> Result<Option<T>, StoreError> {
+    raw.map(|s| serde_json::from_str(&s))
+        .transpose()
+        .map_err(|e| corrupt(e.to_string()))
+}
+
+pub(crate) fn user(row: &AnyRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: parsed(UserId::parse(&text(row, "user_id")?))?,
+        username: text(row, "username")?,
+        role: parsed(Role::parse(&text(row, "role")?))?,
+    })
+}
+
+pub(crate) fn status(raw: &str) -> Result<OrderStatus, StoreError> {
+    OrderStatus::parse(raw).ok_or_else(|| corrupt(format!("unknown status {raw}")))
+}
+
+pub(crate) fn order_line(row: &AnyRow) -> Result<OrderLine, StoreError> {
+    Ok(OrderLine {
+        line_no: int(row, "line_no")? as u32,
+        sku: parsed(Sku::parse(&text(row, "sku")?))?,
+        barcode: opt_text(row, "barcode")?
+            .map(|b| parsed(Gtin::parse(&b)))
+            .transpose()?,
+        title: text(row, "title")?,
+        quantity: int(row, "quantity")? as u32,
+        picked: int(row, "picked")? as u32,
+    })
+}
+
+pub(crate) fn order(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+    Ok(Order {
+        state: OrderState {
+            id: parsed(OrderId::parse(&text(row, "order_id")?))?,
+            status: status(&text(row, "status")?)?,
+            assigned_to: opt_text(row, "assigned_to")?
+                .map(|u| parsed(UserId::parse(&u)))
+                .transpose()?,
+            lines,
+            package: json(opt_text(row, "package")?)?,
+            shipment_id: opt_text(row, "shipment_id")?
+                .map(|s| parsed(ShipmentId::parse(&s)))
+                .transpose()?,
+            cancel_reason: opt_text(row, "cancel_reason")?,
+        },
+        name: text(row, "name")?,
+        external_id: opt_text(row, "external_id")?,
+        version: int(row, "version")?,
+        customer_name: opt_text(row, "customer_name")?,
+        ship_to: json::<Address>(opt_text(row, "ship_to")?)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn order_summary(row: &AnyRow) -> Result<OrderSummary, StoreError> {
+    Ok(OrderSummary {
+        id: parsed(OrderId::parse(&text(row, "order_id")?))?,
+        name: text(row, "name")?,
+        status: status(&text(row, "status")?)?,
+        customer_name: opt_text(row, "customer_name")?,
+        assigned_to: opt_text(row, "assigned_to")?
+            .map(|u| parsed(UserId::parse(&u)))
+            .transpose()?,
+        line_count: 0,
+        units: 0,
+        picked_units: 0,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn order_event(row: &AnyRow) -> Result<OrderEvent, StoreError> {
+    Ok(OrderEvent {
+        seq: int(row, "seq")?,
+        kind: text(row, "kind")?,
+        user_id: opt_text(row, "user_id")?
+            .map(|u| parsed(UserId::parse(&u)))
+            .transpose()?,
+        station_id: opt_text(row, "station_id")?,
+        payload: json(Some(text(row, "payload")?))?.unwrap_or_default(),
+        created_at: time(row, "created_at")?,
+    })
+}
+
+pub(crate) fn shipment(row: &AnyRow) -> Result<Shipment, StoreError> {
+    let status_raw = text(row, "status")?;
+    Ok(Shipment {
+        id: parsed(ShipmentId::parse(&text(row, "shipment_id")?))?,
+        order_id: opt_text(row, "order_id")?
+            .map(|o| parsed(OrderId::parse(&o)))
+            .transpose()?,
+        status: ShipmentStatus::parse(&status_raw)
+            .ok_or_else(|| corrupt(format!("shipment status {status_raw}")))?,
+        carrier: text(row, "carrier")?,
+        service: parsed(ServiceCode::parse(&text(row, "service")?))?,
+        tracking_number: opt_text(row, "tracking_number")?
+            .map(|t| parsed(TrackingNumber::parse(&t)))
+            .transpose()?,
+        estimated_delivery: opt_text(row, "estimated_delivery")?
+            .map(|d| parsed(chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")))
+            .transpose()?,
+        package: json(Some(text(row, "package")?))?
+            .ok_or_else(|| corrupt("shipment without package"))?,
+        ship_to: json(opt_text(row, "ship_to")?)?,
+        created_at: time(row, "created_at")?,
+        updated_at: time(row, "updated_at")?,
+    })
+}
+
+pub(crate) fn stock_event(row: &AnyRow) -> Result<StockEvent, StoreError> {
+    Ok(StockEvent {
+        seq: int(row, "seq")?,
+        sku: text(row, "sku")?,
+        location: parsed(Location::parse(&text(row, "location")?))?,
+        delta: int(row, "delta")?,
+        on_hand: int(row, "on_hand")?,
+        cause: text(row, "cause")?,
+        order_id: opt_text(row, "order_id")?
+            .map(|o| parsed(OrderId::parse(&o)))
+            .transpose()?,
+        shipment_id: opt_text(row, "shipment_id")?
+            .map(|s| parsed(ShipmentId::parse(&s)))
+            .transpose()?,
+        user_id: opt_text(row, "user_id")?
+            .map(|u| parsed(UserId::parse(&u)))
+            .transpose()?,
+        created_at: time(row, "created_at")?,
+    })
+}
+
+pub(crate) fn location(raw: &str) -> Result<Location, StoreError> {
+    parsed(Location::parse(raw))
+}
+
+pub(crate) fn sku(raw: &str) -> Result<Sku, StoreError> {
+    parsed(Sku::parse(raw))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+}

@@ -1,0 +1,1341 @@
+//! `SqlStore`: the one implementation of [`Store`], over an `AnyPool`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use packbench_core::domain::{
+    Location, OrderId, Role, ShipmentId, Sku, TenantId, TenantSlug, UserId,
+};
+use packbench_core::model::{
+    Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
+    Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
+    Timestamp, User,
+};
+use packbench_core::ports::{LoginFailures, Session, Store, StoreError, StoreResult};
+use packbench_core::workflow::{OrderStatus, Transition};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row, Transaction};
+
+use crate::rows::{self, db, int, ms, opt_int, opt_text, text, to_json};
+
+/// Which database a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A value bound to a dynamically built query.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Builds `$n` placeholders and their values in step.
+#[derive(Default)]
+struct Args(Vec<Bind>);
+
+impl Args {
+    fn text(&mut self, v: impl Into<String>) -> String {
+        self.0.push(Bind::Text(v.into()));
+        format!("${}", self.0.len())
+    }
+    fn int(&mut self, v: i64) -> String {
+        self.0.push(Bind::Int(v));
+        format!("${}", self.0.len())
+    }
+    fn query(self, sql: &str) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+        let mut q = sqlx::query(sql);
+        for b in self.0 {
+            q = match b {
+                Bind::Text(s) => q.bind(s),
+                Bind::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }
+}
+
+const ORDER_COLUMNS: &str = "order_id, name, external_id, status, version, assigned_to, customer_name, ship_to, package, shipment_id, cancel_reason, created_at, updated_at";
+const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
+
+impl SqlStore {
+    /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, 8).await
+    }
+
+    pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            StoreError::Backend(
+                format!(
+                    "unsupported database URL (use sqlite: or postgres://): {}",
+                    redact(url)
+                )
+                .into(),
+            )
+        })?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                format!("{url}{}mode=rwc", if url.contains('?') { "&" } else { "?" })
+            }
+            _ => url.to_owned(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers run beside the writer; NORMAL is durable across a
+                        // process crash in WAL mode. busy_timeout makes writers queue, not fail.
+                        conn.execute("pragma journal_mode = wal").await?;
+                        conn.execute("pragma synchronous = normal").await?;
+                        conn.execute("pragma busy_timeout = 10000").await?;
+                        conn.execute("pragma foreign_keys = on").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await
+            .map_err(db)?;
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies any migration not yet applied. Safe to run while a hub uses the database.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &crate::SQLITE_MIGRATOR,
+            Backend::Postgres => &crate::POSTGRES_MIGRATOR,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    async fn lines(
+        &self,
+        tenant: &TenantId,
+        order: &str,
+    ) -> StoreResult<Vec<packbench_core::workflow::OrderLine>> {
+        let rows = sqlx::query(
+            "select line_no, sku, barcode, title, quantity, picked from order_line
+             where tenant_id = $1 and order_id = $2 order by line_no",
+        )
+        .bind(tenant.as_str())
+        .bind(order)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(rows::order_line).collect()
+    }
+
+    /// Takes `n` stock event numbers for the tenant (locks the tenant's counter row).
+    async fn next_stock_seqs(
+        tx: &mut Transaction<'_, Any>,
+        tenant: &TenantId,
+        n: i64,
+    ) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "update tenant set stock_seq = stock_seq + $2 where tenant_id = $1 returning stock_seq",
+        )
+        .bind(tenant.as_str())
+        .bind(n)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(int(&row, "stock_seq")? - n + 1)
+    }
+
+    /// Applies one stock change inside a transaction and records it.
+    #[allow(clippy::too_many_arguments)]
+    async fn apply_stock(
+        tx: &mut Transaction<'_, Any>,
+        tenant: &TenantId,
+        seq: i64,
+        change: &StockChange,
+        cause: &str,
+        order: Option<&OrderId>,
+        shipment: Option<&ShipmentId>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<(String, Location, i64, i64)> {
+        let (sku, location, set, delta) = match change {
+            StockChange::Set {
+                sku,
+                location,
+                on_hand,
+            } => (sku, location, Some(*on_hand), 0),
+            StockChange::Adjust {
+                sku,
+                location,
+                delta,
+            } => (sku, location, None, *delta),
+        };
+        let previous: i64 = sqlx::query(
+            "select on_hand from stock where tenant_id = $1 and sku_key = $2 and location = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(sku.key())
+        .bind(location.as_str())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(db)?
+        .map(|r| int(&r, "on_hand"))
+        .transpose()?
+        .unwrap_or(0);
+        let on_hand = set.unwrap_or(previous + delta);
+        let delta = on_hand - previous;
+        sqlx::query(
+            "insert into stock (tenant_id, sku_key, sku, location, on_hand, updated_at) values ($1, $2, $3, $4, $5, $6)
+             on conflict (tenant_id, sku_key, location) do update set on_hand = excluded.on_hand, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(sku.key())
+        .bind(sku.as_str())
+        .bind(location.as_str())
+        .bind(on_hand)
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        sqlx::query(
+            "insert into stock_event (tenant_id, seq, sku, location, delta, on_hand, cause, order_id, shipment_id, user_id, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(tenant.as_str())
+        .bind(seq)
+        .bind(sku.as_str())
+        .bind(location.as_str())
+        .bind(delta)
+        .bind(on_hand)
+        .bind(cause)
+        .bind(order.map(|o| o.as_str().to_owned()))
+        .bind(shipment.map(|s| s.as_str().to_owned()))
+        .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok((sku.as_str().to_owned(), location.clone(), on_hand, delta))
+    }
+
+    async fn insert_event(
+        tx: &mut Transaction<'_, Any>,
+        tenant: &TenantId,
+        order: &OrderId,
+        seq: i64,
+        kind: &str,
+        payload: &serde_json::Value,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(tenant.as_str())
+        .bind(order.as_str())
+        .bind(seq)
+        .bind(kind)
+        .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(actor.station_id.clone())
+        .bind(payload.to_string())
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    /// Units still needed by open orders, per SKU key.
+    async fn demand(
+        &self,
+        tenant: &TenantId,
+        sku: Option<&Sku>,
+    ) -> StoreResult<HashMap<String, i64>> {
+        let mut args = Args::default();
+        let t = args.text(tenant.as_str());
+        let mut sql = format!(
+            "select l.sku_key, cast(sum(l.quantity) as bigint) as units from order_line l
+             join sales_order o on o.tenant_id = l.tenant_id and o.order_id = l.order_id
+             where l.tenant_id = {t} and o.status in ('pending', 'processing', 'picked', 'packed')"
+        );
+        if let Some(s) = sku {
+            sql.push_str(&format!(" and l.sku_key = {}", args.text(s.key())));
+        }
+        sql.push_str(" group by l.sku_key");
+        let rows = args.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((text(r, "sku_key")?, int(r, "units")?)))
+            .collect()
+    }
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+/// Splits what open orders need of a SKU over its locations in natural order.
+fn allocate(
+    mut levels: Vec<(String, String, Location, i64)>,
+    demand: &HashMap<String, i64>,
+) -> Vec<StockLevel> {
+    use packbench_core::domain::natural_cmp;
+    levels.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| natural_cmp(a.2.as_str(), b.2.as_str()))
+    });
+    let mut left: HashMap<&str, i64> = HashMap::new();
+    let mut out = Vec::with_capacity(levels.len());
+    let count = levels.len();
+    for (i, (key, sku, location, on_hand)) in levels.iter().enumerate() {
+        let need = left
+            .entry(key)
+            .or_insert_with(|| demand.get(key).copied().unwrap_or(0));
+        let last_of_sku = i + 1 == count || levels[i + 1].0 != *key;
+        let take = if last_of_sku {
+            *need
+        } else {
+            (*need).min((*on_hand).max(0))
+        };
+        *need -= take;
+        out.push(StockLevel {
+            sku: sku.clone(),
+            location: location.clone(),
+            on_hand: *on_hand,
+            allocated: take,
+            available: on_hand - take,
+        });
+    }
+    out
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn create_tenant(
+        &self,
+        slug: &TenantSlug,
+        name: &str,
+        now: Timestamp,
+    ) -> StoreResult<Tenant> {
+        let id = TenantId::generate();
+        sqlx::query("insert into tenant (tenant_id, slug, name, stock_seq, created_at) values ($1, $2, $3, 0, $4)")
+            .bind(id.as_str())
+            .bind(slug.as_str())
+            .bind(name)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match db(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("tenant `{slug}` already exists")),
+                other => other,
+            })?;
+        Ok(Tenant {
+            id,
+            slug: slug.clone(),
+            name: name.to_owned(),
+        })
+    }
+
+    async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query("select tenant_id, slug, name from tenant where slug = $1")
+            .bind(slug)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            Ok(Tenant {
+                id: TenantId::parse(&text(&r, "tenant_id")?)
+                    .map_err(|e| rows::corrupt(e.to_string()))?,
+                slug: TenantSlug::parse(&text(&r, "slug")?)
+                    .map_err(|e| rows::corrupt(e.to_string()))?,
+                name: text(&r, "name")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_user(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now: Timestamp,
+    ) -> StoreResult<User> {
+        let id = UserId::generate();
+        sqlx::query(
+            "insert into app_user (tenant_id, user_id, username, password_hash, role, created_at) values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("user `{username}` already exists")),
+            other => other,
+        })?;
+        Ok(User {
+            id,
+            username: username.to_owned(),
+            role,
+        })
+    }
+
+    async fn credentials(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+    ) -> StoreResult<Option<(User, String)>> {
+        let row = sqlx::query("select user_id, username, role, password_hash from app_user where tenant_id = $1 and username = $2")
+            .bind(tenant.as_str())
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| Ok((rows::user(&r)?, text(&r, "password_hash")?)))
+            .transpose()
+    }
+
+    async fn user(&self, tenant: &TenantId, id: &UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "select user_id, username, role from app_user where tenant_id = $1 and user_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| rows::user(&r)).transpose()
+    }
+
+    async fn set_password(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        sqlx::query("update app_user set password_hash = $3 where tenant_id = $1 and user_id = $2")
+            .bind(tenant.as_str())
+            .bind(user.as_str())
+            .bind(password_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn login_failures(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+    ) -> StoreResult<LoginFailures> {
+        let row = sqlx::query("select failures, locked_until from login_failure where tenant_id = $1 and username = $2")
+            .bind(tenant.as_str())
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        match row {
+            None => Ok(LoginFailures::default()),
+            Some(r) => Ok(LoginFailures {
+                count: int(&r, "failures")? as u32,
+                locked_until: opt_int(&r, "locked_until")?.map(rows::ts).transpose()?,
+            }),
+        }
+    }
+
+    async fn set_login_failures(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+        f: LoginFailures,
+    ) -> StoreResult<()> {
+        if f.count == 0 && f.locked_until.is_none() {
+            sqlx::query("delete from login_failure where tenant_id = $1 and username = $2")
+                .bind(tenant.as_str())
+                .bind(username)
+                .execute(&self.pool)
+                .await
+                .map_err(db)?;
+            return Ok(());
+        }
+        sqlx::query(
+            "insert into login_failure (tenant_id, username, failures, locked_until) values ($1, $2, $3, $4)
+             on conflict (tenant_id, username) do update set failures = excluded.failures, locked_until = excluded.locked_until",
+        )
+        .bind(tenant.as_str())
+        .bind(username)
+        .bind(i64::from(f.count))
+        .bind(f.locked_until.map(ms))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn create_session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        user: &UserId,
+        station_id: Option<&str>,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into session (tenant_id, token_hash, user_id, station_id, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tenant.as_str())
+        .bind(token_hash)
+        .bind(user.as_str())
+        .bind(station_id.map(str::to_owned))
+        .bind(ms(now))
+        .bind(ms(expires_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<Session>> {
+        let row = sqlx::query(
+            "select u.user_id, u.username, u.role, s.station_id, s.expires_at from session s
+             join app_user u on u.tenant_id = s.tenant_id and u.user_id = s.user_id
+             where s.tenant_id = $1 and s.token_hash = $2 and s.revoked_at is null and s.expires_at > $3",
+        )
+        .bind(tenant.as_str())
+        .bind(token_hash)
+        .bind(ms(now))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(Session {
+                user: rows::user(&r)?,
+                station_id: opt_text(&r, "station_id")?,
+                expires_at: rows::time(&r, "expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn end_session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query("update session set revoked_at = $3 where tenant_id = $1 and token_hash = $2 and revoked_at is null")
+            .bind(tenant.as_str())
+            .bind(token_hash)
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn insert_order(
+        &self,
+        tenant: &TenantId,
+        order: &NewOrder,
+        now: Timestamp,
+    ) -> StoreResult<Order> {
+        let id = OrderId::generate();
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query(
+            "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at)
+             values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(order.name.as_str())
+        .bind(order.external_id.clone())
+        .bind(order.customer_name.clone())
+        .bind(order.ship_to.as_ref().map(to_json))
+        .bind(ms(order.created_at))
+        .bind(ms(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match db(e) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!("order {} already imported", order.name)),
+            other => other,
+        })?;
+        for (i, line) in order.lines.iter().enumerate() {
+            sqlx::query(
+                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+            )
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .bind(i as i64 + 1)
+            .bind(line.sku.as_str())
+            .bind(line.sku.key())
+            .bind(line.barcode.as_ref().map(|b| b.as_str().to_owned()))
+            .bind(line.title.as_str())
+            .bind(i64::from(line.quantity))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let payload = serde_json::json!({"name": order.name, "external_id": order.external_id, "lines": order.lines.len()});
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            &id,
+            1,
+            "imported",
+            &payload,
+            &Actor::system(),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        self.order(tenant, &id)
+            .await?
+            .ok_or(StoreError::NotFound("order"))
+    }
+
+    async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {
+        let row = sqlx::query(&format!(
+            "select {ORDER_COLUMNS} from sales_order where tenant_id = $1 and order_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let lines = self.lines(tenant, id.as_str()).await?;
+                Ok(Some(rows::order(&r, lines)?))
+            }
+        }
+    }
+
+    async fn orders(&self, tenant: &TenantId, f: &OrderFilter) -> StoreResult<Page<OrderSummary>> {
+        let mut a = Args::default();
+        let mut sql = format!(
+            "select order_id, name, status, customer_name, assigned_to, created_at, updated_at from sales_order o where tenant_id = {}",
+            a.text(tenant.as_str())
+        );
+        if let Some(s) = f.status {
+            sql += &format!(" and status = {}", a.text(s.as_str()));
+        }
+        if let Some(q) = &f.q {
+            let like = format!(
+                "%{}%",
+                q.to_lowercase()
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            );
+            let p = a.text(like);
+            sql += &format!(
+                " and (lower(name) like {p} escape '\\' or lower(coalesce(customer_name, '')) like {p} escape '\\' or lower(order_id) like {p} escape '\\')"
+            );
+        }
+        if let Some(sku) = &f.sku {
+            sql += &format!(
+                " and exists (select 1 from order_line l where l.tenant_id = o.tenant_id and l.order_id = o.order_id and l.sku_key = {})",
+                a.text(sku.key())
+            );
+        }
+        if let Some(u) = &f.assigned_to {
+            sql += &format!(" and assigned_to = {}", a.text(u.as_str()));
+        }
+        if let Some(t) = f.created_from {
+            sql += &format!(" and created_at >= {}", a.int(ms(t)));
+        }
+        if let Some(t) = f.created_to {
+            sql += &format!(" and created_at < {}", a.int(ms(t)));
+        }
+        if let Some((t, id)) = &f.after {
+            let (pt, pt2, pi) = (a.int(ms(*t)), a.int(ms(*t)), a.text(id.as_str()));
+            sql += &format!(" and (created_at > {pt} or (created_at = {pt2} and order_id > {pi}))");
+        }
+        let limit = f.limit.clamp(1, 500);
+        sql += &format!(
+            " order by created_at, order_id limit {}",
+            a.int(i64::from(limit) + 1)
+        );
+        let fetched = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        let mut items: Vec<OrderSummary> = fetched
+            .iter()
+            .map(rows::order_summary)
+            .collect::<StoreResult<_>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|o| (o.created_at, o.id.as_str().to_owned()))
+        } else {
+            None
+        };
+        if !items.is_empty() {
+            let mut a = Args::default();
+            let t = a.text(tenant.as_str());
+            let ids: Vec<String> = items.iter().map(|o| a.text(o.id.as_str())).collect();
+            let sql = format!(
+                "select order_id, cast(count(*) as bigint) as lines, cast(sum(quantity) as bigint) as units, cast(sum(picked) as bigint) as picked
+                 from order_line where tenant_id = {t} and order_id in ({}) group by order_id",
+                ids.join(", ")
+            );
+            let counts = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+            let mut by_id: HashMap<String, (i64, i64, i64)> = HashMap::new();
+            for r in &counts {
+                by_id.insert(
+                    text(r, "order_id")?,
+                    (int(r, "lines")?, int(r, "units")?, int(r, "picked")?),
+                );
+            }
+            for o in &mut items {
+                if let Some((l, u, p)) = by_id.get(o.id.as_str()) {
+                    o.line_count = *l as u32;
+                    o.units = *u as u32;
+                    o.picked_units = *p as u32;
+                }
+            }
+        }
+        Ok(Page { items, next })
+    }
+
+    async fn status_counts(&self, tenant: &TenantId) -> StoreResult<Vec<(OrderStatus, i64)>> {
+        let rows = sqlx::query("select status, cast(count(*) as bigint) as n from sales_order where tenant_id = $1 group by status")
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((rows::status(&text(r, "status")?)?, int(r, "n")?)))
+            .collect()
+    }
+
+    async fn order_events(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Vec<OrderEvent>> {
+        let rows = sqlx::query(
+            "select seq, kind, user_id, station_id, payload, created_at from order_event where tenant_id = $1 and order_id = $2 order by seq",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(rows::order_event).collect()
+    }
+
+    async fn save_transition(
+        &self,
+        tenant: &TenantId,
+        before: &Order,
+        t: &Transition,
+        stock: &[StockMove],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Order> {
+        let next = &t.state;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let updated = sqlx::query(
+            "update sales_order set status = $3, version = version + 1, assigned_to = $4, package = $5, shipment_id = $6,
+             cancel_reason = $7, updated_at = $8 where tenant_id = $1 and order_id = $2 and version = $9",
+        )
+        .bind(tenant.as_str())
+        .bind(next.id.as_str())
+        .bind(next.status.as_str())
+        .bind(next.assigned_to.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(next.package.as_ref().map(to_json))
+        .bind(next.shipment_id.as_ref().map(|s| s.as_str().to_owned()))
+        .bind(next.cancel_reason.clone())
+        .bind(ms(now))
+        .bind(before.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await.map_err(db)?;
+            return Err(StoreError::Conflict(format!("order {}", next.id)));
+        }
+        for (old, new) in before.state.lines.iter().zip(&next.lines) {
+            if old.picked != new.picked {
+                sqlx::query("update order_line set picked = $4 where tenant_id = $1 and order_id = $2 and line_no = $3")
+                    .bind(tenant.as_str())
+                    .bind(next.id.as_str())
+                    .bind(i64::from(new.line_no))
+                    .bind(i64::from(new.picked))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        let version = before.version + 1;
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            &next.id,
+            version,
+            t.event_kind,
+            &t.payload,
+            actor,
+            now,
+        )
+        .await?;
+        if !stock.is_empty() {
+            let shipment = next
+                .shipment_id
+                .as_ref()
+                .or(before.state.shipment_id.as_ref());
+            let first = Self::next_stock_seqs(&mut tx, tenant, stock.len() as i64).await?;
+            for (i, m) in stock.iter().enumerate() {
+                let change = StockChange::Adjust {
+                    sku: m.sku.clone(),
+                    location: m.location.clone(),
+                    delta: m.delta,
+                };
+                Self::apply_stock(
+                    &mut tx,
+                    tenant,
+                    first + i as i64,
+                    &change,
+                    t.event_kind,
+                    Some(&next.id),
+                    shipment,
+                    actor,
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Order {
+            state: next.clone(),
+            version,
+            updated_at: now,
+            ..before.clone()
+        })
+    }
+
+    async fn claim_next(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Option<Order>> {
+        for _ in 0..100 {
+            let mut tx = self.pool.begin().await.map_err(db)?;
+            let row = sqlx::query(
+                "update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
+                 where tenant_id = $1 and status = 'pending' and order_id = (
+                    select order_id from sales_order where tenant_id = $1 and status = 'pending'
+                    order by created_at, order_id limit 1)
+                 returning order_id, version",
+            )
+            .bind(tenant.as_str())
+            .bind(user.as_str())
+            .bind(ms(now))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db)?;
+            let Some(row) = row else {
+                tx.rollback().await.map_err(db)?;
+                let any_left = sqlx::query("select order_id from sales_order where tenant_id = $1 and status = 'pending' limit 1")
+                    .bind(tenant.as_str())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db)?;
+                if any_left.is_none() {
+                    return Ok(None);
+                }
+                // Another claimer took the oldest between our look and our update: try the next.
+                continue;
+            };
+            let id = OrderId::parse(&text(&row, "order_id")?)
+                .map_err(|e| rows::corrupt(e.to_string()))?;
+            let version = int(&row, "version")?;
+            let payload = serde_json::json!({"user_id": user, "auto": true});
+            Self::insert_event(
+                &mut tx, tenant, &id, version, "assigned", &payload, actor, now,
+            )
+            .await?;
+            tx.commit().await.map_err(db)?;
+            return self.order(tenant, &id).await;
+        }
+        Err(StoreError::Conflict(
+            "the queue is too busy; try again".into(),
+        ))
+    }
+
+    async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let n = sqlx::query("delete from sales_order where tenant_id = $1")
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        for table in [
+            "order_line",
+            "order_event",
+            "label",
+            "shipment",
+            "idempotency_key",
+        ] {
+            sqlx::query(&format!("delete from {table} where tenant_id = $1"))
+                .bind(tenant.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(n)
+    }
+
+    async fn insert_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "insert into shipment (tenant_id, {SHIPMENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(tenant.as_str())
+        .bind(s.id.as_str())
+        .bind(s.order_id.as_ref().map(|o| o.as_str().to_owned()))
+        .bind(s.status.as_str())
+        .bind(s.carrier.as_str())
+        .bind(s.service.as_str())
+        .bind(s.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(to_json(&s.package))
+        .bind(s.ship_to.as_ref().map(to_json))
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn update_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
+        let r = sqlx::query(
+            "update shipment set status = $3, tracking_number = $4, estimated_delivery = $5, package = $6, updated_at = $7
+             where tenant_id = $1 and shipment_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(s.id.as_str())
+        .bind(s.status.as_str())
+        .bind(s.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(to_json(&s.package))
+        .bind(ms(s.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("shipment"));
+        }
+        Ok(())
+    }
+
+    async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>> {
+        let row = sqlx::query(&format!(
+            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = $1 and shipment_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| rows::shipment(&r)).transpose()
+    }
+
+    async fn shipments(
+        &self,
+        tenant: &TenantId,
+        f: &ShipmentFilter,
+    ) -> StoreResult<Page<Shipment>> {
+        let mut a = Args::default();
+        let mut sql = format!(
+            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = {}",
+            a.text(tenant.as_str())
+        );
+        if let Some(o) = &f.order_id {
+            sql += &format!(" and order_id = {}", a.text(o.as_str()));
+        }
+        if let Some(s) = f.status {
+            sql += &format!(" and status = {}", a.text(s.as_str()));
+        }
+        if let Some(t) = f.since {
+            sql += &format!(" and updated_at >= {}", a.int(ms(t)));
+        }
+        if let Some((t, id)) = &f.after {
+            let (pt, pt2, pi) = (a.int(ms(*t)), a.int(ms(*t)), a.text(id.as_str()));
+            sql +=
+                &format!(" and (created_at > {pt} or (created_at = {pt2} and shipment_id > {pi}))");
+        }
+        let limit = f.limit.clamp(1, 500);
+        sql += &format!(
+            " order by created_at, shipment_id limit {}",
+            a.int(i64::from(limit) + 1)
+        );
+        let fetched: Vec<AnyRow> = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        let mut items: Vec<Shipment> = fetched
+            .iter()
+            .map(rows::shipment)
+            .collect::<StoreResult<_>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|s| (s.created_at, s.id.as_str().to_owned()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn put_label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into label (tenant_id, shipment_id, format, content) values ($1, $2, $3, $4)
+             on conflict (tenant_id, shipment_id, format) do update set content = excluded.content",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .bind(format.as_str())
+        .bind(bytes.to_vec())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query(
+            "select content from label where tenant_id = $1 and shipment_id = $2 and format = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .bind(format.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(db))
+            .transpose()
+    }
+
+    async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>> {
+        let row = sqlx::query("select document from tenant_setting where tenant_id = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| {
+            serde_json::from_str(&text(&r, "document")?).map_err(|e| rows::corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn put_settings(
+        &self,
+        tenant: &TenantId,
+        doc: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into tenant_setting (tenant_id, document, updated_at) values ($1, $2, $3)
+             on conflict (tenant_id) do update set document = excluded.document, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(doc.to_string())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn device_settings(
+        &self,
+        tenant: &TenantId,
+        station: &str,
+    ) -> StoreResult<Option<serde_json::Value>> {
+        let row = sqlx::query(
+            "select document from device_setting where tenant_id = $1 and station_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(station)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            serde_json::from_str(&text(&r, "document")?).map_err(|e| rows::corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    async fn put_device_settings(
+        &self,
+        tenant: &TenantId,
+        station: &str,
+        doc: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "insert into device_setting (tenant_id, station_id, document, updated_at) values ($1, $2, $3, $4)
+             on conflict (tenant_id, station_id) do update set document = excluded.document, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(station)
+        .bind(doc.to_string())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn stock(
+        &self,
+        tenant: &TenantId,
+        sku: Option<&Sku>,
+        location: Option<&Location>,
+    ) -> StoreResult<Vec<StockLevel>> {
+        let mut a = Args::default();
+        let mut sql = format!(
+            "select sku_key, sku, location, on_hand from stock where tenant_id = {}",
+            a.text(tenant.as_str())
+        );
+        if let Some(s) = sku {
+            sql += &format!(" and sku_key = {}", a.text(s.key()));
+        }
+        let fetched = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        let levels = fetched
+            .iter()
+            .map(|r| {
+                Ok((
+                    text(r, "sku_key")?,
+                    text(r, "sku")?,
+                    rows::location(&text(r, "location")?)?,
+                    int(r, "on_hand")?,
+                ))
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        if levels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let demand = self.demand(tenant, sku).await?;
+        let mut out = allocate(levels, &demand);
+        if let Some(l) = location {
+            out.retain(|s| s.location == *l);
+        }
+        Ok(out)
+    }
+
+    async fn change_stock(
+        &self,
+        tenant: &TenantId,
+        changes: &[StockChange],
+        cause: &str,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Vec<StockLevel>> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let first = Self::next_stock_seqs(&mut tx, tenant, changes.len() as i64).await?;
+        let mut touched = Vec::new();
+        for (i, c) in changes.iter().enumerate() {
+            let (sku, location, ..) = Self::apply_stock(
+                &mut tx,
+                tenant,
+                first + i as i64,
+                c,
+                cause,
+                None,
+                None,
+                actor,
+                now,
+            )
+            .await?;
+            touched.push((sku, location));
+        }
+        tx.commit().await.map_err(db)?;
+        let mut out = Vec::new();
+        for (sku, location) in touched {
+            let sku = rows::sku(&sku)?;
+            out.extend(self.stock(tenant, Some(&sku), Some(&location)).await?);
+        }
+        out.dedup_by(|a, b| a.sku == b.sku && a.location == b.location);
+        Ok(out)
+    }
+
+    async fn stock_events(
+        &self,
+        tenant: &TenantId,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<StockEvent>> {
+        let rows = sqlx::query(
+            "select seq, sku, location, delta, on_hand, cause, order_id, shipment_id, user_id, created_at from stock_event
+             where tenant_id = $1 and seq > $2 order by seq limit $3",
+        )
+        .bind(tenant.as_str())
+        .bind(after_seq)
+        .bind(i64::from(limit.clamp(1, 1000)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(rows::stock_event).collect()
+    }
+
+    async fn shipment_stock_moves(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<StockMove>> {
+        let rows = sqlx::query(
+            "select sku, location, delta from stock_event where tenant_id = $1 and shipment_id = $2 and cause = 'shipped' order by seq",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(StockMove {
+                    sku: rows::sku(&text(r, "sku")?)?,
+                    location: rows::location(&text(r, "location")?)?,
+                    delta: int(r, "delta")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn idempotency_start(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        user: &UserId,
+        fingerprint: &str,
+        now: Timestamp,
+    ) -> StoreResult<IdempotencyStart> {
+        let inserted = sqlx::query(
+            "insert into idempotency_key (tenant_id, idem_key, user_id, fingerprint, created_at) values ($1, $2, $3, $4, $5)
+             on conflict (tenant_id, idem_key) do nothing",
+        )
+        .bind(tenant.as_str())
+        .bind(key)
+        .bind(user.as_str())
+        .bind(fingerprint)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if inserted.rows_affected() == 1 {
+            return Ok(IdempotencyStart::Proceed);
+        }
+        let row = sqlx::query("select fingerprint, status_code, response from idempotency_key where tenant_id = $1 and idem_key = $2")
+            .bind(tenant.as_str())
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        let Some(row) = row else {
+            // Abandoned between our insert and our read: the caller may simply retry.
+            return Ok(IdempotencyStart::InProgress);
+        };
+        if text(&row, "fingerprint")? != fingerprint {
+            return Ok(IdempotencyStart::Mismatch);
+        }
+        match (
+            opt_int(&row, "status_code")?,
+            row.try_get::<Option<Vec<u8>>, _>("response").map_err(db)?,
+        ) {
+            (Some(status), Some(body)) => Ok(IdempotencyStart::Replay {
+                status: status as u16,
+                body,
+            }),
+            _ => Ok(IdempotencyStart::InProgress),
+        }
+    }
+
+    async fn idempotency_finish(
+        &self,
+        tenant: &TenantId,
+        key: &str,
+        status: u16,
+        body: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("update idempotency_key set status_code = $3, response = $4 where tenant_id = $1 and idem_key = $2")
+            .bind(tenant.as_str())
+            .bind(key)
+            .bind(i64::from(status))
+            .bind(body.to_vec())
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
+    async fn idempotency_abandon(&self, tenant: &TenantId, key: &str) -> StoreResult<()> {
+        sqlx::query("delete from idempotency_key where tenant_id = $1 and idem_key = $2 and status_code is null")
+            .bind(tenant.as_str())
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,55 @@
+//! Databases for tests and benchmarks: a fresh SQLite file, or a fresh database on the
+//! PostgreSQL server named by `PACKBENCH_TEST_POSTGRES_URL` (`.ci/run` and `make test` start one).
+
+use sqlx::Executor;
+use sqlx::any::AnyPoolOptions;
+
+/// The environment variable naming a PostgreSQL server (any database on it) for tests.
+pub const POSTGRES_URL_VAR: &str = "PACKBENCH_TEST_POSTGRES_URL";
+/// When set to 1, a missing PostgreSQL server fails the tests instead of skipping them.
+pub const REQUIRE_POSTGRES_VAR: &str = "PACKBENCH_REQUIRE_POSTGRES";
+
+fn suffix() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.random_range(0..26)))
+        .collect()
+}
+
+/// A URL for a new SQLite file in the system temp dir.
+pub fn sqlite_url() -> String {
+    let path = std::env::temp_dir().join(format!("packbench-test-{}.sqlite", suffix()));
+    format!("sqlite://{}", path.display())
+}
+
+/// A URL for a new, empty PostgreSQL database; `None` (with a note on stderr) when no server
+/// is configured, unless PostgreSQL is required, in which case it panics.
+pub async fn postgres_url() -> Option<String> {
+    let Ok(admin) = std::env::var(POSTGRES_URL_VAR) else {
+        if std::env::var(REQUIRE_POSTGRES_VAR).as_deref() == Ok("1") {
+            panic!(
+                "{REQUIRE_POSTGRES_VAR}=1 but {POSTGRES_URL_VAR} is not set: start PostgreSQL (make test does)"
+            );
+        }
+        eprintln!("note: PostgreSQL tests skipped: set {POSTGRES_URL_VAR} (make test does)");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL server");
+    let name = format!("packbench_test_{}", suffix());
+    pool.execute(format!("create database {name}").as_str())
+        .await
+        .expect("create a test database");
+    pool.close().await;
+    let base = match admin.rfind('/') {
+        Some(i) if i > "postgres://".len() => &admin[..i],
+        _ => admin.as_str(),
+    };
+    let query = admin.find('?').map(|i| &admin[i..]).unwrap_or("");
+    Some(format!("{base}/{name}{query}"))
+}

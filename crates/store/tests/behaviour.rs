@@ -1,0 +1,776 @@
+//! One behaviour suite for the Store port, run on SQLite and on a real PostgreSQL server.
+//! Each behaviour is a generic async fn; the macro at the bottom makes a test of it per database.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use packbench_core::domain::{
+    Gtin, Location, OrderId, Package, Quantity, Role, ServiceCode, ShipmentId, Sku, TenantSlug,
+    UserId, Weight, WeightUnit,
+};
+use packbench_core::model::{
+    Actor, IdempotencyStart, LabelFormat, NewOrder, NewOrderLine, OrderFilter, Shipment,
+    ShipmentFilter, ShipmentStatus, StockChange, StockMove, Tenant, Timestamp,
+};
+use packbench_core::ports::{LoginFailures, Store, StoreError};
+use packbench_core::workflow::{self, Action, OrderStatus, PickItem};
+use packbench_store::SqlStore;
+
+fn at(minutes: i64) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + Duration::minutes(minutes)
+}
+
+fn new_order(name: &str, created: Timestamp, lines: &[(&str, u32)]) -> NewOrder {
+    NewOrder {
+        name: name.into(),
+        external_id: Some(format!("gid://shopify/Order/{name}")),
+        customer_name: Some(format!("Customer of {name}")),
+        ship_to: None,
+        lines: lines
+            .iter()
+            .map(|(sku, q)| NewOrderLine {
+                sku: Sku::parse(sku).unwrap(),
+                barcode: (*sku == "PROD-001").then(|| Gtin::parse("012345678905").unwrap()),
+                title: format!("Title {sku}"),
+                quantity: *q,
+            })
+            .collect(),
+        created_at: created,
+    }
+}
+
+async fn tenant(store: &SqlStore, slug: &str) -> Tenant {
+    store
+        .create_tenant(&TenantSlug::parse(slug).unwrap(), slug, at(0))
+        .await
+        .unwrap()
+}
+
+async fn users_sessions_and_tenants_are_kept_apart(store: SqlStore) {
+    let a = tenant(&store, "acme").await;
+    let b = tenant(&store, "bolt").await;
+    assert!(matches!(
+        store
+            .create_tenant(&TenantSlug::parse("acme").unwrap(), "again", at(0))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let u = store
+        .create_user(&a.id, "ann", "hash-a", Role::Admin, at(0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_user(&a.id, "ann", "h", Role::Operator, at(0))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_user(&b.id, "ann", "hash-b", Role::Operator, at(0))
+        .await
+        .expect("the same name in another tenant is fine");
+    let (found, hash) = store.credentials(&a.id, "ann").await.unwrap().unwrap();
+    assert_eq!(
+        (found.id.clone(), hash.as_str(), found.role),
+        (u.id.clone(), "hash-a", Role::Admin)
+    );
+    assert!(
+        store.user(&b.id, &u.id).await.unwrap().is_none(),
+        "a user id of tenant A means nothing in tenant B"
+    );
+
+    store
+        .create_session(&a.id, "tok", &u.id, Some("bench-1"), at(0), at(60))
+        .await
+        .unwrap();
+    let s = store
+        .session(&a.id, "tok", at(1))
+        .await
+        .unwrap()
+        .expect("live session");
+    assert_eq!(s.station_id.as_deref(), Some("bench-1"));
+    assert!(
+        store.session(&b.id, "tok", at(1)).await.unwrap().is_none(),
+        "sessions are per tenant"
+    );
+    assert!(
+        store.session(&a.id, "tok", at(61)).await.unwrap().is_none(),
+        "expired"
+    );
+    store.end_session(&a.id, "tok", at(2)).await.unwrap();
+    assert!(
+        store.session(&a.id, "tok", at(3)).await.unwrap().is_none(),
+        "revoked"
+    );
+
+    let lf = LoginFailures {
+        count: 3,
+        locked_until: Some(at(5)),
+    };
+    store.set_login_failures(&a.id, "ghost", lf).await.unwrap();
+    assert_eq!(store.login_failures(&a.id, "ghost").await.unwrap(), lf);
+    assert_eq!(
+        store.login_failures(&b.id, "ghost").await.unwrap(),
+        LoginFailures::default()
+    );
+    store
+        .set_login_failures(&a.id, "ghost", LoginFailures::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.login_failures(&a.id, "ghost").await.unwrap(),
+        LoginFailures::default()
+    );
+
+    let o = store
+        .insert_order(&a.id, &new_order("#1001", at(1), &[("PROD-001", 2)]), at(1))
+        .await
+        .unwrap();
+    assert!(
+        store.order(&b.id, o.id()).await.unwrap().is_none(),
+        "tenant B cannot see tenant A's order"
+    );
+    assert_eq!(
+        store
+            .orders(
+                &b.id,
+                &OrderFilter {
+                    limit: 50,
+                    ..Default::default()
+                }
+            )
+            .await
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+}
+
+async fn orders_list_with_filters_and_cursor_pagination(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    for i in 0..25 {
+        let lines: &[(&str, u32)] = if i % 5 == 0 {
+            &[("PROD-001", 2), ("PROD-002", 1)]
+        } else {
+            &[("PROD-003", 1)]
+        };
+        store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#{}", 1000 + i), at(i), lines),
+                at(30),
+            )
+            .await
+            .unwrap();
+    }
+    let again = store
+        .insert_order(
+            &t.id,
+            &new_order("#1000", at(0), &[("PROD-003", 1)]),
+            at(30),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "an external id imports once"
+    );
+
+    let mut seen = Vec::new();
+    let mut filter = OrderFilter {
+        limit: 10,
+        ..Default::default()
+    };
+    loop {
+        let page = store.orders(&t.id, &filter).await.unwrap();
+        seen.extend(page.items.iter().map(|o| o.name.clone()));
+        match page.next {
+            Some((ts, id)) => filter.after = Some((ts, OrderId::parse(&id).unwrap())),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..25).map(|i| format!("#{}", 1000 + i)).collect();
+    assert_eq!(
+        seen, expected,
+        "three pages, oldest first, nothing repeated or lost"
+    );
+
+    let by_sku = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                sku: Some(Sku::parse("prod-002").unwrap()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_sku.items.len(), 5);
+    assert_eq!((by_sku.items[0].line_count, by_sku.items[0].units), (2, 3));
+    let by_q = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                q: Some("#1012".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_q.items.len(), 1);
+    let by_q = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                q: Some("CUSTOMER OF #101".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(by_q.items.len(), 10, "#1010..#1019, case-insensitive");
+    let wild = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                q: Some("%".into()),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        wild.items.len(),
+        0,
+        "% is a literal in a search, not a wildcard"
+    );
+    let window = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                created_from: Some(at(10)),
+                created_to: Some(at(12)),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(window.items.len(), 2);
+    let pending = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                status: Some(OrderStatus::Pending),
+                limit: 50,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.items.len(), 25);
+    assert_eq!(
+        store.status_counts(&t.id).await.unwrap(),
+        vec![(OrderStatus::Pending, 25)]
+    );
+}
+
+fn pick(sku: &str, q: i64) -> Action {
+    Action::Pick {
+        items: vec![PickItem {
+            sku: Some(Sku::parse(sku).unwrap()),
+            barcode: None,
+            quantity: Quantity::new(q).unwrap(),
+        }],
+    }
+}
+
+async fn transitions_append_events_and_exactly_one_of_two_racing_operators_wins(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let ann = store
+        .create_user(&t.id, "ann", "h", Role::Operator, at(0))
+        .await
+        .unwrap();
+    let o = store
+        .insert_order(&t.id, &new_order("#1", at(0), &[("PROD-001", 2)]), at(0))
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: Some(ann.id.clone()),
+        station_id: Some("bench-1".into()),
+    };
+    let tr = workflow::apply(
+        &o.state,
+        &Action::Assign {
+            user: ann.id.clone(),
+        },
+    )
+    .unwrap();
+    let o = store
+        .save_transition(&t.id, &o, &tr, &[], &actor, at(1))
+        .await
+        .unwrap();
+    assert_eq!((o.status(), o.version), (OrderStatus::Processing, 2));
+
+    // Two operators both read version 2 and each scan one unit, concurrently.
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        let (store, o, t, actor) = (store.clone(), o.clone(), t.id.clone(), actor.clone());
+        tasks.push(tokio::spawn(async move {
+            let tr = workflow::apply(&o.state, &pick("PROD-001", 1)).unwrap();
+            store.save_transition(&t, &o, &tr, &[], &actor, at(2)).await
+        }));
+    }
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let conflicts = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::Conflict(_))))
+        .count();
+    assert_eq!((wins, conflicts), (1, 1), "{results:?}");
+
+    let now = store.order(&t.id, o.id()).await.unwrap().unwrap();
+    assert_eq!(now.lines()[0].picked, 1, "the loser's scan left no trace");
+    let events = store.order_events(&t.id, o.id()).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, vec!["imported", "assigned", "picked"]);
+    assert_eq!(events[1].station_id.as_deref(), Some("bench-1"));
+    assert_eq!(events[1].user_id.as_ref(), Some(&ann.id));
+}
+
+async fn auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_first(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let mut users = Vec::new();
+    for i in 0..8 {
+        users.push(
+            store
+                .create_user(&t.id, &format!("packer{i}"), "h", Role::Operator, at(0))
+                .await
+                .unwrap(),
+        );
+    }
+    // Inserted newest first, so creation time (not insertion order) must decide.
+    for i in (0..5).rev() {
+        store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#{i}"), at(i), &[("PROD-003", 1)]),
+                at(10),
+            )
+            .await
+            .unwrap();
+    }
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for u in &users {
+        let (store, t, u) = (store.clone(), t.id.clone(), u.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let actor = Actor {
+                user_id: Some(u.clone()),
+                station_id: None,
+            };
+            store
+                .claim_next(&t, &u, &actor, at(20))
+                .await
+                .unwrap()
+                .map(|o| (o.name.clone(), o.state.assigned_to.clone()))
+        }));
+    }
+    let claimed: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let names: HashSet<_> = claimed.iter().flatten().map(|(n, _)| n.clone()).collect();
+    assert_eq!(
+        claimed.iter().flatten().count(),
+        5,
+        "five orders, five winners: {claimed:?}"
+    );
+    assert_eq!(names.len(), 5, "no order was handed out twice");
+    assert_eq!(
+        claimed.iter().filter(|c| c.is_none()).count(),
+        3,
+        "the other three found the queue empty"
+    );
+    let pending = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                status: Some(OrderStatus::Pending),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(pending.items.is_empty());
+
+    // Sequentially, the oldest goes first.
+    for i in 0..3 {
+        store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#b{i}"), at(100 + i), &[("PROD-003", 1)]),
+                at(200),
+            )
+            .await
+            .unwrap();
+    }
+    let u = &users[0].id;
+    let actor = Actor {
+        user_id: Some(u.clone()),
+        station_id: None,
+    };
+    let first = store
+        .claim_next(&t.id, u, &actor, at(300))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.name, "#b0");
+    assert_eq!(first.state.assigned_to.as_ref(), Some(u));
+    let events = store.order_events(&t.id, first.id()).await.unwrap();
+    assert_eq!(events.last().unwrap().kind, "assigned");
+}
+
+async fn stock_changes_are_recorded_with_their_cause_and_open_orders_allocate(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let sku = Sku::parse("PROD-001").unwrap();
+    let (a2, a10) = (
+        Location::parse("A-2").unwrap(),
+        Location::parse("A-10").unwrap(),
+    );
+    let actor = Actor::system();
+    store
+        .change_stock(
+            &t.id,
+            &[
+                StockChange::Set {
+                    sku: sku.clone(),
+                    location: a10.clone(),
+                    on_hand: 10,
+                },
+                StockChange::Set {
+                    sku: sku.clone(),
+                    location: a2.clone(),
+                    on_hand: 3,
+                },
+            ],
+            "count",
+            &actor,
+            at(0),
+        )
+        .await
+        .unwrap();
+    store
+        .change_stock(
+            &t.id,
+            &[StockChange::Adjust {
+                sku: sku.clone(),
+                location: a2.clone(),
+                delta: -1,
+            }],
+            "damaged",
+            &actor,
+            at(1),
+        )
+        .await
+        .unwrap();
+    store
+        .insert_order(&t.id, &new_order("#1", at(0), &[("prod-001", 4)]), at(2))
+        .await
+        .unwrap();
+    let levels = store.stock(&t.id, Some(&sku), None).await.unwrap();
+    let view: Vec<_> = levels
+        .iter()
+        .map(|l| {
+            (
+                l.location.as_str().to_owned(),
+                l.on_hand,
+                l.allocated,
+                l.available,
+            )
+        })
+        .collect();
+    assert_eq!(
+        view,
+        vec![("A-2".into(), 2, 2, 0), ("A-10".into(), 10, 2, 8)],
+        "A-2 first, then A-10"
+    );
+
+    let events = store.stock_events(&t.id, 0, 100).await.unwrap();
+    let summary: Vec<_> = events
+        .iter()
+        .map(|e| {
+            (
+                e.seq,
+                e.location.as_str().to_owned(),
+                e.delta,
+                e.on_hand,
+                e.cause.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (1, "A-10".into(), 10, 10, "count"),
+            (2, "A-2".into(), 3, 3, "count"),
+            (3, "A-2".into(), -1, 2, "damaged")
+        ]
+    );
+    assert_eq!(
+        store.stock_events(&t.id, 2, 100).await.unwrap().len(),
+        1,
+        "a follower reads from where it left off"
+    );
+}
+
+async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let sku = Sku::parse("PROD-001").unwrap();
+    let loc = Location::parse("B-1").unwrap();
+    store
+        .change_stock(
+            &t.id,
+            &[StockChange::Set {
+                sku: sku.clone(),
+                location: loc.clone(),
+                on_hand: 5,
+            }],
+            "count",
+            &Actor::system(),
+            at(0),
+        )
+        .await
+        .unwrap();
+    let mut o = store
+        .insert_order(&t.id, &new_order("#1", at(0), &[("PROD-001", 2)]), at(0))
+        .await
+        .unwrap();
+    let package = Package {
+        weight: Weight::new(1.5, WeightUnit::Lb).unwrap(),
+        dimensions: None,
+        r#box: None,
+    };
+    let ship_id = ShipmentId::generate();
+    let shipment = Shipment {
+        id: ship_id.clone(),
+        order_id: Some(o.id().clone()),
+        status: ShipmentStatus::Created,
+        carrier: "ups".into(),
+        service: ServiceCode::Ground,
+        tracking_number: None,
+        estimated_delivery: chrono::NaiveDate::from_ymd_opt(2026, 11, 5),
+        package: package.clone(),
+        ship_to: None,
+        created_at: at(1),
+        updated_at: at(1),
+    };
+    store.insert_shipment(&t.id, &shipment).await.unwrap();
+    store
+        .put_label(&t.id, &ship_id, LabelFormat::Zpl, b"^XA^XZ")
+        .await
+        .unwrap();
+    let u = UserId::generate();
+    for action in [
+        Action::Assign { user: u },
+        pick("PROD-001", 2),
+        Action::Pack {
+            package: package.clone(),
+        },
+    ] {
+        let tr = workflow::apply(&o.state, &action).unwrap();
+        o = store
+            .save_transition(&t.id, &o, &tr, &[], &Actor::system(), at(2))
+            .await
+            .unwrap();
+    }
+    let tr = workflow::apply(
+        &o.state,
+        &Action::Ship {
+            shipment: ship_id.clone(),
+            package,
+        },
+    )
+    .unwrap();
+    let moves = vec![StockMove {
+        sku: sku.clone(),
+        location: loc.clone(),
+        delta: -2,
+    }];
+    let o = store
+        .save_transition(&t.id, &o, &tr, &moves, &Actor::system(), at(3))
+        .await
+        .unwrap();
+    assert_eq!(o.status(), OrderStatus::Shipped);
+    assert_eq!(
+        store.stock(&t.id, Some(&sku), None).await.unwrap()[0].on_hand,
+        3
+    );
+    assert_eq!(
+        store.shipment_stock_moves(&t.id, &ship_id).await.unwrap(),
+        moves
+    );
+    let reread = store.order(&t.id, o.id()).await.unwrap().unwrap();
+    assert_eq!(reread.state, o.state, "what was saved is what is read back");
+
+    let got = store.shipment(&t.id, &ship_id).await.unwrap().unwrap();
+    assert_eq!(got, shipment);
+    assert_eq!(
+        store
+            .label(&t.id, &ship_id, LabelFormat::Zpl)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(&b"^XA^XZ"[..])
+    );
+    assert_eq!(
+        store
+            .label(&t.id, &ship_id, LabelFormat::Png)
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = store
+        .shipments(
+            &t.id,
+            &ShipmentFilter {
+                order_id: Some(o.id().clone()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+
+    assert_eq!(store.clear_orders(&t.id).await.unwrap(), 1);
+    assert!(store.order(&t.id, o.id()).await.unwrap().is_none());
+    assert!(store.shipment(&t.id, &ship_id).await.unwrap().is_none());
+    assert_eq!(
+        store.stock(&t.id, Some(&sku), None).await.unwrap()[0].on_hand,
+        3,
+        "clearing orders keeps stock"
+    );
+}
+
+async fn idempotency_keys_replay_the_first_answer(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let u = UserId::generate();
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k1", &u, "fp", at(0))
+            .await
+            .unwrap(),
+        IdempotencyStart::Proceed
+    );
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k1", &u, "fp", at(0))
+            .await
+            .unwrap(),
+        IdempotencyStart::InProgress
+    );
+    store
+        .idempotency_finish(&t.id, "k1", 200, b"{\"data\":1}")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k1", &u, "fp", at(1))
+            .await
+            .unwrap(),
+        IdempotencyStart::Replay {
+            status: 200,
+            body: b"{\"data\":1}".to_vec()
+        }
+    );
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k1", &u, "other", at(1))
+            .await
+            .unwrap(),
+        IdempotencyStart::Mismatch
+    );
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k2", &u, "fp", at(0))
+            .await
+            .unwrap(),
+        IdempotencyStart::Proceed
+    );
+    store.idempotency_abandon(&t.id, "k2").await.unwrap();
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k2", &u, "fp", at(0))
+            .await
+            .unwrap(),
+        IdempotencyStart::Proceed,
+        "abandoned keys can run again"
+    );
+}
+
+async fn settings_and_device_settings_round_trip(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    assert_eq!(store.settings(&t.id).await.unwrap(), None);
+    let doc = serde_json::json!({"default_location": "A-1", "ups": {"client_secret": "s3cret"}});
+    store.put_settings(&t.id, &doc, at(0)).await.unwrap();
+    assert_eq!(store.settings(&t.id).await.unwrap(), Some(doc));
+    let dev = serde_json::json!({"scale": {"kind": "hid", "vid": 2338}});
+    store
+        .put_device_settings(&t.id, "bench-1", &dev, at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_settings(&t.id, "bench-1").await.unwrap(),
+        Some(dev)
+    );
+    assert_eq!(store.device_settings(&t.id, "bench-2").await.unwrap(), None);
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    let store = packbench_store::SqlStore::connect(&packbench_store::testing::sqlite_url()).await.unwrap();
+                    super::$name(store).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    if let Some(url) = packbench_store::testing::postgres_url().await {
+                        let store = packbench_store::SqlStore::connect(&url).await.unwrap();
+                        super::$name(store).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(
+    users_sessions_and_tenants_are_kept_apart,
+    orders_list_with_filters_and_cursor_pagination,
+    transitions_append_events_and_exactly_one_of_two_racing_operators_wins,
+    auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_first,
+    stock_changes_are_recorded_with_their_cause_and_open_orders_allocate,
+    a_ship_transition_takes_stock_and_remembers_what_it_took,
+    idempotency_keys_replay_the_first_answer,
+    settings_and_device_settings_round_trip,
+);
