@@ -379,6 +379,78 @@ impl Fulfillment {
         })
     }
 
+    /// Buys a label outside the normal flow (a replacement, a manual address). The order, if
+    /// named, must exist; its status does not change.
+    pub async fn create_shipment(
+        &self,
+        tenant: &TenantId,
+        order_id: Option<&OrderId>,
+        service: ServiceCode,
+        package: Package,
+        ship_to: Option<crate::model::Address>,
+    ) -> Result<Shipment> {
+        let order = match order_id {
+            Some(id) => Some(self.load(tenant, id).await?),
+            None => None,
+        };
+        let ship_to = ship_to
+            .or_else(|| order.as_ref().and_then(|o| o.ship_to.clone()))
+            .ok_or(Refusal::Invalid(
+                "a shipment needs a ship_to address (or an order that has one)",
+            ))?;
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        let now = self.clock.now();
+        let mut shipment = Shipment {
+            id: ShipmentId::generate(),
+            order_id: order_id.cloned(),
+            status: ShipmentStatus::Pending,
+            carrier: carrier.name().into(),
+            service,
+            tracking_number: None,
+            estimated_delivery: None,
+            package: package.clone(),
+            ship_to: Some(ship_to.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_shipment(tenant, &shipment).await?;
+        let request = LabelRequest {
+            shipment_id: shipment.id.clone(),
+            order_name: order.map(|o| o.name),
+            service,
+            package,
+            ship_to,
+        };
+        let result = carrier.buy_label(&request).await;
+        shipment.updated_at = self.clock.now();
+        match result {
+            Ok(p) => {
+                shipment.status = ShipmentStatus::Created;
+                shipment.tracking_number = Some(p.tracking_number);
+                shipment.estimated_delivery = p.estimated_delivery;
+                self.store.update_shipment(tenant, &shipment).await?;
+                self.store
+                    .put_label(tenant, &shipment.id, p.label_format, &p.label)
+                    .await?;
+                Ok(shipment)
+            }
+            Err(e) => {
+                shipment.status = ShipmentStatus::Failed;
+                self.store.update_shipment(tenant, &shipment).await?;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Whether labels can be bought at all for this tenant (checked before batch work starts).
+    pub async fn has_carrier(&self, tenant: &TenantId) -> bool {
+        self.carriers.for_tenant(tenant).await.is_some()
+    }
+
     /// What shipping takes from stock: each line from its locations in natural order; what no
     /// location covers comes off the first one (going negative shows a count to fix). SKUs with
     /// no stock recorded are left alone.
@@ -618,6 +690,20 @@ impl Fulfillment {
             .shipment(tenant, id)
             .await?
             .ok_or_else(|| Error::not_found("shipment", id))
+    }
+
+    /// A stored label of a shipment in one format.
+    pub async fn label(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+        format: crate::model::LabelFormat,
+    ) -> Result<Vec<u8>> {
+        self.shipment(tenant, id).await?;
+        self.store
+            .label(tenant, id, format)
+            .await?
+            .ok_or_else(|| Error::not_found("label", format!("{id} ({})", format.as_str())))
     }
 
     /// Validates and saves a settings patch; answers the public view.

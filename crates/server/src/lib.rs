@@ -1,1 +1,102 @@
+//! The Packbench hub: the REST API of DESIGN.md §4 (axum), its auth, and the pieces the
+//! `packbench` CLI puts together. `router(state)` is kept apart from `serve()` so tests can
+//! drive the app in-process or on a loopback port.
 
+pub mod auth;
+pub mod demo;
+pub mod dto;
+pub mod error;
+pub mod extract;
+mod routes;
+pub mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::routing::get;
+use tower_http::services::{ServeDir, ServeFile};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use state::AppState;
+
+/// Options of the hub that are not business settings.
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    /// A built web UI (`ui/dist`) to serve at `/`, if any.
+    pub ui_dir: Option<PathBuf>,
+}
+
+/// The whole HTTP app.
+pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
+    let api = routes::api()
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed);
+    let mut app = Router::new()
+        .route(
+            "/health",
+            get(|| async { axum::Json(serde_json::json!({"data": {"ok": true}})) }),
+        )
+        .nest("/api/{tenant}", api);
+    app = match &options.ui_dir {
+        Some(dir) => app
+            .fallback_service(ServeDir::new(dir).fallback(ServeFile::new(dir.join("index.html")))),
+        None => app.fallback(routes::not_found),
+    };
+    app.layer(DefaultBodyLimit::max(routes::MAX_BODY))
+        .layer(
+            // One line per request: method and path (never the query, headers or body, which
+            // may hold tokens or passwords), status and latency.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    options: HubOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state, &options);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    // Give in-flight requests a moment; axum's graceful shutdown waits for them.
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}

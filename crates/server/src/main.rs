@@ -1,1 +1,223 @@
-fn main() {}
+//! `packbench`: the hub's command line. Serve the REST API, run the demo, manage tenants and
+//! users, migrate. Every subcommand takes `--database URL` (or `DATABASE_URL`); the default is
+//! SQLite in the platform data directory.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use packbench_core::domain::{Role, TenantSlug, parse_username};
+use packbench_core::ports::{Clock, Store, SystemClock};
+use packbench_server::{AppState, HubOptions, auth, demo, serve, shutdown_signal};
+use packbench_store::SqlStore;
+
+#[derive(Parser)]
+#[command(
+    name = "packbench",
+    version,
+    about = "Packbench hub: packing-station REST API, demo and admin tools"
+)]
+struct Cli {
+    /// Database URL: sqlite:///path/file.sqlite or postgres://user@host/db.
+    /// Default: SQLite in the platform data directory.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API (and the web UI, if built).
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        /// A built web UI to serve at / (default: ui/dist when it exists).
+        #[arg(long)]
+        ui: Option<PathBuf>,
+    },
+    /// A demo tenant `demo` with users admin and packer (passwords printed) and sample orders, served.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: SocketAddr,
+        #[arg(long)]
+        ui: Option<PathBuf>,
+        /// How many sample orders a new demo tenant gets.
+        #[arg(long, default_value_t = 40)]
+        orders: u64,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Add a tenant (its slug is the {tenant} of /api/{tenant}/...).
+    Add {
+        slug: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_parser = ["admin", "operator"])]
+        role: String,
+    },
+}
+
+fn default_database() -> anyhow::Result<String> {
+    let dirs = directories::ProjectDirs::from("com", "Packbench", "Packbench")
+        .context("no home directory to keep data in; pass --database")?;
+    let dir = dirs.data_dir();
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(format!(
+        "sqlite://{}",
+        dir.join("packbench.sqlite").display()
+    ))
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("PACKBENCH_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let json = std::env::var("PACKBENCH_LOG_FORMAT").as_deref() == Ok("json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn ui_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
+    explicit.or_else(|| {
+        let candidate = PathBuf::from("ui/dist");
+        candidate.join("index.html").exists().then_some(candidate)
+    })
+}
+
+async fn open(database: Option<String>) -> anyhow::Result<SqlStore> {
+    let url = match database {
+        Some(u) => u,
+        None => default_database()?,
+    };
+    let store = SqlStore::connect(&url).await.map_err(|e| {
+        anyhow::anyhow!(
+            "opening the database: {e} ({:?})",
+            std::error::Error::source(&e)
+        )
+    })?;
+    tracing::info!(backend = ?store.backend(), "database ready");
+    Ok(store)
+}
+
+async fn run_hub(store: SqlStore, bind: SocketAddr, ui: Option<PathBuf>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    let addr = listener.local_addr()?;
+    let options = HubOptions { ui_dir: ui_dir(ui) };
+    tracing::info!(%addr, ui = ?options.ui_dir, "hub listening");
+    println!("Packbench hub on http://{addr}");
+    let state = Arc::new(AppState::new(Arc::new(store)));
+    serve(listener, state, options, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_logging();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve { bind, ui } => run_hub(open(cli.database).await?, bind, ui).await,
+        Command::Demo { bind, ui, orders } => {
+            let store = open(cli.database).await?;
+            let (tenant, logins) = demo::prepare(&store, SystemClock.now(), orders).await?;
+            println!(
+                "Demo tenant `{}`: log in at /api/{}/auth/login",
+                tenant.slug, tenant.slug
+            );
+            println!("  admin  / {}", logins.admin_password);
+            println!("  packer / {}", logins.packer_password);
+            run_hub(store, bind, ui).await
+        }
+        Command::Migrate => {
+            open(cli.database).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Tenant {
+            command: TenantCommand::Add { slug, name },
+        } => {
+            let slug = TenantSlug::parse(&slug).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open(cli.database).await?;
+            let t = store
+                .create_tenant(
+                    &slug,
+                    name.as_deref().unwrap_or(slug.as_str()),
+                    SystemClock.now(),
+                )
+                .await?;
+            println!("tenant {} added ({})", t.slug, t.id);
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    tenant,
+                    username,
+                    role,
+                },
+        } => {
+            let role = Role::parse(&role).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let username = parse_username(&username).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.len() < 8 {
+                bail!("the password (from standard input) must be at least 8 characters");
+            }
+            let store = open(cli.database).await?;
+            let t = store.tenant_by_slug(&tenant).await?.with_context(|| {
+                format!("no tenant `{tenant}`; add it with `packbench tenant add {tenant}`")
+            })?;
+            let hash = auth::hash_password(password)
+                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
+            let u = store
+                .create_user(&t.id, &username, &hash, role, SystemClock.now())
+                .await?;
+            println!(
+                "user {} ({}) added to {}",
+                u.username,
+                u.role.as_str(),
+                t.slug
+            );
+            Ok(())
+        }
+    }
+}

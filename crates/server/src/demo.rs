@@ -1,0 +1,219 @@
+//! The demo tenant: users `admin` and `packer`, a small catalogue with stock at shelf
+//! locations, and sample orders from a built-in generator. (The Shopify issue moves the orders
+//! onto the Shopify sim, through the real client.)
+
+use anyhow::Context;
+use chrono::Duration;
+use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
+use packbench_core::model::{
+    Address, NewOrder, NewOrderLine, OrderFilter, StockChange, Tenant, Timestamp,
+};
+use packbench_core::ports::Store;
+use rand::Rng;
+use serde_json::json;
+
+use crate::auth::hash_password;
+
+/// (sku, title, UPC-A body without check digit, location, grams)
+const CATALOGUE: [(&str, &str, &str, &str); 12] = [
+    ("PROD-001", "Enamel mug, 12 oz", "01234567890", "A-1"),
+    ("PROD-002", "Canvas tote bag", "01234567891", "A-2"),
+    ("PROD-003", "Beeswax candle", "01234567892", "A-10"),
+    ("PROD-004", "Linen tea towel", "01234567893", "A-11"),
+    ("PROD-005", "Ceramic pour-over", "01234567894", "B-1"),
+    ("PROD-006", "Paper filters (100)", "01234567895", "B-2"),
+    ("PROD-007", "Whole bean coffee 1 lb", "01234567896", "B-3"),
+    ("PROD-008", "Walnut coaster set", "01234567897", "B-12"),
+    ("PROD-009", "Brass bottle opener", "01234567898", "C-1"),
+    ("PROD-010", "Wool throw blanket", "01234567899", "C-2"),
+    ("PROD-011", "Notebook, dot grid", "01234567800", "C-3"),
+    ("PROD-012", "Fountain pen ink", "01234567801", "C-20"),
+];
+
+const NAMES: [&str; 10] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "Edsger Dijkstra",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "Ken Thompson",
+    "Margaret Hamilton",
+];
+
+const CITIES: [(&str, &str, &str); 5] = [
+    ("New York", "NY", "10001"),
+    ("Atlanta", "GA", "30301"),
+    ("Austin", "TX", "73301"),
+    ("Denver", "CO", "80202"),
+    ("Seattle", "WA", "98101"),
+];
+
+/// A UPC-A with its check digit.
+fn upc(body: &str) -> Gtin {
+    let digits: Vec<u32> = body.bytes().map(|b| u32::from(b - b'0')).collect();
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 0 { d * 3 } else { *d })
+        .sum();
+    let check = (10 - sum % 10) % 10;
+    Gtin::parse(&format!("{body}{check}"))
+        .unwrap_or_else(|_| unreachable!("a computed check digit is valid"))
+}
+
+/// The `i`-th sample order: one to four lines from the catalogue, a customer, an address.
+pub fn sample_order(i: u64, created_at: Timestamp, rng: &mut impl Rng) -> NewOrder {
+    let n_lines = rng.random_range(1..=4usize);
+    let mut picks: Vec<usize> = (0..CATALOGUE.len()).collect();
+    let mut lines = Vec::with_capacity(n_lines);
+    for _ in 0..n_lines {
+        let k = picks.remove(rng.random_range(0..picks.len()));
+        let (sku, title, body, _) = CATALOGUE[k];
+        lines.push(NewOrderLine {
+            sku: Sku::parse(sku).unwrap_or_else(|_| unreachable!("catalogue SKUs are valid")),
+            barcode: Some(upc(body)),
+            title: title.into(),
+            quantity: rng.random_range(1..=3),
+        });
+    }
+    let name = NAMES[rng.random_range(0..NAMES.len())];
+    let (city, state, zip) = CITIES[rng.random_range(0..CITIES.len())];
+    NewOrder {
+        name: format!("#{}", 1001 + i),
+        external_id: Some(format!("demo:{}", 1001 + i)),
+        customer_name: Some(name.into()),
+        ship_to: Some(Address {
+            name: Some(name.into()),
+            company: None,
+            lines: vec![format!("{} Main Street", 10 + i % 900)],
+            city: Some(city.into()),
+            state: Some(state.into()),
+            postal_code: Some(zip.into()),
+            country: Some("US".into()),
+            phone: Some("5555550100".into()),
+        }),
+        lines,
+        created_at,
+    }
+}
+
+pub struct DemoLogins {
+    pub admin_password: String,
+    pub packer_password: String,
+}
+
+fn password(rng: &mut impl Rng) -> String {
+    const WORDS: [&str; 12] = [
+        "box", "tape", "scale", "label", "shelf", "pallet", "scan", "crate", "bench", "parcel",
+        "truck", "dock",
+    ];
+    format!(
+        "{}-{}-{}",
+        WORDS[rng.random_range(0..12)],
+        WORDS[rng.random_range(0..12)],
+        rng.random_range(100..1000)
+    )
+}
+
+/// Makes (or refreshes) the demo tenant; new passwords every time, printed by the CLI.
+pub async fn prepare(
+    store: &dyn Store,
+    now: Timestamp,
+    orders: u64,
+) -> anyhow::Result<(Tenant, DemoLogins)> {
+    let slug = TenantSlug::parse("demo").context("demo slug")?;
+    let tenant = match store.tenant_by_slug("demo").await? {
+        Some(t) => t,
+        None => store.create_tenant(&slug, "Demo warehouse", now).await?,
+    };
+    let mut rng = rand::rng();
+    let logins = DemoLogins {
+        admin_password: password(&mut rng),
+        packer_password: password(&mut rng),
+    };
+    for (name, role, pw) in [
+        ("admin", Role::Admin, &logins.admin_password),
+        ("packer", Role::Operator, &logins.packer_password),
+    ] {
+        let hash = hash_password(pw).map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+        match store.credentials(&tenant.id, name).await? {
+            Some((user, _)) => store.set_password(&tenant.id, &user.id, &hash).await?,
+            None => {
+                store
+                    .create_user(&tenant.id, name, &hash, role, now)
+                    .await?;
+            }
+        }
+    }
+    if store.settings(&tenant.id).await?.is_none() {
+        let doc = json!({
+            "default_location": "A-1",
+            "auto_fulfill": true,
+            "units": {"weight": "lb", "dimension": "in"},
+            "shipper": {"name": "Packbench Demo", "attention": "Shipping", "phone": "5555550199", "email": "ship@example.com",
+                        "address": {"lines": ["1 Warehouse Way"], "city": "New York", "state": "NY", "postal_code": "10001", "country": "US"}}
+        });
+        store.put_settings(&tenant.id, &doc, now).await?;
+    }
+    if store.stock(&tenant.id, None, None).await?.is_empty() {
+        let changes: Vec<StockChange> = CATALOGUE
+            .iter()
+            .filter(|(sku, ..)| *sku != "PROD-012") // one SKU with no stock recorded, to show the flag
+            .map(|(sku, _, _, loc)| StockChange::Set {
+                sku: Sku::parse(sku).unwrap_or_else(|_| unreachable!()),
+                location: packbench_core::domain::Location::parse(loc)
+                    .unwrap_or_else(|_| unreachable!()),
+                on_hand: 40,
+            })
+            .collect();
+        store
+            .change_stock(
+                &tenant.id,
+                &changes,
+                "demo",
+                &packbench_core::model::Actor::system(),
+                now,
+            )
+            .await?;
+    }
+    let existing = store
+        .orders(
+            &tenant.id,
+            &OrderFilter {
+                limit: 1,
+                ..Default::default()
+            },
+        )
+        .await?;
+    if existing.items.is_empty() {
+        for i in 0..orders {
+            let created = now - Duration::minutes((orders - i) as i64 * 7);
+            store
+                .insert_order(&tenant.id, &sample_order(i, created, &mut rng), now)
+                .await?;
+        }
+    }
+    Ok((tenant, logins))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogue_barcodes_are_valid_upc_a() {
+        for (_, _, body, _) in CATALOGUE {
+            let g = upc(body);
+            assert_eq!(g.as_str().len(), 14);
+        }
+        assert_eq!(
+            upc("03600029145").as_str(),
+            "00036000291452",
+            "a known UPC-A"
+        );
+    }
+}

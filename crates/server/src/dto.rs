@@ -1,0 +1,401 @@
+//! The JSON of the REST API: request bodies (parsed into domain types here, at the edge) and
+//! the views sent back. Nothing in here decides anything.
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use chrono::{DateTime, NaiveDate, Utc};
+use packbench_core::domain::{
+    DimensionUnit, Dimensions, OrderId, Package, ParseError, Quantity, ServiceCode, ShipmentId,
+    Sku, UserId, Weight, WeightUnit,
+};
+use packbench_core::model::{Order, OrderEvent, Shipment, Timestamp};
+use packbench_core::service::{LineLocation, Operation, OrderDetail};
+use packbench_core::settings::Units;
+use packbench_core::workflow::PickItem;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{ApiError, ApiResult};
+
+/// `POST orders/{id}/operations`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
+pub enum OperationBody {
+    Assign {
+        user_id: Option<String>,
+    },
+    Pick {
+        items: Vec<PickItemBody>,
+    },
+    Pack {
+        package: PackageBody,
+    },
+    Ship {
+        service: String,
+        package: Option<PackageBody>,
+    },
+    Void {},
+    Cancel {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PickItemBody {
+    pub sku: Option<String>,
+    pub barcode: Option<String>,
+    pub quantity: Option<i64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PackageBody {
+    pub weight: f64,
+    pub weight_unit: Option<String>,
+    pub dimensions: Option<DimensionsBody>,
+    #[serde(rename = "box")]
+    pub box_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DimensionsBody {
+    pub length: f64,
+    pub width: f64,
+    pub height: f64,
+    pub unit: Option<String>,
+}
+
+impl PackageBody {
+    pub fn parse(self, units: Units) -> Result<Package, ParseError> {
+        let wu = self
+            .weight_unit
+            .as_deref()
+            .map(WeightUnit::parse)
+            .transpose()?
+            .unwrap_or(units.weight);
+        let dimensions = self
+            .dimensions
+            .map(|d| {
+                let du = d
+                    .unit
+                    .as_deref()
+                    .map(DimensionUnit::parse)
+                    .transpose()?
+                    .unwrap_or(units.dimension);
+                Dimensions::new(d.length, d.width, d.height, du)
+            })
+            .transpose()?;
+        let r#box = self
+            .box_name
+            .map(|b| b.trim().to_owned())
+            .filter(|b| !b.is_empty());
+        if r#box.as_ref().is_some_and(|b| b.len() > 64) {
+            return Err(ParseError::new("box", "must be at most 64 characters"));
+        }
+        Ok(Package {
+            weight: Weight::new(self.weight, wu)?,
+            dimensions,
+            r#box,
+        })
+    }
+}
+
+impl OperationBody {
+    pub fn parse(self, units: Units) -> Result<Operation, ParseError> {
+        Ok(match self {
+            Self::Assign { user_id } => Operation::Assign {
+                user: user_id.as_deref().map(UserId::parse).transpose()?,
+            },
+            Self::Pick { items } => {
+                if items.is_empty() {
+                    return Err(ParseError::new("items", "a pick needs at least one item"));
+                }
+                if items.len() > 500 {
+                    return Err(ParseError::new("items", "at most 500 items per pick"));
+                }
+                let items = items
+                    .into_iter()
+                    .map(|i| {
+                        let sku = i.sku.as_deref().map(Sku::parse).transpose()?;
+                        let barcode = i.barcode.map(|b| b.trim().to_owned());
+                        if barcode
+                            .as_ref()
+                            .is_some_and(|b| b.is_empty() || b.len() > 64)
+                        {
+                            return Err(ParseError::new("barcode", "must be 1-64 characters"));
+                        }
+                        if sku.is_none() && barcode.is_none() {
+                            return Err(ParseError::new(
+                                "items",
+                                "each item needs a sku or a barcode",
+                            ));
+                        }
+                        Ok(PickItem {
+                            sku,
+                            barcode,
+                            quantity: Quantity::new(i.quantity.unwrap_or(1))?,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?;
+                Operation::Pick { items }
+            }
+            Self::Pack { package } => Operation::Pack {
+                package: package.parse(units)?,
+            },
+            Self::Ship { service, package } => Operation::Ship {
+                service: ServiceCode::parse(&service)?,
+                package: package.map(|p| p.parse(units)).transpose()?,
+            },
+            Self::Void {} => Operation::Void,
+            Self::Cancel { reason } => {
+                let reason = reason.trim().to_owned();
+                if reason.is_empty() || reason.len() > 500 {
+                    return Err(ParseError::new(
+                        "reason",
+                        "a cancel needs a reason of 1-500 characters",
+                    ));
+                }
+                Operation::Cancel { reason }
+            }
+        })
+    }
+}
+
+pub fn label_url(tenant: &str, shipment: &ShipmentId) -> String {
+    format!("/api/{tenant}/labels/{shipment}/png")
+}
+
+#[derive(Serialize)]
+pub struct ShipmentView {
+    pub id: ShipmentId,
+    pub order_id: Option<OrderId>,
+    pub status: &'static str,
+    pub tracking_number: Option<String>,
+    pub carrier: String,
+    pub service: ServiceCode,
+    pub label_url: String,
+    pub estimated_delivery: Option<NaiveDate>,
+    pub package: Package,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ShipmentView {
+    pub fn new(tenant: &str, s: &Shipment) -> Self {
+        Self {
+            id: s.id.clone(),
+            order_id: s.order_id.clone(),
+            status: s.status.as_str(),
+            tracking_number: s.tracking_number.as_ref().map(|t| t.as_str().to_owned()),
+            carrier: s.carrier.clone(),
+            service: s.service,
+            label_url: label_url(tenant, &s.id),
+            estimated_delivery: s.estimated_delivery,
+            package: s.package.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+}
+
+/// The seed's answer to a ship operation, exactly.
+pub fn shipped_view(tenant: &str, order: &Order, s: &Shipment) -> Value {
+    json!({
+        "order_id": order.id(),
+        "status": order.status(),
+        "shipment": {
+            "id": s.id,
+            "tracking_number": s.tracking_number.as_ref().map(|t| t.as_str()),
+            "carrier": s.carrier,
+            "service": s.service,
+            "label_url": label_url(tenant, &s.id),
+            "estimated_delivery": s.estimated_delivery,
+        }
+    })
+}
+
+pub fn order_view(tenant: &str, order: &Order, locations: Option<&[LineLocation]>) -> Value {
+    let lines: Vec<Value> = order
+        .lines()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let mut v = json!({
+                "line_no": l.line_no,
+                "sku": l.sku,
+                "barcode": l.barcode.as_ref().map(|b| b.as_str()),
+                "title": l.title,
+                "quantity": l.quantity,
+                "picked": l.picked,
+                "remaining": l.remaining(),
+            });
+            if let Some(loc) = locations.and_then(|ls| ls.get(i)) {
+                v["location"] = json!(loc.location);
+                v["stock"] = json!(loc.stock);
+                v["on_hand"] = json!(loc.on_hand);
+            }
+            v
+        })
+        .collect();
+    json!({
+        "id": order.id(),
+        "name": order.name,
+        "status": order.status(),
+        "version": order.version,
+        "external_id": order.external_id,
+        "customer_name": order.customer_name,
+        "ship_to": order.ship_to,
+        "assigned_to": order.state.assigned_to,
+        "package": order.state.package,
+        "shipment_id": order.state.shipment_id,
+        "cancel_reason": order.state.cancel_reason,
+        "label_url": order.state.shipment_id.as_ref().map(|s| label_url(tenant, s)),
+        "created_at": order.created_at,
+        "updated_at": order.updated_at,
+        "lines": lines,
+    })
+}
+
+pub fn order_detail_view(tenant: &str, d: &OrderDetail) -> Value {
+    let mut v = order_view(tenant, &d.order, Some(&d.locations));
+    v["shipments"] = json!(
+        d.shipments
+            .iter()
+            .map(|s| ShipmentView::new(tenant, s))
+            .collect::<Vec<_>>()
+    );
+    v["events"] = json!(d.events.iter().map(event_view).collect::<Vec<_>>());
+    v
+}
+
+fn event_view(e: &OrderEvent) -> Value {
+    json!({"seq": e.seq, "kind": e.kind, "user_id": e.user_id, "station_id": e.station_id, "payload": e.payload, "at": e.created_at})
+}
+
+/// Query-string parameters with clear errors (axum's own rejection has no envelope).
+pub struct Query(pub HashMap<String, String>);
+
+impl Query {
+    pub fn from_raw(raw: Option<&str>) -> ApiResult<Self> {
+        let mut map = HashMap::new();
+        for (k, v) in url_pairs(raw.unwrap_or("")) {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(ApiError::bad_request(format!(
+                    "query parameter `{k}` is given twice"
+                )));
+            }
+        }
+        Ok(Self(map))
+    }
+
+    pub fn only(&self, allowed: &[&str]) -> ApiResult<()> {
+        if let Some(k) = self.0.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(ApiError::bad_request(format!(
+                "unknown query parameter `{k}` (allowed: {})",
+                allowed.join(", ")
+            )));
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, k: &str) -> Option<&str> {
+        self.0.get(k).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    pub fn limit(&self, default: u32) -> ApiResult<u32> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(v) => match v.parse::<u32>() {
+                Ok(n) if (1..=500).contains(&n) => Ok(n),
+                _ => Err(ApiError::invalid(
+                    "limit",
+                    "limit must be a whole number from 1 to 500",
+                )),
+            },
+        }
+    }
+
+    pub fn time(&self, k: &str) -> ApiResult<Option<Timestamp>> {
+        self.get(k)
+            .map(|v| {
+                DateTime::parse_from_rfc3339(v)
+                    .map(|t| t.with_timezone(&Utc))
+                    .or_else(|_| {
+                        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+                    })
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            k,
+                            format!("{k} must be a date (2026-11-24) or an RFC 3339 time"),
+                        )
+                    })
+            })
+            .transpose()
+    }
+
+    pub fn cursor(&self) -> ApiResult<Option<(Timestamp, String)>> {
+        self.get("cursor").map(decode_cursor).transpose()
+    }
+}
+
+fn url_pairs(raw: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub fn encode_cursor(next: &(Timestamp, String)) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
+        "{}:{}",
+        next.0.timestamp_millis(),
+        next.1
+    ))
+}
+
+fn decode_cursor(raw: &str) -> ApiResult<(Timestamp, String)> {
+    let bad =
+        || ApiError::bad_request("the cursor is not one this hub gave out; start again without it");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| bad())?;
+    let s = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (ms, id) = s.split_once(':').ok_or_else(bad)?;
+    let ms: i64 = ms.parse().map_err(|_| bad())?;
+    let t = DateTime::from_timestamp_millis(ms).ok_or_else(bad)?;
+    Ok((t, id.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_strings_decode() {
+        let q = Query::from_raw(Some("q=%23100+1&status=pending&empty=")).unwrap();
+        assert_eq!(q.get("q"), Some("#100 1"));
+        assert_eq!(q.get("empty"), None);
+        assert!(Query::from_raw(Some("a=1&a=2")).is_err());
+        assert_eq!(
+            Query::from_raw(Some("x=%zz%4")).unwrap().get("x"),
+            Some("%zz%4")
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_refused() {
+        let t = DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let c = encode_cursor(&(t, "ord_abc".into()));
+        let q = Query::from_raw(Some(&format!("cursor={c}"))).unwrap();
+        assert_eq!(q.cursor().unwrap(), Some((t, "ord_abc".into())));
+        assert!(
+            Query::from_raw(Some("cursor=nope!"))
+                .unwrap()
+                .cursor()
+                .is_err()
+        );
+    }
+}

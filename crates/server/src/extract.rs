@@ -1,0 +1,160 @@
+//! Request extractors: JSON bodies that fail with the error envelope, the tenant from the path,
+//! and the logged-in caller.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+use packbench_core::ErrorCode;
+use packbench_core::model::{Actor, Tenant};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::auth::{self, Caller};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// A JSON body. Malformed JSON is a 400; JSON of the wrong shape (missing fields, wrong types,
+/// unknown fields) is a 422 naming the problem; an oversized body is a 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.is_empty() {
+        return Err(ApiError::bad_request("the request needs a JSON body"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(format!(
+                "malformed JSON at line {} column {}: {e}",
+                e.line(),
+                e.column()
+            )),
+            Category::Data => ApiError::new(
+                ErrorCode::ValidationFailed,
+                format!("the JSON body does not fit: {e}"),
+            )
+            .with_details(json!({"line": e.line(), "column": e.column()})),
+        }
+    })
+}
+
+/// The tenant named in the path (`/api/{tenant}/...`), which must exist.
+pub struct TenantPath(pub Tenant);
+
+impl FromRequestParts<Arc<AppState>> for TenantPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("no tenant in the path"))?;
+        let slug = params
+            .get("tenant")
+            .ok_or_else(|| ApiError::not_found("no tenant in the path"))?;
+        state.tenant(slug).await.map(TenantPath)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        let TenantPath(tenant) = TenantPath::from_request_parts(parts, state).await?;
+        let token = bearer(parts).or_else(|| cookie(parts, auth::COOKIE));
+        let Some(token) = token else {
+            return Err(ApiError::unauthorized(
+                "log in first (no session token was sent)",
+            ));
+        };
+        let token_hash = auth::hash_token(&token);
+        let now = state.fulfillment.clock().now();
+        let session = state.store.session(&tenant.id, &token_hash, now).await?;
+        let Some(session) = session else {
+            return Err(ApiError::unauthorized(
+                "your session has ended or expired; log in again",
+            ));
+        };
+        Ok(Caller {
+            tenant,
+            user: session.user,
+            station_id: session.station_id,
+            token_hash,
+        })
+    }
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user.id.clone()),
+            station_id: self.station_id.clone(),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let t = v
+        .strip_prefix("Bearer ")
+        .or_else(|| v.strip_prefix("bearer "))?
+        .trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+/// The raw request body (for idempotency fingerprints and CSV), with enveloped rejections.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+                } else {
+                    ApiError::bad_request(format!("could not read the request body: {e}"))
+                }
+            })
+    }
+}

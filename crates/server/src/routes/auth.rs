@@ -1,0 +1,107 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use packbench_core::domain::{parse_station_id, parse_username};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::data;
+use crate::auth::{self, COOKIE, Caller, Permission};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, TenantPath};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    username: String,
+    password: String,
+    station_id: Option<String>,
+}
+
+fn cookie(tenant: &str, value: &str, max_age: i64) -> HeaderValue {
+    let c = format!(
+        "{COOKIE}={value}; Path=/api/{tenant}; HttpOnly; SameSite=Strict; Max-Age={max_age}"
+    );
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+pub async fn login(
+    State(app): State<Arc<AppState>>,
+    TenantPath(tenant): TenantPath,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> ApiResult<Response> {
+    let username = parse_username(&body.username)?;
+    let station = body
+        .station_id
+        .as_deref()
+        .map(parse_station_id)
+        .transpose()?;
+    if body.password.is_empty() || body.password.len() > 1024 {
+        return Err(crate::error::ApiError::invalid(
+            "password",
+            "password must be 1-1024 characters",
+        ));
+    }
+    let now = app.fulfillment.clock().now();
+    let ok = auth::login(
+        app.store.as_ref(),
+        &tenant,
+        &username,
+        &body.password,
+        station.as_deref(),
+        now,
+    )
+    .await?;
+    tracing::info!(tenant = %tenant.slug, user = %ok.user.username, station = ?station, "login");
+    let body = data(json!({
+        "token": ok.token,
+        "expires_at": ok.expires_at,
+        "user": ok.user,
+        "station_id": station,
+        "tenant": tenant.slug,
+    }));
+    let mut res = body.into_response();
+    let max_age = (ok.expires_at - now).num_seconds();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(tenant.slug.as_str(), &ok.token, max_age),
+    );
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}
+
+pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
+    app.store
+        .end_session(
+            &caller.tenant.id,
+            &caller.token_hash,
+            app.fulfillment.clock().now(),
+        )
+        .await?;
+    let mut res = data(json!({"logged_out": true})).into_response();
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        cookie(caller.tenant.slug.as_str(), "", 0),
+    );
+    Ok(res)
+}
+
+pub async fn me(caller: Caller) -> Json<Value> {
+    data(
+        json!({"user": caller.user, "station_id": caller.station_id, "tenant": caller.tenant.slug}),
+    )
+}
+
+pub async fn capabilities(caller: Caller, _headers: HeaderMap) -> Json<Value> {
+    let permissions: Vec<&str> = Permission::ALL
+        .iter()
+        .filter(|p| p.granted_to(caller.user.role))
+        .map(|p| p.as_str())
+        .collect();
+    data(json!({"role": caller.user.role, "permissions": permissions}))
+}

@@ -1,0 +1,159 @@
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use packbench_core::domain::ServiceCode;
+use packbench_core::model::OrderFilter;
+use packbench_core::service::Operation;
+use packbench_core::workflow::OrderStatus;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::data;
+use crate::auth::{Caller, Permission};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::routes::orders::order_id;
+use crate::state::AppState;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PickListBody {
+    order_ids: Option<Vec<String>>,
+    format: Option<String>,
+}
+
+/// One pick list for many orders (default: every pending or processing order), sorted by
+/// location; JSON, or a printable PDF with `"format": "pdf"` or `Accept: application/pdf`.
+pub async fn pick_list(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PickListBody>,
+) -> ApiResult<Response> {
+    caller.require(Permission::OrdersRead)?;
+    let wants_pdf = match body.format.as_deref() {
+        Some("pdf") => true,
+        Some("json") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "format",
+                format!("format is json or pdf, not `{other}`"),
+            ));
+        }
+        None => headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("application/pdf")),
+    };
+    let ids = match body.order_ids {
+        Some(ids) if ids.is_empty() => {
+            return Err(ApiError::invalid(
+                "order_ids",
+                "name at least one order, or leave order_ids out",
+            ));
+        }
+        Some(ids) if ids.len() > 500 => {
+            return Err(ApiError::invalid(
+                "order_ids",
+                "at most 500 orders per pick list",
+            ));
+        }
+        Some(ids) => ids
+            .iter()
+            .map(|i| order_id(i))
+            .collect::<ApiResult<Vec<_>>>()?,
+        None => {
+            app.fulfillment
+                .open_unpicked_orders(&caller.tenant.id, 500)
+                .await?
+        }
+    };
+    let list = app.fulfillment.pick_list(&caller.tenant.id, &ids).await?;
+    if wants_pdf {
+        let now = app.fulfillment.clock().now();
+        let pdf = packbench_labels::pick_list_pdf(&list, caller.tenant.slug.as_str(), now);
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "inline; filename=\"pick-list.pdf\"",
+                ),
+            ],
+            pdf,
+        )
+            .into_response());
+    }
+    Ok(data(list).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BatchShipBody {
+    order_ids: Option<Vec<String>>,
+    service: Option<String>,
+}
+
+/// Labels for many packed orders (default: every packed order), with a result per order.
+/// Orders already shipped are reported, not shipped twice.
+pub async fn ship(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<BatchShipBody>,
+) -> ApiResult<Response> {
+    caller.require(Permission::BatchesRun)?;
+    let service = ServiceCode::parse(body.service.as_deref().unwrap_or("ground"))?;
+    let ids = match body.order_ids {
+        Some(ids) if ids.is_empty() || ids.len() > 500 => {
+            return Err(ApiError::invalid(
+                "order_ids",
+                "name 1-500 orders, or leave order_ids out",
+            ));
+        }
+        Some(ids) => ids
+            .iter()
+            .map(|i| order_id(i))
+            .collect::<ApiResult<Vec<_>>>()?,
+        None => {
+            let f = OrderFilter {
+                status: Some(OrderStatus::Packed),
+                limit: 500,
+                ..Default::default()
+            };
+            app.fulfillment
+                .list_orders(&caller.tenant.id, &f)
+                .await?
+                .items
+                .into_iter()
+                .map(|o| o.id)
+                .collect()
+        }
+    };
+    if !app.fulfillment.has_carrier(&caller.tenant.id).await {
+        return Err(packbench_core::Error::CarrierNotConfigured.into());
+    }
+    let mut results = Vec::with_capacity(ids.len());
+    for id in ids {
+        let op = Operation::Ship {
+            service,
+            package: None,
+        };
+        let r = app
+            .fulfillment
+            .operate(&caller.tenant.id, &id, op, &caller.actor())
+            .await;
+        results.push(match r {
+            Ok(out) => json!({"order_id": id, "ok": true, "shipment_id": out.shipment.map(|s| s.id)}),
+            Err(e) => json!({"order_id": id, "ok": false, "error": {"code": e.code(), "message": e.to_string()}}),
+        });
+    }
+    Ok(data(json!({"results": results})).into_response())
+}
+
+/// Pushes fulfillments to Shopify for many orders: the Shopify issue. Until then, 503.
+pub async fn sync(caller: Caller) -> ApiResult<Response> {
+    caller.require(Permission::BatchesRun)?;
+    Err(packbench_core::Error::ShopNotConfigured.into())
+}

@@ -1,0 +1,176 @@
+//! The REST API under `/api/{tenant}` (DESIGN.md §4, the seed's contract). Handlers parse the
+//! request into domain types, call one service, and map the answer into the envelope.
+
+mod auth;
+mod batches;
+mod inventory;
+mod orders;
+mod settings;
+mod shipments;
+mod sync;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use packbench_core::ErrorCode;
+use packbench_core::model::IdempotencyStart;
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// Largest JSON body accepted (a pick of 500 items is ~30 KB).
+pub const MAX_BODY: usize = 256 * 1024;
+/// Largest CSV import accepted.
+pub const MAX_CSV: usize = 8 * 1024 * 1024;
+
+pub fn api() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/capabilities", get(auth::capabilities))
+        .route("/orders", get(orders::list))
+        .route("/orders/counts", get(orders::counts))
+        .route("/orders/claim", post(orders::claim))
+        .route("/orders/{id}", get(orders::detail))
+        .route("/orders/{id}/operations", post(orders::operate))
+        .route("/shipments", get(shipments::list).post(shipments::create))
+        .route("/shipments/{id}", get(shipments::detail))
+        .route("/shipments/{id}/track", post(shipments::track))
+        .route("/labels/{id}/{format}", get(shipments::label))
+        .route("/sync", post(sync::start).delete(sync::clear))
+        .route("/webhooks/shopify", post(sync::webhook))
+        .route("/settings", get(settings::get).patch(settings::patch))
+        .route(
+            "/device-settings",
+            get(settings::get_devices).post(settings::save_devices),
+        )
+        .route("/batches/pick-list", post(batches::pick_list))
+        .route("/batches/ship", post(batches::ship))
+        .route("/batches/sync", post(batches::sync))
+        .route("/inventory", get(inventory::list).patch(inventory::change))
+        .route("/inventory/events", get(inventory::events))
+        .route("/inventory/export", get(inventory::export))
+        .route(
+            "/inventory/import",
+            post(inventory::import).layer(DefaultBodyLimit::max(MAX_CSV)),
+        )
+        .route("/events", get(sync::events))
+}
+
+/// `{"data": ...}`
+pub fn data<T: Serialize>(v: T) -> Json<Value> {
+    Json(json!({ "data": v }))
+}
+
+/// `{"data": [...], "next_cursor": ...}`
+pub fn page<T: Serialize>(items: T, next: Option<String>) -> Json<Value> {
+    Json(json!({ "data": items, "next_cursor": next }))
+}
+
+/// Unknown routes get the envelope too.
+pub async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {method} {}", uri.path()))
+}
+
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let mut e = ApiError::new(
+        ErrorCode::BadRequest,
+        format!("{method} is not allowed on {}", uri.path()),
+    )
+    .into_response();
+    *e.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    e
+}
+
+const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// Runs `work` at most once per `Idempotency-Key`: a retry with the same key and the same
+/// request gets the first answer again (header `Idempotent-Replayed: true`), never a second
+/// effect. Answers of 500 and 503 are not kept (nothing was done), so those can be retried.
+pub async fn idempotent<F, Fut>(
+    app: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    request: &[u8],
+    work: F,
+) -> Response
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ApiResult<(StatusCode, Value)>>,
+{
+    let key = match headers.get(IDEMPOTENCY_HEADER).map(|v| v.to_str()) {
+        None => return respond(work().await),
+        Some(Ok(k)) if (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()) => {
+            k.to_owned()
+        }
+        Some(_) => {
+            return ApiError::bad_request("Idempotency-Key must be 1-255 visible ASCII characters")
+                .into_response();
+        }
+    };
+    let fingerprint = hex::encode(Sha256::digest(request));
+    let now = app.fulfillment.clock().now();
+    let started = app
+        .store
+        .idempotency_start(&caller.tenant.id, &key, &caller.user.id, &fingerprint, now)
+        .await;
+    match started {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(IdempotencyStart::Replay { status, body }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut res =
+                (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+            res.headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            res
+        }
+        Ok(IdempotencyStart::InProgress) => ApiError::new(
+            ErrorCode::RequestInProgress,
+            "the first request with this Idempotency-Key is still running; wait and retry",
+        )
+        .into_response(),
+        Ok(IdempotencyStart::Mismatch) => ApiError::new(
+            ErrorCode::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request; use a new key",
+        )
+        .into_response(),
+        Ok(IdempotencyStart::Proceed) => {
+            let (status, body) = match work().await {
+                Ok((s, v)) => (s, v),
+                Err(e) => (e.status(), e.body()),
+            };
+            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let kept = if status == StatusCode::INTERNAL_SERVER_ERROR
+                || status == StatusCode::SERVICE_UNAVAILABLE
+            {
+                app.store.idempotency_abandon(&caller.tenant.id, &key).await
+            } else {
+                app.store
+                    .idempotency_finish(&caller.tenant.id, &key, status.as_u16(), &bytes)
+                    .await
+            };
+            if let Err(e) = kept {
+                tracing::error!(error = ?e, "could not record an idempotent answer");
+            }
+            (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
+    }
+}
+
+fn respond(r: ApiResult<(StatusCode, Value)>) -> Response {
+    match r {
+        Ok((s, v)) => (s, Json(v)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}

@@ -1,0 +1,169 @@
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::Response;
+use packbench_core::domain::{OrderId, Sku, UserId};
+use packbench_core::model::OrderFilter;
+use packbench_core::service::Operation;
+use packbench_core::workflow::OrderStatus;
+use serde_json::{Value, json};
+
+use super::{data, idempotent, page};
+use crate::auth::{Caller, Permission};
+use crate::dto::{self, OperationBody, Query};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{RawBody, parse_json};
+use crate::state::AppState;
+
+/// An id that does not parse names no order: 404, like an order of another tenant.
+pub fn order_id(raw: &str) -> ApiResult<OrderId> {
+    OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order `{raw}` not found")))
+}
+
+pub async fn list(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersRead)?;
+    let q = Query::from_raw(uri.query())?;
+    q.only(&[
+        "status",
+        "q",
+        "sku",
+        "assigned_to",
+        "created_from",
+        "created_to",
+        "limit",
+        "cursor",
+    ])?;
+    let status = q
+        .get("status")
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "status must be one of pending, processing, picked, packed, shipped, delivered, cancelled")
+            })
+        })
+        .transpose()?;
+    let after = q
+        .cursor()?
+        .map(|(t, id)| OrderId::parse(&id).map(|id| (t, id)))
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request("the cursor is not one this hub gave out; start again without it")
+        })?;
+    let search = q
+        .get("q")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if search.as_ref().is_some_and(|s| s.len() > 100) {
+        return Err(ApiError::invalid("q", "a search is at most 100 characters"));
+    }
+    let filter = OrderFilter {
+        status,
+        q: search,
+        sku: q.get("sku").map(Sku::parse).transpose()?,
+        assigned_to: q.get("assigned_to").map(UserId::parse).transpose()?,
+        created_from: q.time("created_from")?,
+        created_to: q.time("created_to")?,
+        limit: q.limit(50)?,
+        after,
+    };
+    let found = app
+        .fulfillment
+        .list_orders(&caller.tenant.id, &filter)
+        .await?;
+    Ok(page(
+        found.items,
+        found.next.as_ref().map(dto::encode_cursor),
+    ))
+}
+
+pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersRead)?;
+    let counts = app.fulfillment.status_counts(&caller.tenant.id).await?;
+    let mut out = serde_json::Map::new();
+    for s in OrderStatus::ALL {
+        let n = counts
+            .iter()
+            .find(|(st, _)| *st == s)
+            .map_or(0, |(_, n)| *n);
+        out.insert(s.as_str().into(), json!(n));
+    }
+    Ok(data(out))
+}
+
+pub async fn detail(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersRead)?;
+    let d = app
+        .fulfillment
+        .order_detail(&caller.tenant.id, &order_id(&id)?)
+        .await?;
+    Ok(data(dto::order_detail_view(
+        caller.tenant.slug.as_str(),
+        &d,
+    )))
+}
+
+/// Auto-assign: the caller takes the oldest pending order.
+pub async fn claim(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersWork)?;
+    let claimed = app
+        .fulfillment
+        .claim_next(&caller.tenant.id, &caller.user.id, &caller.actor())
+        .await?;
+    let order = claimed
+        .ok_or_else(|| ApiError::not_found("no pending order is waiting; the queue is empty"))?;
+    Ok(data(dto::order_view(
+        caller.tenant.slug.as_str(),
+        &order,
+        None,
+    )))
+}
+
+pub async fn operate(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
+    let mut request = format!("POST orders/{id}/operations\n").into_bytes();
+    request.extend_from_slice(&body);
+    idempotent(&app, &caller, &headers, &request, || async {
+        let id = order_id(&id)?;
+        let parsed: OperationBody = parse_json(&body)?;
+        let settings = app.fulfillment.settings(&caller.tenant.id).await?;
+        let op = parsed.parse(settings.units)?;
+        let permission = match op {
+            Operation::Cancel { .. } => Permission::OrdersCancel,
+            Operation::Void => Permission::LabelsVoid,
+            _ => Permission::OrdersWork,
+        };
+        caller.require(permission)?;
+        let is_ship = matches!(op, Operation::Ship { .. });
+        let tenant = caller.tenant.slug.as_str();
+        let out = app
+            .fulfillment
+            .operate(&caller.tenant.id, &id, op, &caller.actor())
+            .await?;
+        let body = match (&out.shipment, is_ship) {
+            (Some(s), true) => dto::shipped_view(tenant, &out.order, s),
+            _ => json!({
+                "order_id": out.order.id(),
+                "status": out.order.status(),
+                "order": dto::order_view(tenant, &out.order, None),
+                "warnings": out.warnings,
+            }),
+        };
+        Ok((StatusCode::OK, json!({ "data": body })))
+    })
+    .await
+}

@@ -1,0 +1,81 @@
+//! What every handler shares: the services, the store, the live event stream and a cache of
+//! tenants (they are looked up on every request and almost never change).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use packbench_core::domain::TenantId;
+use packbench_core::model::Tenant;
+use packbench_core::ports::{Carriers, Clock, EventBus, LiveEvent, NoCarriers, Store, SystemClock};
+use packbench_core::service::Fulfillment;
+use tokio::sync::{RwLock, broadcast};
+
+use crate::error::{ApiError, ApiResult};
+
+/// Live events for every tenant; each subscriber keeps only its own tenant's.
+pub struct Broadcast {
+    tx: broadcast::Sender<(TenantId, LiveEvent)>,
+}
+
+impl Broadcast {
+    pub fn new() -> Self {
+        Self {
+            tx: broadcast::channel(1024).0,
+        }
+    }
+    pub fn subscribe(&self) -> broadcast::Receiver<(TenantId, LiveEvent)> {
+        self.tx.subscribe()
+    }
+}
+
+impl Default for Broadcast {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventBus for Broadcast {
+    fn publish(&self, tenant: &TenantId, event: LiveEvent) {
+        // No subscriber is not an error: nobody is watching.
+        let _ = self.tx.send((tenant.clone(), event));
+    }
+}
+
+pub struct AppState {
+    pub fulfillment: Fulfillment,
+    pub store: Arc<dyn Store>,
+    pub events: Arc<Broadcast>,
+    tenants: RwLock<HashMap<String, Tenant>>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with(store, Arc::new(NoCarriers), Arc::new(SystemClock))
+    }
+
+    pub fn with(store: Arc<dyn Store>, carriers: Arc<dyn Carriers>, clock: Arc<dyn Clock>) -> Self {
+        let events = Arc::new(Broadcast::new());
+        let fulfillment = Fulfillment::new(store.clone(), carriers, events.clone(), clock);
+        Self {
+            fulfillment,
+            store,
+            events,
+            tenants: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The tenant with this slug; unknown tenants are a 404.
+    pub async fn tenant(&self, slug: &str) -> ApiResult<Tenant> {
+        if let Some(t) = self.tenants.read().await.get(slug) {
+            return Ok(t.clone());
+        }
+        let found = self.store.tenant_by_slug(slug).await?;
+        let t =
+            found.ok_or_else(|| ApiError::not_found(format!("no tenant `{slug}` on this hub")))?;
+        self.tenants
+            .write()
+            .await
+            .insert(slug.to_owned(), t.clone());
+        Ok(t)
+    }
+}
