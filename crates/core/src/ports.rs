@@ -195,6 +195,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
 
     // Inventory.
+    /// What is on hand of one SKU at each location (cheap: no allocation).
+    async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>>;
     /// Stock rows with what open orders have allocated of them.
     async fn stock(
         &self,

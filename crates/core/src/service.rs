@@ -190,9 +190,10 @@ impl Fulfillment {
         Ok(out)
     }
 
-    async fn sorted_stock(&self, tenant: &TenantId, sku: &Sku) -> Result<Vec<StockLevel>> {
-        let mut levels = self.store.stock(tenant, Some(sku), None).await?;
-        levels.sort_by(|a, b| natural_cmp(a.location.as_str(), b.location.as_str()));
+    /// On hand of a SKU per location, in natural location order.
+    async fn sorted_stock(&self, tenant: &TenantId, sku: &Sku) -> Result<Vec<(Location, i64)>> {
+        let mut levels = self.store.on_hand(tenant, sku).await?;
+        levels.sort_by(|a, b| natural_cmp(a.0.as_str(), b.0.as_str()));
         Ok(levels)
     }
 
@@ -226,11 +227,7 @@ impl Fulfillment {
                 )?;
                 for (before, after) in order.lines().iter().zip(&decided.state.lines) {
                     if after.picked > before.picked
-                        && self
-                            .store
-                            .stock(tenant, Some(&after.sku), None)
-                            .await?
-                            .is_empty()
+                        && self.store.on_hand(tenant, &after.sku).await?.is_empty()
                     {
                         warnings.push(Warning {
                             code: "no_stock_recorded",
@@ -462,12 +459,12 @@ impl Fulfillment {
                 continue;
             };
             let mut left = i64::from(line.quantity);
-            for level in &levels {
-                let take = left.min(level.on_hand.max(0));
+            for (location, on_hand) in &levels {
+                let take = left.min((*on_hand).max(0));
                 if take > 0 {
                     moves.push(StockMove {
                         sku: line.sku.clone(),
-                        location: level.location.clone(),
+                        location: location.clone(),
                         delta: -take,
                     });
                     left -= take;
@@ -476,7 +473,7 @@ impl Fulfillment {
             if left > 0 {
                 moves.push(StockMove {
                     sku: line.sku.clone(),
-                    location: first.location.clone(),
+                    location: first.0.clone(),
                     delta: -left,
                 });
             }
@@ -737,27 +734,20 @@ impl Fulfillment {
     }
 }
 
-fn locate(levels: &[StockLevel], needed: u32, default: Option<&Location>) -> LineLocation {
-    if let Some(l) = levels.iter().find(|l| l.on_hand >= i64::from(needed)) {
-        return LineLocation {
-            location: Some(l.location.as_str().into()),
-            stock: "in_stock",
-            on_hand: l.on_hand,
-        };
+fn locate(levels: &[(Location, i64)], needed: u32, default: Option<&Location>) -> LineLocation {
+    let at = |(l, n): &(Location, i64), stock| LineLocation {
+        location: Some(l.as_str().into()),
+        stock,
+        on_hand: *n,
+    };
+    if let Some(l) = levels.iter().find(|(_, n)| *n >= i64::from(needed)) {
+        return at(l, "in_stock");
     }
-    if let Some(l) = levels.iter().find(|l| l.on_hand > 0) {
-        return LineLocation {
-            location: Some(l.location.as_str().into()),
-            stock: "short",
-            on_hand: l.on_hand,
-        };
+    if let Some(l) = levels.iter().find(|(_, n)| *n > 0) {
+        return at(l, "short");
     }
     if let Some(l) = levels.first() {
-        return LineLocation {
-            location: Some(l.location.as_str().into()),
-            stock: "out_of_stock",
-            on_hand: l.on_hand,
-        };
+        return at(l, "out_of_stock");
     }
     LineLocation {
         location: default.map(|d| d.as_str().to_owned()),

@@ -252,6 +252,7 @@ impl SqlStore {
         Ok((sku.as_str().to_owned(), location.clone(), on_hand, delta))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn insert_event(
         tx: &mut Transaction<'_, Any>,
         tenant: &TenantId,
@@ -1145,6 +1146,20 @@ impl Store for SqlStore {
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>> {
+        let rows = sqlx::query(
+            "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(sku.key())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| Ok((rows::location(&text(r, "location")?)?, int(r, "on_hand")?)))
+            .collect()
     }
 
     async fn stock(

@@ -1,1 +1,253 @@
-fn main() {}
+//! `packbench-load`: the hub's load generator (BENCHMARKS.md).
+//!
+//! Seeds a database with N orders, starts `packbench serve` on it (the binary next to this
+//! one), and measures over loopback HTTP:
+//! - `GET orders?status=pending&limit=50` latency (p50/p99), one client at a time;
+//! - `pick` and `pack` operation latency (p50/p99) and throughput with C concurrent clients;
+//! - the hub's resident memory (VmRSS, then VmHWM) after the run.
+//!
+//! Usage: packbench-load --database URL [--orders 100000] [--clients 8] [--ops 6000]
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use packbench_core::domain::{Role, TenantSlug};
+use packbench_core::ports::{Clock, Store, SystemClock};
+use packbench_server::{auth, demo};
+use packbench_store::SqlStore;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, env = "DATABASE_URL")]
+    database: String,
+    #[arg(long, default_value_t = 100_000)]
+    orders: u64,
+    /// Concurrent clients for the operations phase.
+    #[arg(long, default_value_t = 8)]
+    clients: usize,
+    /// Operations (picks and packs) to run in the operations phase.
+    #[arg(long, default_value_t = 6000)]
+    ops: usize,
+    /// List requests in the list phase.
+    #[arg(long, default_value_t = 2000)]
+    lists: usize,
+    /// The `packbench` binary (default: next to this one).
+    #[arg(long)]
+    packbench: Option<PathBuf>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+async fn seed(
+    store: Arc<SqlStore>,
+    tenant: &packbench_core::domain::TenantId,
+    n: u64,
+) -> anyhow::Result<()> {
+    let now = SystemClock.now();
+    let started = Instant::now();
+    let workers = 4u64;
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let (store, tenant) = (store.clone(), tenant.clone());
+        tasks.push(tokio::spawn(async move {
+            // Seeded per worker: the same orders on every run.
+            let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(w);
+            let mut i = w;
+            while i < n {
+                let created = now - chrono::Duration::seconds((n - i) as i64);
+                store
+                    .insert_order(&tenant, &demo::sample_order(i, created, &mut rng), now)
+                    .await?;
+                i += workers;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    eprintln!(
+        "seeded {n} orders in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn rss_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let store = Arc::new(
+        SqlStore::connect(&args.database)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    );
+    let slug = format!("load-{}", rand::random::<u32>());
+    let tenant = store
+        .create_tenant(
+            &TenantSlug::parse(&slug).map_err(|e| anyhow::anyhow!("{e}"))?,
+            "Load test",
+            SystemClock.now(),
+        )
+        .await?;
+    let password = "load-test-password";
+    let hash = auth::hash_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    store
+        .create_user(&tenant.id, "load", &hash, Role::Admin, SystemClock.now())
+        .await?;
+    seed(store.clone(), &tenant.id, args.orders).await?;
+    drop(store);
+
+    let exe = match args.packbench {
+        Some(p) => p,
+        None => std::env::current_exe()?.with_file_name("packbench"),
+    };
+    let mut hub = tokio::process::Command::new(&exe)
+        .args([
+            "--database",
+            &args.database,
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("PACKBENCH_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let pid = hub.id().context("hub pid")?;
+    let mut lines = BufReader::new(hub.stdout.take().context("hub stdout")?).lines();
+    let base = loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await??
+            .context("the hub exited")?;
+        if let Some(url) = line.strip_prefix("Packbench hub on ") {
+            break url.trim().to_owned();
+        }
+    };
+    let api = format!("{base}/api/{slug}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    let login: Value = http
+        .post(format!("{api}/auth/login"))
+        .json(&json!({"username": "load", "password": password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["data"]["token"].as_str().context("login")?.to_owned();
+
+    // Phase 1: the queue screen's query, one request at a time.
+    let mut lat = Vec::with_capacity(args.lists);
+    for _ in 0..args.lists / 10 {
+        http.get(format!("{api}/orders?status=pending&limit=50"))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .bytes()
+            .await?;
+    }
+    for _ in 0..args.lists {
+        let t = Instant::now();
+        let r = http
+            .get(format!("{api}/orders?status=pending&limit=50"))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("list failed: {}", r.status());
+        }
+        r.bytes().await?;
+        lat.push(t.elapsed());
+    }
+    lat.sort();
+    let (list_p50, list_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+
+    // Phase 2: picks and packs from C clients. Each client claims orders and works them.
+    let ops_per_client = args.ops / args.clients;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (http, api, token) = (http.clone(), api.clone(), token.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::with_capacity(ops_per_client);
+            while lat.len() < ops_per_client {
+                let claimed: Value = http.post(format!("{api}/orders/claim")).bearer_auth(&token).send().await?.json().await?;
+                let order = &claimed["data"];
+                let id = order["id"].as_str().context("claim")?.to_owned();
+                let mut bodies: Vec<Value> = order["lines"]
+                    .as_array()
+                    .context("lines")?
+                    .iter()
+                    .map(|l| json!({"action": "pick", "items": [{"sku": l["sku"], "quantity": l["quantity"]}]}))
+                    .collect();
+                bodies.push(json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}}));
+                for body in bodies {
+                    let t = Instant::now();
+                    let r = http.post(format!("{api}/orders/{id}/operations")).bearer_auth(&token).json(&body).send().await?;
+                    let status = r.status();
+                    r.bytes().await?;
+                    if !status.is_success() {
+                        bail!("operation failed: {status}");
+                    }
+                    lat.push(t.elapsed());
+                }
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    lat.sort();
+    let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+    let throughput = lat.len() as f64 / elapsed;
+    let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+    let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
+    let _ = hub.kill().await;
+
+    let backend = if args.database.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub RSS (peak) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.1} MB ({:.1} MB) |",
+        args.orders,
+        lat.len(),
+        args.clients,
+        rss as f64 / 1024.0,
+        hwm as f64 / 1024.0
+    );
+    Ok(())
+}

@@ -1,0 +1,53 @@
+# Packbench — the same steps CI runs (.ci/run), for humans.
+#   make run    set up a fresh Debian 12 machine and run the hub's demo (SQLite, tenant `demo`)
+#   make test   set up a fresh Debian 12 machine and run every test (SQLite and PostgreSQL)
+
+SHELL := /bin/bash
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PG_PORT ?= 55432
+export PACKBENCH_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/postgres
+export PACKBENCH_REQUIRE_POSTGRES ?= 1
+export PACKBENCH_REQUIRE_DESKTOP ?= 1
+
+# Debian packages: Tauri's build deps (webkit2gtk-4.1...), libusb for devices, Xvfb and
+# WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests.
+APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev \
+  librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libusb-1.0-0-dev \
+  xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
+  chromium chromium-driver postgresql
+
+.PHONY: deps run test check fmt lint unit pg bench deb
+
+deps:
+	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES); fi
+	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
+
+run: deps
+	cargo run --release -p packbench-server --bin packbench -- demo
+
+pg:
+	@.ci/pg-start $(PG_PORT) >/dev/null && echo "PostgreSQL on 127.0.0.1:$(PG_PORT)"
+
+fmt:
+	cargo fmt --all -- --check
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: pg
+	xvfb-run -a cargo test --workspace
+
+test: deps fmt lint unit
+
+# The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
+bench: deps pg
+	cargo build --release -p packbench-server
+	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite"
+	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
+	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench"
+
+# A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).
+deb: deps
+	cargo tauri build --bundles deb

@@ -1,0 +1,992 @@
+//! The REST API end to end: a hub on a loopback port, real HTTP, SQLite and PostgreSQL.
+
+mod helpers;
+
+use std::time::Duration;
+
+use helpers::{Reply, TestApp, captured_logs};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+fn assert_envelope(r: &Reply, status: u16, code: &str) {
+    assert_eq!(r.status.as_u16(), status, "{}", r.body);
+    assert_eq!(r.code(), code, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "a message says what to fix: {}",
+        r.body
+    );
+}
+
+async fn login_me_logout_and_tokens(app: TestApp) {
+    // Login sets an HttpOnly cookie as well as returning the token.
+    let r = app
+        .call(
+            Method::POST,
+            "/api/acme/auth/login",
+            None,
+            Some(json!({"username": "packer", "password": helpers::PASSWORD})),
+        )
+        .await;
+    let cookie = r
+        .headers
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Path=/api/acme"),
+        "{cookie}"
+    );
+    let token = r.body["data"]["token"].as_str().unwrap().to_owned();
+
+    let me = app.get("/auth/me", &token).await;
+    assert_eq!(me.body["data"]["user"]["username"], "packer");
+    let pair = cookie.split(';').next().unwrap();
+    let by_cookie = app
+        .raw(
+            Method::GET,
+            "/api/acme/auth/me",
+            None,
+            "",
+            &[("cookie", pair)],
+        )
+        .await;
+    assert_eq!(by_cookie.status, 200, "the browser's cookie works too");
+
+    assert_envelope(
+        &app.call(Method::GET, "/api/bolt/auth/me", Some(&token), None)
+            .await,
+        401,
+        "unauthorized",
+    );
+    assert_envelope(
+        &app.call(Method::GET, "/api/acme/auth/me", Some("pbt_forged"), None)
+            .await,
+        401,
+        "unauthorized",
+    );
+    assert_envelope(
+        &app.call(Method::GET, "/api/acme/auth/me", None, None).await,
+        401,
+        "unauthorized",
+    );
+    assert_envelope(
+        &app.call(Method::GET, "/api/nobody/auth/me", Some(&token), None)
+            .await,
+        404,
+        "not_found",
+    );
+
+    let out = app.post("/auth/logout", &token, json!({})).await;
+    assert_eq!(out.status, 200);
+    assert_envelope(&app.get("/auth/me", &token).await, 401, "unauthorized");
+
+    // An expired session is refused.
+    let hash = packbench_server::auth::hash_token("pbt_old");
+    let user = app
+        .store
+        .credentials(&app.acme.id, "packer")
+        .await
+        .unwrap()
+        .unwrap()
+        .0;
+    let long_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    use packbench_core::ports::Store;
+    app.store
+        .create_session(
+            &app.acme.id,
+            &hash,
+            &user.id,
+            None,
+            long_ago,
+            long_ago + chrono::Duration::hours(12),
+        )
+        .await
+        .unwrap();
+    assert_envelope(&app.get("/auth/me", "pbt_old").await, 401, "unauthorized");
+
+    let bad = app
+        .call(
+            Method::POST,
+            "/api/acme/auth/login",
+            None,
+            Some(json!({"username": "packer", "password": "nope"})),
+        )
+        .await;
+    assert_envelope(&bad, 401, "unauthorized");
+    let ghost = app
+        .call(
+            Method::POST,
+            "/api/acme/auth/login",
+            None,
+            Some(json!({"username": "ghost", "password": "nope"})),
+        )
+        .await;
+    assert_eq!(
+        ghost.body, bad.body,
+        "an unknown user looks the same as a wrong password"
+    );
+}
+
+async fn failed_logins_are_slowed_then_locked(app: TestApp) {
+    let wrong = json!({"username": "packer", "password": "wrong"});
+    let started = std::time::Instant::now();
+    for _ in 0..5 {
+        let r = app
+            .call(
+                Method::POST,
+                "/api/acme/auth/login",
+                None,
+                Some(wrong.clone()),
+            )
+            .await;
+        assert_envelope(&r, 401, "unauthorized");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "the 3rd-5th failures were slowed down"
+    );
+    let right = json!({"username": "packer", "password": helpers::PASSWORD});
+    let r = app
+        .call(Method::POST, "/api/acme/auth/login", None, Some(right))
+        .await;
+    assert_envelope(&r, 429, "too_many_attempts");
+    assert!(r.headers.get("retry-after").is_some());
+    let other = app
+        .call(
+            Method::POST,
+            "/api/acme/auth/login",
+            None,
+            Some(json!({"username": "admin", "password": helpers::PASSWORD})),
+        )
+        .await;
+    assert_eq!(other.status, 200, "the lock is per username");
+}
+
+async fn roles_are_enforced_on_every_admin_route(app: TestApp) {
+    let o = app.order(&app.acme, "#1", 5, &[("PROD-001", 1)]).await;
+    let id = o.id().as_str();
+    let forbidden = [
+        (
+            Method::PATCH,
+            "/settings".to_owned(),
+            json!({"auto_fulfill": false}),
+        ),
+        (Method::DELETE, "/sync".to_owned(), Value::Null),
+        (
+            Method::PATCH,
+            "/inventory".to_owned(),
+            json!({"changes": [{"sku": "A", "location": "A-1", "on_hand": 1}]}),
+        ),
+        (
+            Method::POST,
+            "/device-settings".to_owned(),
+            json!({"settings": {}}),
+        ),
+        (
+            Method::POST,
+            format!("/orders/{id}/operations"),
+            json!({"action": "cancel", "reason": "dup"}),
+        ),
+        (
+            Method::POST,
+            format!("/orders/{id}/operations"),
+            json!({"action": "void"}),
+        ),
+    ];
+    for (m, path, body) in forbidden {
+        let body = (!body.is_null()).then_some(body);
+        let r = app
+            .call(
+                m.clone(),
+                &format!("/api/acme{path}"),
+                Some(&app.packer),
+                body,
+            )
+            .await;
+        assert_envelope(&r, 403, "forbidden");
+    }
+    assert_eq!(app.version(id).await, 1, "nothing changed");
+    let caps = app.get("/capabilities", &app.packer).await;
+    let perms: Vec<&str> = caps.body["data"]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        perms.contains(&"orders.work") && !perms.contains(&"settings.write"),
+        "{perms:?}"
+    );
+    let caps = app.get("/capabilities", &app.admin).await;
+    assert_eq!(caps.body["data"]["role"], "admin");
+    assert!(
+        caps.body["data"]["permissions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "sync.clear")
+    );
+}
+
+async fn another_tenants_ids_are_not_found(app: TestApp) {
+    let theirs = app.order(&app.bolt, "#9", 1, &[("PROD-001", 1)]).await;
+    let id = theirs.id().as_str();
+    assert_envelope(
+        &app.get(&format!("/orders/{id}"), &app.admin).await,
+        404,
+        "not_found",
+    );
+    let r = app
+        .operate(id, &app.admin, json!({"action": "assign"}))
+        .await;
+    assert_envelope(&r, 404, "not_found");
+    assert_envelope(
+        &app.get("/orders/not-an-id", &app.admin).await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &app.get("/shipments/shp_nothere", &app.admin).await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &app.get("/labels/shp_nothere/png", &app.admin).await,
+        404,
+        "not_found",
+    );
+    let list = app.get("/orders", &app.admin).await;
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        0,
+        "acme sees none of bolt's orders"
+    );
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/api/bolt/orders/{id}"),
+            Some(&app.bolt_admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 200, "bolt sees its own");
+}
+
+async fn an_order_goes_from_pending_to_packed_and_ship_needs_a_carrier(app: TestApp) {
+    let o = app
+        .order(&app.acme, "#1001", 10, &[("PROD-001", 2), ("PROD-002", 1)])
+        .await;
+    let id = o.id().as_str().to_owned();
+    app.order(&app.acme, "#1002", 5, &[("PROD-002", 1)]).await;
+
+    let claimed = app.post("/orders/claim", &app.packer, json!({})).await;
+    assert_eq!(claimed.status, 200, "{}", claimed.body);
+    assert_eq!(
+        claimed.body["data"]["name"], "#1001",
+        "the oldest pending order comes first"
+    );
+    assert_eq!(claimed.body["data"]["status"], "processing");
+
+    // A wrong scan is refused with the offending item, and nothing is recorded.
+    let wrong = app
+        .operate(
+            &id,
+            &app.packer,
+            json!({"action": "pick", "items": [{"barcode": "4006381333931"}]}),
+        )
+        .await;
+    assert_envelope(&wrong, 422, "pick_rejected");
+    assert_eq!(
+        wrong.body["error"]["details"]["items"][0]["problem"],
+        "unknown_item"
+    );
+    let over = app
+        .operate(
+            &id,
+            &app.packer,
+            json!({"action": "pick", "items": [{"sku": "PROD-002", "quantity": 2}]}),
+        )
+        .await;
+    assert_envelope(&over, 422, "pick_rejected");
+    assert_eq!(
+        over.body["error"]["details"]["items"][0]["problem"],
+        "over_pick"
+    );
+    assert_eq!(app.version(&id).await, 2);
+
+    // A UPC-A scan matches the line stored with its EAN-13 barcode.
+    let r = app
+        .operate(
+            &id,
+            &app.packer,
+            json!({"action": "pick", "items": [{"barcode": "012345678905"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["data"]["status"], "processing",
+        "a partial pick stays processing"
+    );
+    assert_eq!(
+        r.body["data"]["warnings"][0]["code"], "no_stock_recorded",
+        "no stock is recorded for PROD-001"
+    );
+    let r = app.operate(&id, &app.packer, json!({"action": "pick", "items": [{"sku": "PROD-001", "quantity": 1}, {"sku": "prod-002", "quantity": 1}]})).await;
+    assert_eq!(r.body["data"]["status"], "picked");
+
+    let pack = json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}});
+    let r = app.operate(&id, &app.packer, pack).await;
+    assert_eq!(r.body["data"]["status"], "packed", "{}", r.body);
+    assert_eq!(
+        r.body["data"]["order"]["package"]["weight"]["unit"], "lb",
+        "the tenant's default unit"
+    );
+
+    let ship = app
+        .operate(
+            &id,
+            &app.packer,
+            json!({"action": "ship", "service": "ground"}),
+        )
+        .await;
+    assert_envelope(&ship, 503, "carrier_not_configured");
+    assert_eq!(app.version(&id).await, 5, "a refused ship changes nothing");
+
+    let detail = app.get(&format!("/orders/{id}"), &app.packer).await;
+    let kinds: Vec<&str> = detail.body["data"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["imported", "assigned", "picked", "picked", "packed"]
+    );
+    assert_eq!(
+        detail.body["data"]["events"][1]["station_id"], "bench-2",
+        "events say which station"
+    );
+
+    let again = app
+        .operate(
+            &id,
+            &app.packer,
+            json!({"action": "pick", "items": [{"sku": "PROD-001"}]}),
+        )
+        .await;
+    assert_envelope(&again, 409, "invalid_transition");
+    let cancel = app
+        .operate(
+            &id,
+            &app.admin,
+            json!({"action": "cancel", "reason": "customer called"}),
+        )
+        .await;
+    assert_eq!(cancel.body["data"]["status"], "cancelled");
+    assert_envelope(
+        &app.operate(
+            &id,
+            &app.admin,
+            json!({"action": "cancel", "reason": "again"}),
+        )
+        .await,
+        409,
+        "invalid_transition",
+    );
+
+    let counts = app.get("/orders/counts", &app.packer).await;
+    assert_eq!(counts.body["data"]["cancelled"], 1);
+    assert_eq!(counts.body["data"]["pending"], 1);
+}
+
+async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
+    let o = app.order(&app.acme, "#1", 1, &[("PROD-003", 3)]).await;
+    let id = o.id().as_str();
+    app.operate(id, &app.packer, json!({"action": "assign"}))
+        .await;
+    let body = r#"{"action":"pick","items":[{"sku":"PROD-003","quantity":1}]}"#;
+    let path = format!("/api/acme/orders/{id}/operations");
+    let h = [
+        ("idempotency-key", "scan-42"),
+        ("content-type", "application/json"),
+    ];
+    let first = app
+        .raw(Method::POST, &path, Some(&app.packer), body, &h)
+        .await;
+    let second = app
+        .raw(Method::POST, &path, Some(&app.packer), body, &h)
+        .await;
+    assert_eq!(first.status, 200);
+    assert_eq!(first.bytes, second.bytes, "the same answer");
+    assert_eq!(second.headers.get("idempotent-replayed").unwrap(), "true");
+    let detail = app.get(&format!("/orders/{id}"), &app.packer).await;
+    assert_eq!(
+        detail.body["data"]["lines"][0]["picked"], 1,
+        "the scan counted once"
+    );
+    let other = r#"{"action":"pick","items":[{"sku":"PROD-003","quantity":2}]}"#;
+    assert_envelope(
+        &app.raw(Method::POST, &path, Some(&app.packer), other, &h)
+            .await,
+        409,
+        "idempotency_key_reused",
+    );
+}
+
+async fn orders_are_listed_with_filters_and_cursors(app: TestApp) {
+    for i in 0..12 {
+        let sku = if i % 2 == 0 { "PROD-001" } else { "PROD-005" };
+        app.order(&app.acme, &format!("#{}", 2000 + i), 100 - i, &[(sku, 1)])
+            .await;
+    }
+    let mut names = Vec::new();
+    let mut path = "/orders?status=pending&limit=5".to_owned();
+    loop {
+        let r = app.get(&path, &app.packer).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        names.extend(
+            r.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| o["name"].as_str().unwrap().to_owned()),
+        );
+        match r.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/orders?status=pending&limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(
+        names,
+        (0..12)
+            .map(|i| format!("#{}", 2000 + i))
+            .collect::<Vec<_>>()
+    );
+    let r = app.get("/orders?sku=prod-001", &app.packer).await;
+    assert_eq!(r.body["data"].as_array().unwrap().len(), 6);
+    let r = app.get("/orders?q=%232003", &app.packer).await;
+    assert_eq!(r.body["data"][0]["name"], "#2003");
+    assert_envelope(
+        &app.get("/orders?limit=0", &app.packer).await,
+        422,
+        "validation_failed",
+    );
+    assert_envelope(
+        &app.get("/orders?limit=501", &app.packer).await,
+        422,
+        "validation_failed",
+    );
+    assert_envelope(
+        &app.get("/orders?status=lost", &app.packer).await,
+        422,
+        "validation_failed",
+    );
+    assert_envelope(
+        &app.get("/orders?cursor=garbage", &app.packer).await,
+        400,
+        "bad_request",
+    );
+    assert_envelope(
+        &app.get("/orders?colour=red", &app.packer).await,
+        400,
+        "bad_request",
+    );
+    assert_envelope(
+        &app.get("/orders?created_from=yesterday", &app.packer).await,
+        422,
+        "validation_failed",
+    );
+}
+
+/// One test per class of bad input: each gets a clear error and changes nothing.
+async fn bad_input_gets_a_clear_error_and_changes_nothing(app: TestApp) {
+    let o = app.order(&app.acme, "#1", 1, &[("PROD-001", 1)]).await;
+    let id = o.id().as_str();
+    app.operate(id, &app.packer, json!({"action": "assign"}))
+        .await;
+    let before = app.version(id).await;
+    let path = format!("/api/acme/orders/{id}/operations");
+    let cases: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        ("malformed JSON", b"{\"action\": \"pick\", ".to_vec(), 400, "bad_request"),
+        ("empty body", b"".to_vec(), 400, "bad_request"),
+        ("wrong type", br#"{"action":"pick","items":[{"sku":"PROD-001","quantity":"two"}]}"#.to_vec(), 422, "validation_failed"),
+        ("zero quantity", br#"{"action":"pick","items":[{"sku":"PROD-001","quantity":0}]}"#.to_vec(), 422, "validation_failed"),
+        ("negative quantity", br#"{"action":"pick","items":[{"sku":"PROD-001","quantity":-1}]}"#.to_vec(), 422, "validation_failed"),
+        ("no items", br#"{"action":"pick","items":[]}"#.to_vec(), 422, "validation_failed"),
+        ("item without code", br#"{"action":"pick","items":[{"quantity":1}]}"#.to_vec(), 422, "validation_failed"),
+        ("unknown action", br#"{"action":"teleport"}"#.to_vec(), 422, "validation_failed"),
+        ("unknown field", br#"{"action":"assign","colour":"red"}"#.to_vec(), 422, "validation_failed"),
+        ("zero weight", br#"{"action":"pack","package":{"weight":0}}"#.to_vec(), 422, "validation_failed"),
+        ("negative weight", br#"{"action":"pack","package":{"weight":-2}}"#.to_vec(), 422, "validation_failed"),
+        ("bad unit", br#"{"action":"pack","package":{"weight":2,"weight_unit":"stone"}}"#.to_vec(), 422, "validation_failed"),
+        ("zero dimension", br#"{"action":"pack","package":{"weight":2,"dimensions":{"length":0,"width":1,"height":1}}}"#.to_vec(), 422, "validation_failed"),
+        ("unknown service", br#"{"action":"ship","service":"overnight"}"#.to_vec(), 422, "validation_failed"),
+        ("blank cancel reason", br#"{"action":"cancel","reason":"  "}"#.to_vec(), 422, "validation_failed"),
+        ("huge body", format!(r#"{{"action":"cancel","reason":"{}"}}"#, "x".repeat(400_000)).into_bytes(), 413, "payload_too_large"),
+    ];
+    for (what, body, status, code) in cases {
+        let r = app
+            .raw(
+                Method::POST,
+                &path,
+                Some(&app.admin),
+                body,
+                &[("content-type", "application/json")],
+            )
+            .await;
+        assert_eq!(r.status.as_u16(), status, "{what}: {}", r.body);
+        assert_eq!(r.code(), code, "{what}: {}", r.body);
+        assert_eq!(app.version(id).await, before, "{what} changed nothing");
+    }
+    assert_envelope(
+        &app.call(
+            Method::GET,
+            "/api/acme/no/such/route",
+            Some(&app.admin),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    assert_envelope(
+        &app.call(Method::GET, "/nowhere", None, None).await,
+        404,
+        "not_found",
+    );
+    let r = app
+        .call(Method::PUT, "/api/acme/orders", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.status, 405);
+    assert!(r.body["error"]["code"].is_string());
+    assert_envelope(
+        &app.call(
+            Method::GET,
+            "/api/no-such-tenant/orders",
+            Some(&app.admin),
+            None,
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    let r = app
+        .call(
+            Method::POST,
+            "/api/acme/auth/login",
+            None,
+            Some(json!({"username": 5})),
+        )
+        .await;
+    assert_envelope(&r, 422, "validation_failed");
+}
+
+async fn settings_keep_secrets_write_only(app: TestApp) {
+    let secret = "shpat_TOPSECRET_1234";
+    let patch = json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": secret, "api_secret": "whsec_HIDDEN"},
+                       "ups": {"client_id": "cid", "client_secret": "ups_PRIVATE", "account_number": "A1B2C3"},
+                       "default_location": "A-1"});
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(patch),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = app.get("/settings", &app.packer).await;
+    for reply in [&r, &got] {
+        let text = String::from_utf8_lossy(&reply.bytes);
+        for s in [secret, "whsec_HIDDEN", "ups_PRIVATE"] {
+            assert!(!text.contains(s), "{s} leaked: {text}");
+        }
+    }
+    assert_eq!(got.body["data"]["shopify"]["access_token_set"], true);
+    assert_eq!(got.body["data"]["default_location"], "A-1");
+
+    let bad = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"units": {"weight": "stone", "dimension": "in"}})),
+        )
+        .await;
+    assert_envelope(&bad, 422, "validation_failed");
+    let bad = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"default_location": null, "surprise": 1})),
+        )
+        .await;
+    assert_envelope(&bad, 422, "validation_failed");
+    assert_eq!(
+        app.get("/settings", &app.admin).await.body,
+        got.body,
+        "a refused patch changed nothing"
+    );
+
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"access_token": null}})),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"]["shopify"]["access_token_set"], false,
+        "null removes a secret"
+    );
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let logs = String::from_utf8_lossy(&captured_logs().lock().unwrap()).into_owned();
+    assert!(
+        logs.contains("settings changed"),
+        "the hub logged the change"
+    );
+    for s in [secret, "whsec_HIDDEN", "ups_PRIVATE", helpers::PASSWORD] {
+        assert!(!logs.contains(s), "{s} appeared in the logs");
+    }
+}
+
+async fn device_settings_are_kept_per_station(app: TestApp) {
+    let doc = json!({"scale": {"kind": "hid", "vendor_id": 2338}, "label_printer": {"uri": "tcp://10.0.0.5:9100", "dpi": 203}});
+    let r = app
+        .post(
+            "/device-settings",
+            &app.admin,
+            json!({"station_id": "bench-7", "settings": doc}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let got = app
+        .get("/device-settings?station_id=bench-7", &app.packer)
+        .await;
+    assert_eq!(got.body["data"]["settings"], doc);
+    let mine = app.get("/device-settings", &app.packer).await;
+    assert_eq!(
+        mine.body["data"]["station_id"], "bench-2",
+        "defaults to the station the user logged in at"
+    );
+    assert_eq!(mine.body["data"]["settings"], json!({}));
+    assert_envelope(
+        &app.post(
+            "/device-settings",
+            &app.admin,
+            json!({"station_id": "bench 7", "settings": {}}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+    assert_envelope(
+        &app.post(
+            "/device-settings",
+            &app.admin,
+            json!({"station_id": "b", "settings": [1]}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    );
+}
+
+async fn a_pick_list_walks_locations_in_natural_order(app: TestApp) {
+    let stock = json!({"reason": "count", "changes": [
+        {"sku": "PROD-001", "location": "A-10", "on_hand": 50},
+        {"sku": "PROD-002", "location": "A-2", "on_hand": 50},
+        {"sku": "PROD-003", "location": "B-1", "on_hand": 1}]});
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/inventory",
+            Some(&app.admin),
+            Some(stock),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let a = app
+        .order(&app.acme, "#1", 3, &[("PROD-001", 2), ("PROD-002", 1)])
+        .await;
+    let b = app
+        .order(
+            &app.acme,
+            "#2",
+            2,
+            &[("PROD-001", 1), ("PROD-003", 2), ("PROD-009", 1)],
+        )
+        .await;
+    let ids = json!([a.id().as_str(), b.id().as_str()]);
+    let r = app
+        .post("/batches/pick-list", &app.packer, json!({"order_ids": ids}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let entries = r.body["data"]["entries"].as_array().unwrap();
+    let walk: Vec<(&str, &str, u64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["location"].as_str().unwrap_or("-"),
+                e["sku"].as_str().unwrap(),
+                e["quantity"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        walk,
+        vec![
+            ("A-2", "PROD-002", 1),
+            ("A-10", "PROD-001", 3),
+            ("B-1", "PROD-003", 2),
+            ("-", "PROD-009", 1)
+        ]
+    );
+    assert_eq!(
+        entries[1]["orders"].as_array().unwrap().len(),
+        2,
+        "PROD-001 once, with each order's quantity"
+    );
+    assert_eq!(entries[2]["stock"], "short");
+    assert_eq!(entries[3]["stock"], "no_stock_recorded");
+    assert_eq!(r.body["data"]["total_units"], 7);
+
+    let pdf = app
+        .raw(
+            Method::POST,
+            "/api/acme/batches/pick-list",
+            Some(&app.packer),
+            json!({"format": "pdf"}).to_string(),
+            &[("content-type", "application/json")],
+        )
+        .await;
+    assert_eq!(pdf.status, 200);
+    assert_eq!(pdf.headers.get("content-type").unwrap(), "application/pdf");
+    assert!(pdf.bytes.starts_with(b"%PDF"));
+
+    let detail = app.get(&format!("/orders/{}", b.id()), &app.packer).await;
+    assert_eq!(
+        detail.body["data"]["lines"][0]["location"], "A-10",
+        "the pick screen shows each line's location"
+    );
+    assert_envelope(
+        &app.post("/batches/pick-list", &app.packer, json!({"order_ids": []}))
+            .await,
+        422,
+        "validation_failed",
+    );
+    assert_envelope(
+        &app.post(
+            "/batches/pick-list",
+            &app.packer,
+            json!({"order_ids": ["ord_missing"]}),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+}
+
+async fn inventory_is_set_adjusted_imported_and_followed(app: TestApp) {
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/inventory",
+            Some(&app.admin),
+            Some(json!({"changes": [
+        {"sku": "PROD-001", "location": "A-1", "on_hand": 10},
+        {"sku": "PROD-001", "location": "A-1", "delta": -3}], "reason": "damaged"})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.order(&app.acme, "#1", 1, &[("PROD-001", 4)]).await;
+    let got = app.get("/inventory?sku=PROD-001", &app.packer).await;
+    assert_eq!(got.body["data"][0]["on_hand"], 7);
+    assert_eq!(got.body["data"][0]["allocated"], 4, "an open order holds 4");
+    assert_eq!(got.body["data"][0]["available"], 3);
+
+    let bad = app
+        .call(
+            Method::PATCH,
+            "/api/acme/inventory",
+            Some(&app.admin),
+            Some(json!({"changes": [
+        {"sku": "PROD-002", "location": "B-1", "on_hand": 5},
+        {"sku": "PROD-002", "location": "B-1", "on_hand": -5}]})),
+        )
+        .await;
+    assert_envelope(&bad, 422, "validation_failed");
+    assert_eq!(
+        app.get("/inventory?sku=PROD-002", &app.packer).await.body["data"],
+        json!([]),
+        "all or nothing"
+    );
+
+    let csv = "sku,location,on_hand\nPROD-002,B-1,5\nPROD-003,B-2,x\nbad sku,B-3,1\n";
+    let r = app
+        .raw(
+            Method::POST,
+            "/api/acme/inventory/import",
+            Some(&app.admin),
+            csv,
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert_envelope(&r, 422, "validation_failed");
+    assert_eq!(
+        r.body["error"]["details"]["lines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        app.get("/inventory?sku=PROD-002", &app.packer).await.body["data"],
+        json!([]),
+        "a bad file imports nothing"
+    );
+    let csv = "sku,location,on_hand\nPROD-002,B-1,5\nPROD-003,B-2,8\n";
+    let r = app
+        .raw(
+            Method::POST,
+            "/api/acme/inventory/import",
+            Some(&app.admin),
+            csv,
+            &[("content-type", "text/csv")],
+        )
+        .await;
+    assert_eq!(r.body["data"]["imported"], 2, "{}", r.body);
+    let out = app
+        .raw(
+            Method::GET,
+            "/api/acme/inventory/export",
+            Some(&app.packer),
+            "",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        String::from_utf8(out.bytes).unwrap(),
+        "sku,location,on_hand\nPROD-001,A-1,7\nPROD-002,B-1,5\nPROD-003,B-2,8\n"
+    );
+
+    let ev = app.get("/inventory/events?after=0", &app.packer).await;
+    let causes: Vec<&str> = ev.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["cause"].as_str().unwrap())
+        .collect();
+    assert_eq!(causes, ["damaged", "damaged", "import", "import"]);
+    let next = ev.body["next_after"].as_i64().unwrap();
+    assert_eq!(
+        app.get(&format!("/inventory/events?after={next}"), &app.packer)
+            .await
+            .body["data"],
+        json!([])
+    );
+}
+
+async fn live_events_stream_order_changes(app: TestApp) {
+    let o = app.order(&app.acme, "#1", 1, &[("PROD-001", 1)]).await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/acme/events", app.base))
+        .bearer_auth(&app.packer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.headers().get("content-type").unwrap(),
+        "text/event-stream"
+    );
+    app.operate(o.id().as_str(), &app.packer, json!({"action": "assign"}))
+        .await;
+    let chunk = tokio::time::timeout(Duration::from_secs(5), stream.chunk())
+        .await
+        .expect("an event within 5 s")
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&chunk);
+    assert!(
+        text.contains("event: order_changed")
+            && text.contains(o.id().as_str())
+            && text.contains("processing"),
+        "{text}"
+    );
+}
+
+async fn clearing_sync_data_is_admin_only_and_total(app: TestApp) {
+    app.order(&app.acme, "#1", 1, &[("PROD-001", 1)]).await;
+    app.order(&app.acme, "#2", 1, &[("PROD-001", 1)]).await;
+    app.order(&app.bolt, "#3", 1, &[("PROD-001", 1)]).await;
+    let r = app
+        .call(Method::DELETE, "/api/acme/sync", Some(&app.admin), None)
+        .await;
+    assert_eq!(r.body["data"]["deleted_orders"], 2);
+    assert_eq!(app.get("/orders", &app.admin).await.body["data"], json!([]));
+    let r = app
+        .call(Method::GET, "/api/bolt/orders", Some(&app.bolt_admin), None)
+        .await;
+    assert_eq!(
+        r.body["data"].as_array().unwrap().len(),
+        1,
+        "another tenant's orders stay"
+    );
+    assert_envelope(
+        &app.post("/sync", &app.admin, json!({})).await,
+        503,
+        "shop_not_configured",
+    );
+}
+
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::TestApp::spawn(&packbench_store::testing::sqlite_url()).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(url) = packbench_store::testing::postgres_url().await {
+                        super::$name(super::TestApp::spawn(&url).await).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_databases!(
+    login_me_logout_and_tokens,
+    failed_logins_are_slowed_then_locked,
+    roles_are_enforced_on_every_admin_route,
+    another_tenants_ids_are_not_found,
+    an_order_goes_from_pending_to_packed_and_ship_needs_a_carrier,
+    an_idempotency_key_replays_the_first_answer,
+    orders_are_listed_with_filters_and_cursors,
+    bad_input_gets_a_clear_error_and_changes_nothing,
+    settings_keep_secrets_write_only,
+    device_settings_are_kept_per_station,
+    a_pick_list_walks_locations_in_natural_order,
+    inventory_is_set_adjusted_imported_and_followed,
+    live_events_stream_order_changes,
+    clearing_sync_data_is_admin_only_and_total,
+);
