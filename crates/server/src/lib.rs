@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
+use axum::response::IntoResponse;
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -48,6 +50,12 @@ pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
         None => app.fallback(routes::not_found),
     };
     app.layer(DefaultBodyLimit::max(routes::MAX_BODY))
+        // A bug must not drop the connection: answer 500 in the envelope, log it.
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            error::ApiError::new(packbench_core::ErrorCode::Internal, "something went wrong on the hub; try again, and tell an admin if it persists")
+                .into_response()
+        }))
         .layer(
             // One line per request: method and path (never the query, headers or body, which
             // may hold tokens or passwords), status and latency.

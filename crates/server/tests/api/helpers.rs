@@ -70,6 +70,13 @@ impl Reply {
 
 impl TestApp {
     pub async fn spawn(database_url: &str) -> TestApp {
+        Self::spawn_with(database_url, Arc::new(packbench_core::ports::NoCarriers)).await
+    }
+
+    pub async fn spawn_with(
+        database_url: &str,
+        carriers: Arc<dyn packbench_core::ports::Carriers>,
+    ) -> TestApp {
         captured_logs();
         let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
         let now = Utc::now();
@@ -92,7 +99,11 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let state = Arc::new(AppState::new(store.clone()));
+        let state = Arc::new(AppState::with(
+            store.clone(),
+            carriers,
+            Arc::new(packbench_core::ports::SystemClock),
+        ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(packbench_server::serve(

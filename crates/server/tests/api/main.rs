@@ -1,6 +1,7 @@
 //! The REST API end to end: a hub on a loopback port, real HTTP, SQLite and PostgreSQL.
 
 mod helpers;
+mod shipping;
 
 use std::time::Duration;
 
@@ -990,3 +991,19 @@ on_both_databases!(
     live_events_stream_order_changes,
     clearing_sync_data_is_admin_only_and_total,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label() {
+    shipping::shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shipping::shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label(url)
+            .await;
+    }
+}
