@@ -102,8 +102,11 @@ fn init_logging() {
     let filter = EnvFilter::try_from_env("PACKBENCH_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     let json = std::env::var("PACKBENCH_LOG_FORMAT").as_deref() == Ok("json");
+    // Colours only for a person at a terminal, never in files or journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
