@@ -2,7 +2,8 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
+
 use axum::response::{IntoResponse, Response};
 use packbench_core::domain::{parse_station_id, parse_username};
 use serde::Deserialize;
@@ -97,7 +98,7 @@ pub async fn me(caller: Caller) -> Json<Value> {
     )
 }
 
-pub async fn capabilities(caller: Caller, _headers: HeaderMap) -> Json<Value> {
+pub async fn capabilities(caller: Caller) -> Json<Value> {
     let permissions: Vec<&str> = Permission::ALL
         .iter()
         .filter(|p| p.granted_to(caller.user.role))
