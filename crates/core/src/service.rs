@@ -2,8 +2,9 @@
 //! workflow decide, saves the outcome and tells live screens. Handlers and Tauri commands call
 //! exactly one of these.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::sync::Mutex;
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -14,7 +15,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::model::{
     Actor, Order, OrderEvent, OrderFilter, OrderSummary, Page, Shipment, ShipmentFilter,
-    ShipmentStatus, StockChange, StockEvent, StockLevel, StockMove,
+    ShipmentStatus, StockChange, StockEvent, StockLevel, StockMove, Timestamp,
 };
 use crate::ports::{Carriers, Clock, EventBus, LabelRequest, LiveEvent, Store};
 use crate::settings::Settings;
@@ -105,7 +106,13 @@ pub struct Fulfillment {
     carriers: Arc<dyn Carriers>,
     bus: Arc<dyn EventBus>,
     clock: Arc<dyn Clock>,
+    /// Settings are read by every operation and change rarely: kept for
+    /// [`SETTINGS_FRESH_FOR`], dropped at once when changed through this hub.
+    settings_cache: Mutex<HashMap<TenantId, (Timestamp, Settings)>>,
 }
+
+/// How long another hub's settings change can take to be seen here.
+pub const SETTINGS_FRESH_FOR: chrono::Duration = chrono::Duration::seconds(2);
 
 impl Fulfillment {
     pub fn new(
@@ -119,6 +126,7 @@ impl Fulfillment {
             carriers,
             bus,
             clock,
+            settings_cache: Mutex::new(HashMap::new()),
         }
     }
 
@@ -138,8 +146,19 @@ impl Fulfillment {
     }
 
     pub async fn settings(&self, tenant: &TenantId) -> Result<Settings> {
+        let now = self.clock.now();
+        if let Ok(cache) = self.settings_cache.lock()
+            && let Some((at, s)) = cache.get(tenant)
+            && now - *at < SETTINGS_FRESH_FOR
+        {
+            return Ok(s.clone());
+        }
         let doc = self.store.settings(tenant).await?;
-        Ok(Settings::from_document(doc.as_ref())?)
+        let settings = Settings::from_document(doc.as_ref())?;
+        if let Ok(mut cache) = self.settings_cache.lock() {
+            cache.insert(tenant.clone(), (now, settings.clone()));
+        }
+        Ok(settings)
     }
 
     pub async fn list_orders(
@@ -710,6 +729,10 @@ impl Fulfillment {
         self.store
             .put_settings(tenant, &doc, self.clock.now())
             .await?;
+        if let Ok(mut cache) = self.settings_cache.lock() {
+            cache.remove(tenant);
+        }
+
         Ok(settings.public_view())
     }
 

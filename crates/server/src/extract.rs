@@ -93,7 +93,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         };
         let token_hash = auth::hash_token(&token);
         let now = state.fulfillment.clock().now();
-        let session = state.store.session(&tenant.id, &token_hash, now).await?;
+        let session = state.session(&tenant.id, &token_hash, now).await?;
         let Some(session) = session else {
             return Err(ApiError::unauthorized(
                 "your session has ended or expired; log in again",

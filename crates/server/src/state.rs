@@ -3,10 +3,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use packbench_core::domain::TenantId;
-use packbench_core::model::Tenant;
-use packbench_core::ports::{Carriers, Clock, EventBus, LiveEvent, NoCarriers, Store, SystemClock};
+use packbench_core::model::{Tenant, Timestamp};
+use packbench_core::ports::{
+    Carriers, Clock, EventBus, LiveEvent, NoCarriers, Session, Store, SystemClock,
+};
+
 use packbench_core::service::Fulfillment;
 use tokio::sync::{RwLock, broadcast};
 
@@ -46,7 +50,14 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub events: Arc<Broadcast>,
     tenants: RwLock<HashMap<String, Tenant>>,
+    /// Sessions checked in the last [`SESSION_FRESH_FOR`]: every request carries a token, and
+    /// a bench sends many. Logout through this hub drops the entry at once; a logout through
+    /// another hub sharing the database is seen here within that time.
+    sessions: std::sync::Mutex<HashMap<(TenantId, String), (Instant, Session)>>,
 }
+
+const SESSION_FRESH_FOR: Duration = Duration::from_secs(2);
+const SESSION_CACHE_MAX: usize = 10_000;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
@@ -61,7 +72,50 @@ impl AppState {
             store,
             events,
             tenants: RwLock::new(HashMap::new()),
+            sessions: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The live session of a token hash, if any.
+    pub async fn session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<Option<Session>> {
+        let key = (tenant.clone(), token_hash.to_owned());
+        if let Ok(cache) = self.sessions.lock()
+            && let Some((at, s)) = cache.get(&key)
+            && at.elapsed() < SESSION_FRESH_FOR
+            && s.expires_at > now
+        {
+            return Ok(Some(s.clone()));
+        }
+        let found = self.store.session(tenant, token_hash, now).await?;
+        if let Ok(mut cache) = self.sessions.lock() {
+            if cache.len() >= SESSION_CACHE_MAX {
+                cache.clear();
+            }
+            match &found {
+                Some(s) => cache.insert(key, (Instant::now(), s.clone())),
+                None => cache.remove(&key),
+            };
+        }
+        Ok(found)
+    }
+
+    /// Ends a session here and in the database.
+    pub async fn end_session(
+        &self,
+        tenant: &TenantId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> ApiResult<()> {
+        if let Ok(mut cache) = self.sessions.lock() {
+            cache.remove(&(tenant.clone(), token_hash.to_owned()));
+        }
+        self.store.end_session(tenant, token_hash, now).await?;
+        Ok(())
     }
 
     /// The tenant with this slug; unknown tenants are a 404.

@@ -6,7 +6,7 @@
 //! - `pick` and `pack` operation latency (p50/p99) and throughput with C concurrent clients;
 //! - the hub's resident memory (VmRSS, then VmHWM) after the run.
 //!
-//! Usage: packbench-load --database URL [--orders 100000] [--clients 8] [--ops 6000]
+//! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--ops 6000]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -28,9 +28,9 @@ struct Args {
     database: String,
     #[arg(long, default_value_t = 100_000)]
     orders: u64,
-    /// Concurrent clients for the operations phase.
-    #[arg(long, default_value_t = 8)]
-    clients: usize,
+    /// Concurrent clients for the operations phase; a list (1,8) runs the phase once per value.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    clients: Vec<usize>,
     /// Operations (picks and packs) to run in the operations phase.
     #[arg(long, default_value_t = 6000)]
     ops: usize,
@@ -118,6 +118,10 @@ async fn main() -> anyhow::Result<()> {
         .create_user(&tenant.id, "load", &hash, Role::Admin, SystemClock.now())
         .await?;
     seed(store.clone(), &tenant.id, args.orders).await?;
+    // Fresh statistics, as a hub that has been running has them (autovacuum, or SQLite's
+    // `pragma optimize`); without them a planner right after a bulk load guesses badly.
+    sqlx::query("analyze").execute(store.pool()).await?;
+
     drop(store);
 
     let exe = match args.packbench {
@@ -187,18 +191,56 @@ async fn main() -> anyhow::Result<()> {
     lat.sort();
     let (list_p50, list_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
 
-    // Phase 2: picks and packs from C clients. Each client claims orders and works them.
-    let ops_per_client = args.ops / args.clients;
+    let backend = if args.database.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!(
+        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub RSS (peak) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+
+    // Phase 2: picks and packs from C clients, for each C asked for. Each client claims
+    // orders and works them: a pick per line, then a pack.
+    for &clients in &args.clients {
+        let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops).await?;
+        let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
+        let throughput = lat.len() as f64 / elapsed;
+        let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
+        let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
+        println!(
+            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.1} MB ({:.1} MB) |",
+            args.orders,
+            lat.len(),
+            rss as f64 / 1024.0,
+            hwm as f64 / 1024.0
+        );
+    }
+    let _ = hub.kill().await;
+    Ok(())
+}
+
+/// Runs `ops` picks and packs from `clients` concurrent clients; answers the sorted
+/// latencies and the elapsed seconds.
+async fn work_orders(
+    http: &reqwest::Client,
+    api: &str,
+    token: &str,
+    clients: usize,
+    ops: usize,
+) -> anyhow::Result<(Vec<Duration>, f64)> {
+    let ops_per_client = ops / clients;
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..args.clients {
-        let (http, api, token) = (http.clone(), api.clone(), token.clone());
+    for _ in 0..clients {
+        let (http, api, token) = (http.clone(), api.to_owned(), token.to_owned());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(ops_per_client);
             while lat.len() < ops_per_client {
                 let claimed: Value = http.post(format!("{api}/orders/claim")).bearer_auth(&token).send().await?.json().await?;
                 let order = &claimed["data"];
-                let id = order["id"].as_str().context("claim")?.to_owned();
+                let id = order["id"].as_str().context("claim (are there enough pending orders?)")?.to_owned();
                 let mut bodies: Vec<Value> = order["lines"]
                     .as_array()
                     .context("lines")?
@@ -226,28 +268,5 @@ async fn main() -> anyhow::Result<()> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort();
-    let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
-    let throughput = lat.len() as f64 / elapsed;
-    let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
-    let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
-    let _ = hub.kill().await;
-
-    let backend = if args.database.starts_with("sqlite") {
-        "SQLite"
-    } else {
-        "PostgreSQL"
-    };
-    println!(
-        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub RSS (peak) |"
-    );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
-    println!(
-        "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.1} MB ({:.1} MB) |",
-        args.orders,
-        lat.len(),
-        args.clients,
-        rss as f64 / 1024.0,
-        hwm as f64 / 1024.0
-    );
-    Ok(())
+    Ok((lat, elapsed))
 }

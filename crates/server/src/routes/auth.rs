@@ -77,13 +77,12 @@ pub async fn login(
 }
 
 pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
-    app.store
-        .end_session(
-            &caller.tenant.id,
-            &caller.token_hash,
-            app.fulfillment.clock().now(),
-        )
-        .await?;
+    app.end_session(
+        &caller.tenant.id,
+        &caller.token_hash,
+        app.fulfillment.clock().now(),
+    )
+    .await?;
     let mut res = data(json!({"logged_out": true})).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,
