@@ -327,8 +327,7 @@ impl Fulfillment {
         Ok(claimed)
     }
 
-    /// Buys a label and ships. The shipment is recorded (as `pending`) before the carrier is
-    /// called, so a crash mid-call leaves a trace to reconcile rather than a silent second label.
+    /// Buys a label and ships.
     async fn ship(
         &self,
         tenant: &TenantId,
@@ -338,49 +337,9 @@ impl Fulfillment {
         actor: &Actor,
     ) -> Result<OperationOutcome> {
         let package = workflow::can_ship(&order.state, package.as_ref())?;
-        let carrier = self
-            .carriers
-            .for_tenant(tenant)
-            .await
-            .ok_or(Error::CarrierNotConfigured)?;
-        let now = self.clock.now();
-        let mut shipment = Shipment {
-            id: ShipmentId::generate(),
-            order_id: Some(order.id().clone()),
-            status: ShipmentStatus::Pending,
-            carrier: carrier.name().into(),
-            service,
-            tracking_number: None,
-            estimated_delivery: None,
-            package: package.clone(),
-            ship_to: order.ship_to.clone(),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.insert_shipment(tenant, &shipment).await?;
-        let request = LabelRequest {
-            shipment_id: shipment.id.clone(),
-            order_name: Some(order.name.clone()),
-            service,
-            package: package.clone(),
-            ship_to: order.ship_to.clone().unwrap_or_default(),
-        };
-        let purchase = match carrier.buy_label(&request).await {
-            Ok(p) => p,
-            Err(e) => {
-                shipment.status = ShipmentStatus::Failed;
-                shipment.updated_at = self.clock.now();
-                self.store.update_shipment(tenant, &shipment).await?;
-                return Err(e.into());
-            }
-        };
-        shipment.status = ShipmentStatus::Created;
-        shipment.tracking_number = Some(purchase.tracking_number);
-        shipment.estimated_delivery = purchase.estimated_delivery;
-        shipment.updated_at = self.clock.now();
-        self.store.update_shipment(tenant, &shipment).await?;
-        self.store
-            .put_label(tenant, &shipment.id, purchase.label_format, &purchase.label)
+        let ship_to = order.ship_to.clone().unwrap_or_default();
+        let shipment = self
+            .buy_label(tenant, Some(&order), service, package.clone(), ship_to)
             .await?;
         let moves = self.stock_to_take(tenant, &order).await?;
         let action = Action::Ship {
@@ -414,6 +373,21 @@ impl Fulfillment {
             .ok_or(Refusal::Invalid(
                 "a shipment needs a ship_to address (or an order that has one)",
             ))?;
+        self.buy_label(tenant, order.as_ref(), service, package, ship_to)
+            .await
+    }
+
+    /// The one place a label is bought. The shipment is recorded (as `pending`) before the
+    /// carrier is called, so a crash mid-call leaves a trace to reconcile rather than a silent
+    /// second label; the carrier's answer is recorded either way.
+    async fn buy_label(
+        &self,
+        tenant: &TenantId,
+        order: Option<&Order>,
+        service: ServiceCode,
+        package: Package,
+        ship_to: crate::model::Address,
+    ) -> Result<Shipment> {
         let carrier = self
             .carriers
             .for_tenant(tenant)
@@ -422,7 +396,7 @@ impl Fulfillment {
         let now = self.clock.now();
         let mut shipment = Shipment {
             id: ShipmentId::generate(),
-            order_id: order_id.cloned(),
+            order_id: order.map(|o| o.id().clone()),
             status: ShipmentStatus::Pending,
             carrier: carrier.name().into(),
             service,
@@ -436,7 +410,7 @@ impl Fulfillment {
         self.store.insert_shipment(tenant, &shipment).await?;
         let request = LabelRequest {
             shipment_id: shipment.id.clone(),
-            order_name: order.map(|o| o.name),
+            order_name: order.map(|o| o.name.clone()),
             service,
             package,
             ship_to,

@@ -320,6 +320,40 @@ impl SqlStore {
         Ok(())
     }
 
+    /// A JSON document row found by its key columns (bound in order as `$1`, `$2`...).
+    async fn document(&self, sql: &str, keys: &[&str]) -> StoreResult<Option<serde_json::Value>> {
+        let mut q = sqlx::query(sql);
+        for k in keys {
+            q = q.bind(k.to_string());
+        }
+        let row = q.fetch_optional(&self.pool).await.map_err(db)?;
+        row.map(|r| {
+            serde_json::from_str(&text(&r, "document")?).map_err(|e| rows::corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
+    /// Upserts a JSON document: `sql` binds the keys, then the document, then the time.
+    async fn put_document(
+        &self,
+        sql: &str,
+        keys: &[&str],
+        doc: &serde_json::Value,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let mut q = sqlx::query(sql);
+        for k in keys {
+            q = q.bind(k.to_string());
+        }
+        q.bind(doc.to_string())
+            .bind(ms(now))
+            .execute(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(())
+    }
+
     /// Units still needed by open orders, per SKU key.
     async fn demand(
         &self,
@@ -1136,15 +1170,11 @@ impl Store for SqlStore {
     }
 
     async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>> {
-        let row = sqlx::query("select document from tenant_setting where tenant_id = $1")
-            .bind(tenant.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        row.map(|r| {
-            serde_json::from_str(&text(&r, "document")?).map_err(|e| rows::corrupt(e.to_string()))
-        })
-        .transpose()
+        self.document(
+            "select document from tenant_setting where tenant_id = $1",
+            &[tenant.as_str()],
+        )
+        .await
     }
 
     async fn put_settings(
@@ -1153,18 +1183,14 @@ impl Store for SqlStore {
         doc: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
-        sqlx::query(
+        self.put_document(
             "insert into tenant_setting (tenant_id, document, updated_at) values ($1, $2, $3)
              on conflict (tenant_id) do update set document = excluded.document, updated_at = excluded.updated_at",
+            &[tenant.as_str()],
+            doc,
+            now,
         )
-        .bind(tenant.as_str())
-        .bind(doc.to_string())
-        .bind(ms(now))
-        .execute(&self.pool)
         .await
-        .map_err(db)?;
-        Ok(())
     }
 
     async fn device_settings(
@@ -1172,18 +1198,11 @@ impl Store for SqlStore {
         tenant: &TenantId,
         station: &str,
     ) -> StoreResult<Option<serde_json::Value>> {
-        let row = sqlx::query(
+        self.document(
             "select document from device_setting where tenant_id = $1 and station_id = $2",
+            &[tenant.as_str(), station],
         )
-        .bind(tenant.as_str())
-        .bind(station)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db)?;
-        row.map(|r| {
-            serde_json::from_str(&text(&r, "document")?).map_err(|e| rows::corrupt(e.to_string()))
-        })
-        .transpose()
     }
 
     async fn put_device_settings(
@@ -1193,19 +1212,14 @@ impl Store for SqlStore {
         doc: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
-        sqlx::query(
+        self.put_document(
             "insert into device_setting (tenant_id, station_id, document, updated_at) values ($1, $2, $3, $4)
              on conflict (tenant_id, station_id) do update set document = excluded.document, updated_at = excluded.updated_at",
+            &[tenant.as_str(), station],
+            doc,
+            now,
         )
-        .bind(tenant.as_str())
-        .bind(station)
-        .bind(doc.to_string())
-        .bind(ms(now))
-        .execute(&self.pool)
         .await
-        .map_err(db)?;
-        Ok(())
     }
 
     async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>> {
