@@ -61,6 +61,81 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Bench devices: printers (scales and scanners come with the devices issue).
+    Device {
+        #[command(subcommand)]
+        command: DeviceCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// Send a label (a .zpl file) to a printer: --to tcp://HOST:PORT.
+    Print {
+        #[arg(long)]
+        to: String,
+        file: PathBuf,
+    },
+    /// Ask a printer for its status (~HS): --to tcp://HOST:PORT.
+    Status {
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// Opens `tcp://HOST:PORT` (port 9100 when left out).
+fn printer(to: &str) -> anyhow::Result<packbench_devices::transport::Tcp> {
+    let Some(rest) = to.strip_prefix("tcp://") else {
+        bail!(
+            "--to must be tcp://HOST:PORT for now (usb: and spool: come with the devices issue), not `{to}`"
+        );
+    };
+    let target = if rest.contains(':') {
+        rest.to_owned()
+    } else {
+        format!("{rest}:9100")
+    };
+    Ok(packbench_devices::transport::Tcp::connect(
+        &target,
+        std::time::Duration::from_secs(5),
+    )?)
+}
+
+fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
+    use packbench_devices::printer;
+    let timeout = std::time::Duration::from_secs(3);
+    match command {
+        DeviceCommand::Print { to, file } => {
+            if file.extension().and_then(|e| e.to_str()) != Some("zpl") {
+                bail!(
+                    "only .zpl files can be printed for now (PNG and PDF conversion come with the labels work)"
+                );
+            }
+            let job =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut t = printer(&to)?;
+            let status = printer::query_status(&mut t, timeout)?;
+            if !status.ready() {
+                let why: Vec<&str> = status.problems.iter().map(|p| p.describe()).collect();
+                bail!("the printer cannot print: {}", why.join("; "));
+            }
+            printer::send_job(&mut t, &job)?;
+            println!("sent {} bytes to {to}", job.len());
+            Ok(())
+        }
+        DeviceCommand::Status { to } => {
+            let mut t = printer(&to)?;
+            let status = printer::query_status(&mut t, timeout)?;
+            if status.ready() {
+                println!("ready ({} formats waiting)", status.formats_waiting);
+            } else {
+                for p in &status.problems {
+                    println!("{}", p.describe());
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -167,6 +242,7 @@ async fn main() -> anyhow::Result<()> {
             println!("  packer / {}", logins.packer_password);
             run_hub(store, bind, ui).await
         }
+        Command::Device { command } => run_device(command),
         Command::Migrate => {
             open(cli.database).await?;
             println!("migrations applied");

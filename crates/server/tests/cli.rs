@@ -213,3 +213,99 @@ async fn the_demo_prints_its_logins_and_serves_sample_orders() {
         "eleven SKUs stocked, one left unrecorded on purpose"
     );
 }
+
+/// A printer on loopback port "9100": answers `~HS` with the given flags and keeps every job.
+fn fake_printer(paper_out: bool) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            let mut got = Vec::new();
+            let mut buf = [0u8; 4096];
+            conn.set_read_timeout(Some(Duration::from_millis(300)))
+                .unwrap();
+            loop {
+                match conn.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        got.extend_from_slice(&buf[..n]);
+                        if got.ends_with(b"~HS") {
+                            let status = format!(
+                                "\u{2}030,{},0,1218,000,0,0,0,000,0,0,0\u{3}\r\n\u{2}000,0,0,0,0,2,6,0,00000000,1,000\u{3}\r\n\u{2}1234,0\u{3}\r\n",
+                                u8::from(paper_out)
+                            );
+                            conn.write_all(status.as_bytes()).unwrap();
+                        }
+                    }
+                }
+            }
+            let _ = tx.send(got);
+        }
+    });
+    (addr, rx)
+}
+
+#[test]
+fn a_label_goes_to_a_9100_printer_after_a_status_check() {
+    let dir = std::env::temp_dir().join(format!("packbench-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let label = dir.join("label.zpl");
+    std::fs::write(&label, "^XA^FO50,50^A0N,50,50^FDSAMPLE^FS^XZ").unwrap();
+    let db = packbench_store::testing::sqlite_url();
+
+    let (addr, jobs) = fake_printer(false);
+    let to = format!("tcp://{addr}");
+    let r = packbench(
+        &db,
+        &["device", "print", "--to", &to, label.to_str().unwrap()],
+        None,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let got = jobs.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        got, b"~HS^XA^FO50,50^A0N,50,50^FDSAMPLE^FS^XZ",
+        "status first, then the job, byte for byte"
+    );
+
+    let (addr, jobs) = fake_printer(true);
+    let to = format!("tcp://{addr}");
+    let r = packbench(
+        &db,
+        &["device", "print", "--to", &to, label.to_str().unwrap()],
+        None,
+    );
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("out of labels"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(
+        jobs.recv_timeout(Duration::from_secs(5)).unwrap(),
+        b"~HS",
+        "nothing printed on an empty printer"
+    );
+    let r = packbench(&db, &["device", "status", "--to", &to], None);
+    assert!(String::from_utf8_lossy(&r.stdout).contains("out of labels"));
+
+    // Nobody listening: the error names the target.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .to_string();
+    let r = packbench(
+        &db,
+        &["device", "status", "--to", &format!("tcp://{closed}")],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains(&closed),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
