@@ -318,14 +318,29 @@ impl Query {
         }
     }
 
+    /// A time from an RFC 3339 value or a date (the start of that day, UTC).
     pub fn time(&self, k: &str) -> ApiResult<Option<Timestamp>> {
+        self.time_or_day(k, 0)
+    }
+
+    /// An end of a range: a date means through the end of that day (`created_to=2026-11-24`
+    /// includes the 24th).
+    pub fn end_time(&self, k: &str) -> ApiResult<Option<Timestamp>> {
+        self.time_or_day(k, 1)
+    }
+
+    fn time_or_day(&self, k: &str, days_after: u64) -> ApiResult<Option<Timestamp>> {
         self.get(k)
             .map(|v| {
                 DateTime::parse_from_rfc3339(v)
                     .map(|t| t.with_timezone(&Utc))
                     .or_else(|_| {
-                        NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                            .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+                        NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| {
+                            (d + chrono::Days::new(days_after))
+                                .and_hms_opt(0, 0, 0)
+                                .unwrap_or_default()
+                                .and_utc()
+                        })
                     })
                     .map_err(|_| {
                         ApiError::invalid(

@@ -68,7 +68,7 @@ pub async fn list(
         sku: q.get("sku").map(Sku::parse).transpose()?,
         assigned_to: q.get("assigned_to").map(UserId::parse).transpose()?,
         created_from: q.time("created_from")?,
-        created_to: q.time("created_to")?,
+        created_to: q.end_time("created_to")?,
         limit: q.limit(50)?,
         after,
     };

@@ -469,7 +469,23 @@ async fn orders_are_listed_with_filters_and_cursors(app: TestApp) {
             .map(|i| format!("#{}", 2000 + i))
             .collect::<Vec<_>>()
     );
+    let (yesterday, today) = (
+        chrono::Utc::now() - chrono::Duration::days(1),
+        chrono::Utc::now(),
+    );
+    let range = format!(
+        "/orders?created_from={}&created_to={}",
+        yesterday.format("%Y-%m-%d"),
+        today.format("%Y-%m-%d")
+    );
+    let r = app.get(&range, &app.packer).await;
+    assert_eq!(
+        r.body["data"].as_array().unwrap().len(),
+        12,
+        "a date as created_to includes that day"
+    );
     let r = app.get("/orders?sku=prod-001", &app.packer).await;
+
     assert_eq!(r.body["data"].as_array().unwrap().len(), 6);
     let r = app.get("/orders?q=%232003", &app.packer).await;
     assert_eq!(r.body["data"][0]["name"], "#2003");
