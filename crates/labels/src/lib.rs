@@ -1,6 +1,8 @@
-//! Documents Packbench prints: for now the combined pick list as a PDF for a laser printer.
-//! (4x6 labels, ZPL/Z64 and packing slips come with the UPS issue.) Pure functions: data in,
-//! bytes out.
+//! Documents Packbench prints: the combined pick list as a PDF for a laser printer, and raster
+//! labels as ZPL with a Z64 graphic field (`zpl`). (GIF/PNG label conversion, 4x6 PDFs and
+//! packing slips come with the UPS issue.) Pure functions: data in, bytes out.
+
+pub mod zpl;
 
 use packbench_core::model::Timestamp;
 use packbench_core::service::PickList;

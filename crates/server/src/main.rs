@@ -106,13 +106,22 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
     let timeout = std::time::Duration::from_secs(3);
     match command {
         DeviceCommand::Print { to, file } => {
-            if file.extension().and_then(|e| e.to_str()) != Some("zpl") {
-                bail!(
-                    "only .zpl files can be printed for now (PNG and PDF conversion come with the labels work)"
-                );
-            }
-            let job =
+            let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let ext = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            let job = match ext.as_deref() {
+                Some("zpl") => bytes,
+                // Images go as a Z64 graphic field, 1 bit per dot.
+                Some("png") => packbench_labels::zpl::png_label(&bytes)
+                    .with_context(|| format!("{} is not a readable PNG", file.display()))?
+                    .into_bytes(),
+                _ => bail!(
+                    "print .zpl or .png files (PDF to a label printer comes with the labels work)"
+                ),
+            };
             let mut t = printer(&to)?;
             let status = printer::query_status(&mut t, timeout)?;
             if !status.ready() {

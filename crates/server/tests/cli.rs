@@ -291,7 +291,50 @@ fn a_label_goes_to_a_9100_printer_after_a_status_check() {
     let r = packbench(&db, &["device", "status", "--to", &to], None);
     assert!(String::from_utf8_lossy(&r.stdout).contains("out of labels"));
 
+    // A PNG label goes as a Z64 graphic field with the same dots.
+    let mut img = image::GrayImage::from_pixel(812, 1218, image::Luma([255]));
+    for x in 50..760 {
+        img.put_pixel(x, 600, image::Luma([0]));
+    }
+    let png = dir.join("label.png");
+    img.save(&png).unwrap();
+    let (addr, jobs) = fake_printer(false);
+    let r = packbench(
+        &db,
+        &[
+            "device",
+            "print",
+            "--to",
+            &format!("tcp://{addr}"),
+            png.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let got = String::from_utf8(jobs.recv_timeout(Duration::from_secs(5)).unwrap()).unwrap();
+    assert!(
+        got.starts_with("~HS^XA^PW812^LL1218^FO0,0^GFA,"),
+        "{}",
+        &got[..40]
+    );
+    let dots = packbench_labels::zpl::parse_graphic_field(&got).unwrap();
+    assert!(dots.is_black(50, 600) && dots.is_black(759, 600) && !dots.is_black(50, 601));
+    std::fs::write(dir.join("broken.png"), b"not a png").unwrap();
+    let r = packbench(
+        &db,
+        &[
+            "device",
+            "print",
+            "--to",
+            &format!("tcp://{addr}"),
+            dir.join("broken.png").to_str().unwrap(),
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("is not a readable PNG"));
+
     // Nobody listening: the error names the target.
+
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
