@@ -132,7 +132,7 @@ pub fn parse_graphic_field(zpl: &str) -> Result<Bitmap, Z64Error> {
         .and_then(|p| p.parse().ok())
         .ok_or(Z64Error::NotZ64)?;
     let bits = z64_decode(parts.next().ok_or(Z64Error::NotZ64)?)?;
-    if bits.len() != total || bytes_per_row == 0 || total % bytes_per_row != 0 {
+    if bits.len() != total || bytes_per_row == 0 || !total.is_multiple_of(bytes_per_row) {
         return Err(Z64Error::Corrupt);
     }
     Ok(Bitmap {
