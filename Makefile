@@ -47,6 +47,8 @@ bench: deps pg
 	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite"
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
 	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench"
+	cargo bench -p packbench-devices --bench print
+
 
 # A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).
 deb: deps
