@@ -4,6 +4,8 @@
 
 pub mod domain;
 pub mod error;
+pub mod gs1;
+
 pub mod model;
 pub mod ports;
 pub mod service;

@@ -371,8 +371,10 @@ fn pick(
     Ok((next, out))
 }
 
-/// A line matches by SKU (any case) or by product code after normalisation to GTIN-14. A
-/// scanned code that is not a valid product code is tried as a SKU, since many shops print
+/// A line matches by SKU (any case) or by product code after normalisation to GTIN-14 (a GS1-128
+/// case label counts by its AI 01 GTIN). A scanned code that is no product code is tried as a
+/// SKU, since many shops print
+
 /// their SKU as the shelf barcode. Among several matches, the first line with units left wins.
 fn find_line(lines: &[OrderLine], item: &PickItem) -> Option<usize> {
     let matches = |l: &OrderLine| {
@@ -382,7 +384,7 @@ fn find_line(lines: &[OrderLine], item: &PickItem) -> Option<usize> {
         let Some(code) = &item.barcode else {
             return false;
         };
-        if let Ok(gtin) = Gtin::parse(code)
+        if let Some(gtin) = crate::gs1::product_code(code)
             && l.barcode.as_ref() == Some(&gtin)
         {
             return true;
@@ -546,6 +548,20 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_gs1_128_scan_matches_the_line_of_its_gtin() {
+        let o = order(Processing);
+        let scan = "]C10100012345678905\u{1d}10LOT42";
+        let t = apply(
+            &o,
+            &Action::Pick {
+                items: vec![item(None, Some(scan), 1)],
+            },
+        )
+        .unwrap();
+        assert_eq!(t.state.lines[0].picked, 1);
     }
 
     #[test]

@@ -93,7 +93,11 @@ fn measure(name: &str, addr: &str, runs: usize, job: impl Fn() -> Vec<u8>) {
         let t = Instant::now();
         let bytes = job();
         let mut printer = Tcp::connect(addr, Duration::from_secs(2)).unwrap();
-        assert!(query_status(&mut printer, Duration::from_secs(2)).unwrap().ready());
+        assert!(
+            query_status(&mut printer, Duration::from_secs(2))
+                .unwrap()
+                .ready()
+        );
         send_job(&mut printer, &bytes).unwrap();
         let elapsed = t.elapsed();
         size = bytes.len();
@@ -102,8 +106,16 @@ fn measure(name: &str, addr: &str, runs: usize, job: impl Fn() -> Vec<u8>) {
         }
     }
     times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1].as_secs_f64() * 1000.0;
-    println!("| {name} | {size} bytes | {runs} | {:.2} ms | {:.2} ms | {:.2} ms |", pct(0.5), pct(0.99), pct(1.0));
+    let pct = |p: f64| {
+        times[((times.len() as f64 * p).ceil() as usize).clamp(1, times.len()) - 1].as_secs_f64()
+            * 1000.0
+    };
+    println!(
+        "| {name} | {size} bytes | {runs} | {:.2} ms | {:.2} ms | {:.2} ms |",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
 }
 
 fn main() {
@@ -113,7 +125,10 @@ fn main() {
     println!("| job | size | runs | p50 | p99 | max |");
     println!("|---|---|---|---|---|---|");
     measure("4x6 Z64 ZPL label", &addr, 300, || zpl.clone());
-    measure("4x6 PNG → Z64 ZPL, converted in the request", &addr, 300, || {
-        packbench_labels::zpl::png_label(&png).unwrap().into_bytes()
-    });
+    measure(
+        "4x6 PNG → Z64 ZPL, converted in the request",
+        &addr,
+        300,
+        || packbench_labels::zpl::png_label(&png).unwrap().into_bytes(),
+    );
 }
