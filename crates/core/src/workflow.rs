@@ -373,9 +373,8 @@ fn pick(
 
 /// A line matches by SKU (any case) or by product code after normalisation to GTIN-14 (a GS1-128
 /// case label counts by its AI 01 GTIN). A scanned code that is no product code is tried as a
-/// SKU, since many shops print
-
-/// their SKU as the shelf barcode. Among several matches, the first line with units left wins.
+/// SKU, since many shops print their SKU as the shelf barcode. Among several matches, the
+/// first line with units left wins.
 fn find_line(lines: &[OrderLine], item: &PickItem) -> Option<usize> {
     let matches = |l: &OrderLine| {
         if let Some(sku) = &item.sku {
