@@ -6,4 +6,6 @@
 
 pub mod printer;
 pub mod scale;
+pub mod serial_scale;
+
 pub mod transport;

@@ -100,3 +100,58 @@ impl Transport for Scripted {
         Ok(n)
     }
 }
+
+/// A serial port (a serial scale, a scanner in serial mode, a USB-serial adapter).
+pub struct Serial(Box<dyn serialport::SerialPort>);
+
+/// Serial settings as scales use them: NCI scales are 7E1, MT-SICS 8N1 (both usually 9600).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SerialSettings {
+    pub baud: u32,
+    pub seven_even: bool,
+}
+
+impl Serial {
+    pub fn open(path: &str, s: SerialSettings) -> Result<Self, TransportError> {
+        let (bits, parity) = if s.seven_even {
+            (serialport::DataBits::Seven, serialport::Parity::Even)
+        } else {
+            (serialport::DataBits::Eight, serialport::Parity::None)
+        };
+        let port = serialport::new(path, s.baud)
+            .data_bits(bits)
+            .parity(parity)
+            .stop_bits(serialport::StopBits::One)
+            .timeout(Duration::from_millis(200))
+            .open()
+            .map_err(|e| TransportError::Connect {
+                target: path.to_owned(),
+                source: e.into(),
+            })?;
+        Ok(Self(port))
+    }
+
+    /// Wraps an already open port (tests use a pseudo-terminal pair).
+    pub fn from_port(port: Box<dyn serialport::SerialPort>) -> Self {
+        Self(port)
+    }
+}
+
+impl Transport for Serial {
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), TransportError> {
+        Ok(self.0.write_all(bytes)?)
+    }
+    fn flush(&mut self) -> Result<(), TransportError> {
+        Ok(self.0.flush()?)
+    }
+    fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
+        self.0
+            .set_timeout(timeout.max(Duration::from_millis(1)))
+            .map_err(|e| TransportError::Io(e.into()))?;
+        match self.0.read(buf) {
+            Ok(n) => Ok(n),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -81,6 +81,53 @@ enum DeviceCommand {
         #[arg(long)]
         to: String,
     },
+    /// One stable weight from a serial scale:
+    /// --scale serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600].
+    Weigh {
+        #[arg(long)]
+        scale: String,
+    },
+}
+
+/// Opens `serial:PATH[?protocol=nci|sics&baud=N]` (NCI at 9600 7E1 by default; SICS is 8N1).
+fn serial_scale(
+    spec: &str,
+) -> anyhow::Result<(
+    packbench_devices::transport::Serial,
+    packbench_devices::serial_scale::SerialProtocol,
+)> {
+    use packbench_devices::serial_scale::SerialProtocol;
+    use packbench_devices::transport::{Serial, SerialSettings};
+    let Some(rest) = spec.strip_prefix("serial:") else {
+        bail!(
+            "--scale must be serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600] for now (USB HID scales come with the devices issue), not `{spec}`"
+        );
+    };
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (mut protocol, mut baud) = (SerialProtocol::Nci, 9600);
+    for (k, v) in query
+        .split('&')
+        .filter(|kv| !kv.is_empty())
+        .filter_map(|kv| kv.split_once('='))
+    {
+        match k {
+            "protocol" => {
+                protocol = SerialProtocol::parse(v)
+                    .with_context(|| format!("protocol is nci or sics, not `{v}`"))?
+            }
+            "baud" => {
+                baud = v
+                    .parse()
+                    .with_context(|| format!("baud is a number, not `{v}`"))?
+            }
+            _ => bail!("unknown scale option `{k}` (protocol, baud)"),
+        }
+    }
+    let settings = SerialSettings {
+        baud,
+        seven_even: protocol == SerialProtocol::Nci,
+    };
+    Ok((Serial::open(path, settings)?, protocol))
 }
 
 /// Opens `tcp://HOST:PORT` (port 9100 when left out).
@@ -130,6 +177,16 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
             }
             printer::send_job(&mut t, &job)?;
             println!("sent {} bytes to {to}", job.len());
+            Ok(())
+        }
+        DeviceCommand::Weigh { scale } => {
+            let (mut port, protocol) = serial_scale(&scale)?;
+            let reading =
+                packbench_devices::serial_scale::weigh_stable(&mut port, protocol, 10, timeout)?;
+            let w = reading
+                .package_weight()
+                .context("the reading is not a usable weight")?;
+            println!("{:.2} {}", w.value(), w.unit().as_str());
             Ok(())
         }
         DeviceCommand::Status { to } => {

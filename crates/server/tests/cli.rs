@@ -352,3 +352,68 @@ fn a_label_goes_to_a_9100_printer_after_a_status_check() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_serial_scale_is_weighed_until_it_settles() {
+    use std::io::Read;
+    // A pseudo-terminal pair stands in for the USB-serial cable; the master side is the scale.
+    let (mut scale, port) = serialport::TTYPort::pair().expect("a pseudo-terminal");
+    let path = serialport::SerialPort::name(&port).expect("the port's path");
+    std::thread::spawn(move || {
+        let answers: [&[u8]; 2] = [b"\n0002.40lb\r\nM0\r\x03", b"\n0002.50lb\r\n00\r\x03"];
+        let mut asked = 0;
+        let mut buf = [0u8; 64];
+        let mut got = Vec::new();
+        serialport::SerialPort::set_timeout(&mut scale, Duration::from_secs(10)).unwrap();
+        while asked < answers.len() {
+            let Ok(n) = scale.read(&mut buf) else { return };
+            got.extend_from_slice(&buf[..n]);
+            while let Some(i) = got.windows(2).position(|w| w == b"W\r") {
+                got.drain(..i + 2);
+                scale.write_all(answers[asked]).unwrap();
+                asked += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_secs(2));
+    });
+    let db = packbench_store::testing::sqlite_url();
+    let r = packbench(
+        &db,
+        &[
+            "device",
+            "weigh",
+            "--scale",
+            &format!("serial:{path}?protocol=nci&baud=9600"),
+        ],
+        None,
+    );
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&r.stdout).trim(),
+        "2.50 lb",
+        "the settled weight, not the moving one"
+    );
+    let r = packbench(
+        &db,
+        &["device", "weigh", "--scale", "serial:/dev/does-not-exist"],
+        None,
+    );
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("/dev/does-not-exist"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let r = packbench(
+        &db,
+        &[
+            "device",
+            "weigh",
+            "--scale",
+            &format!("serial:{path}?protocol=x"),
+        ],
+        None,
+    );
+    assert!(String::from_utf8_lossy(&r.stderr).contains("nci or sics"));
+    drop(port);
+}

@@ -1,0 +1,135 @@
+//! A serial scale over any [`Transport`]: ask for a weight, read the answer to its terminator,
+//! parse it with the sans-IO parsers of [`crate::scale`].
+
+use std::time::Duration;
+
+use crate::scale::{FrameError, Reading, ScaleStatus, parse_nci, parse_sics};
+use crate::transport::{Transport, TransportError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SerialProtocol {
+    /// NCI / Avery Weigh-Tronix / Brecknell: `W\r` → `\n  2.50lb\r\n00\r\x03`.
+    Nci,
+    /// Mettler Toledo MT-SICS: `S\r\n` → `S S     100.00 g\r\n`.
+    Sics,
+}
+
+impl SerialProtocol {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "nci" => Some(Self::Nci),
+            "sics" => Some(Self::Sics),
+            _ => None,
+        }
+    }
+    fn request(self) -> &'static [u8] {
+        match self {
+            Self::Nci => b"W\r",
+            Self::Sics => b"S\r\n",
+        }
+    }
+    fn complete(self, answer: &[u8]) -> bool {
+        match self {
+            Self::Nci => answer.contains(&0x03),
+            Self::Sics => answer.ends_with(b"\r\n"),
+        }
+    }
+    fn decode(self, answer: &[u8]) -> Result<Reading, FrameError> {
+        match self {
+            Self::Nci => parse_nci(answer),
+            Self::Sics => parse_sics(answer),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeighError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error(
+        "the scale did not answer within {0:?}: is it on, and is this the right port and speed?"
+    )]
+    NoAnswer(Duration),
+    #[error("the scale's answer could not be read: {0}")]
+    Frame(#[from] FrameError),
+    #[error("no stable weight after {tries} readings (last: {})", last.describe())]
+    NotStable { tries: u32, last: ScaleStatus },
+}
+
+/// One reading: sends the weight request and reads the whole answer.
+pub fn read_once(
+    t: &mut dyn Transport,
+    p: SerialProtocol,
+    timeout: Duration,
+) -> Result<Reading, WeighError> {
+    t.write_all(p.request())?;
+    t.flush()?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 128];
+    while !p.complete(&answer) {
+        let n = t.read(&mut buf, timeout)?;
+        if n == 0 {
+            return Err(WeighError::NoAnswer(timeout));
+        }
+        answer.extend_from_slice(&buf[..n]);
+        if answer.len() > 1024 {
+            break;
+        }
+    }
+    Ok(p.decode(&answer)?)
+}
+
+/// Asks until the scale settles on a usable package weight, at most `tries` times.
+pub fn weigh_stable(
+    t: &mut dyn Transport,
+    p: SerialProtocol,
+    tries: u32,
+    timeout: Duration,
+) -> Result<Reading, WeighError> {
+    let mut last = ScaleStatus::InMotion;
+    for _ in 0..tries.max(1) {
+        let r = read_once(t, p, timeout)?;
+        if r.package_weight().is_some() {
+            return Ok(r);
+        }
+        last = r.status;
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    Err(WeighError::NotStable { tries, last })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Scripted;
+
+    #[test]
+    fn a_settling_nci_scale_is_asked_again_until_stable() {
+        let mut t = Scripted::new(vec![
+            b"\n0002.40lb\r\nM0\r\x03".to_vec(),
+            b"\n0002.50lb\r\n".to_vec(),
+            b"00\r\x03".to_vec(),
+        ]);
+        let r = weigh_stable(&mut t, SerialProtocol::Nci, 5, Duration::from_millis(10)).unwrap();
+        assert!((r.package_weight().unwrap().value() - 2.5).abs() < 1e-9);
+        assert_eq!(t.written(), b"W\rW\r", "asked twice");
+    }
+
+    #[test]
+    fn silence_and_an_empty_scale_are_errors_with_causes() {
+        let mut silent = Scripted::new(vec![]);
+        assert!(matches!(
+            read_once(&mut silent, SerialProtocol::Sics, Duration::from_millis(5)),
+            Err(WeighError::NoAnswer(_))
+        ));
+        let mut empty = Scripted::new(vec![b"S S      0.00 g\r\n".to_vec(); 2]);
+        let e = weigh_stable(
+            &mut empty,
+            SerialProtocol::Sics,
+            2,
+            Duration::from_millis(5),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("empty"), "{e}");
+    }
+}
