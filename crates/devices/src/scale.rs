@@ -172,20 +172,8 @@ pub fn parse_nci(answer: &[u8]) -> Result<Reading, FrameError> {
     let value: f64 = num.trim().parse().map_err(|_| garbled())?;
     let (per_unit, unit) = text_unit(unit).ok_or_else(garbled)?;
     let status_text = parts.next().unwrap_or("");
-    let status = if value < 0.0 {
-        ScaleStatus::UnderZero
-    } else if status_text.contains('M') || status_text.contains('m') {
-        ScaleStatus::InMotion
-    } else if value == 0.0 {
-        ScaleStatus::StableZero
-    } else {
-        ScaleStatus::Stable
-    };
-    Ok(Reading {
-        status,
-        grams: value * per_unit,
-        unit: Some(unit),
-    })
+    let moving = status_text.contains('M') || status_text.contains('m');
+    Ok(text_reading(value, moving, per_unit, unit))
 }
 
 /// Parses an MT-SICS weight answer: `S S <value> <unit>` (stable), `S D ...` (dynamic),
@@ -218,7 +206,12 @@ pub fn parse_sics(line: &[u8]) -> Result<Reading, FrameError> {
         .parse()
         .map_err(|_| garbled())?;
     let (per_unit, unit) = words.next().and_then(text_unit).ok_or_else(garbled)?;
-    let status = if kind == "D" {
+    Ok(text_reading(value, kind == "D", per_unit, unit))
+}
+
+/// A reading from a serial scale's text answer: a value in `unit`, moving or not.
+fn text_reading(value: f64, moving: bool, per_unit: f64, unit: WeightUnit) -> Reading {
+    let status = if moving {
         ScaleStatus::InMotion
     } else if value < 0.0 {
         ScaleStatus::UnderZero
@@ -227,11 +220,11 @@ pub fn parse_sics(line: &[u8]) -> Result<Reading, FrameError> {
     } else {
         ScaleStatus::Stable
     };
-    Ok(Reading {
+    Reading {
         status,
         grams: value * per_unit,
         unit: Some(unit),
-    })
+    }
 }
 
 /// What the packer sees of a scale.
