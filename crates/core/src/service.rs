@@ -232,7 +232,7 @@ impl Fulfillment {
                     Some(u) => u,
                     None => return Err(Refusal::Invalid("assign needs a user_id").into()),
                 };
-                if self.store_user_exists(tenant, &user).await?.is_none() {
+                if self.store.user(tenant, &user).await?.is_none() {
                     return Err(Error::not_found("user", &user));
                 }
                 Action::Assign { user }
@@ -273,10 +273,6 @@ impl Fulfillment {
             shipment: None,
             warnings,
         })
-    }
-
-    async fn store_user_exists(&self, tenant: &TenantId, user: &UserId) -> Result<Option<()>> {
-        Ok(self.store.user(tenant, user).await?.map(|_| ()))
     }
 
     async fn commit(

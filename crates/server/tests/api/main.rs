@@ -276,6 +276,40 @@ async fn another_tenants_ids_are_not_found(app: TestApp) {
         )
         .await;
     assert_eq!(r.status, 200, "bolt sees its own");
+
+    // Assigning an order to a user of another tenant: that user does not exist here.
+    let bolt_user = app
+        .call(
+            Method::GET,
+            "/api/bolt/auth/me",
+            Some(&app.bolt_admin),
+            None,
+        )
+        .await
+        .body["data"]["user"]["id"]
+        .clone();
+    let ours = app.order(&app.acme, "#1", 1, &[("PROD-001", 1)]).await;
+    let r = app
+        .operate(
+            ours.id().as_str(),
+            &app.admin,
+            json!({"action": "assign", "user_id": bolt_user}),
+        )
+        .await;
+    assert_envelope(&r, 404, "not_found");
+    let packer = app.get("/auth/me", &app.packer).await.body["data"]["user"]["id"].clone();
+    let r = app
+        .operate(
+            ours.id().as_str(),
+            &app.admin,
+            json!({"action": "assign", "user_id": packer}),
+        )
+        .await;
+    assert_eq!(
+        r.body["data"]["order"]["assigned_to"], packer,
+        "an admin assigns to a packer: {}",
+        r.body
+    );
 }
 
 async fn an_order_goes_from_pending_to_packed_and_ship_needs_a_carrier(app: TestApp) {
