@@ -40,6 +40,10 @@ async fn start_hub(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let _ = publish.send(Some(format!("http://{addr}")));
     let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
+    packbench_server::tracking::spawn_poller(
+        state.clone(),
+        std::time::Duration::from_secs(15 * 60),
+    );
     packbench_server::serve(
         listener,
         state,

@@ -108,7 +108,9 @@ impl Error {
             Self::CarrierNotConfigured => ErrorCode::CarrierNotConfigured,
             Self::ShopNotConfigured => ErrorCode::ShopNotConfigured,
             Self::Carrier(CarrierError::Rejected { .. }) => ErrorCode::CarrierRejected,
-            Self::Carrier(CarrierError::Unavailable { .. }) => ErrorCode::CarrierUnavailable,
+            Self::Carrier(CarrierError::Unavailable { .. } | CarrierError::Unconfirmed { .. }) => {
+                ErrorCode::CarrierUnavailable
+            }
             Self::Store(_) => ErrorCode::Internal,
         }
     }

@@ -61,6 +61,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Tenant>;
     async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>>;
+    /// Every tenant (for background work such as the tracking poller).
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
     async fn create_user(
         &self,
         tenant: &TenantId,
@@ -173,6 +175,19 @@ pub trait Store: Send + Sync + 'static {
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Replaces what the carrier reported of a shipment (events oldest first).
+    async fn put_tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        events: &[TrackingEvent],
+    ) -> StoreResult<()>;
+    async fn tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<TrackingEvent>>;
+
     // Settings.
     async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>>;
     async fn put_settings(
@@ -277,6 +292,12 @@ pub enum LiveEvent {
     OrdersCleared {
         count: u64,
     },
+    /// The carrier reported a problem with a parcel (UPS `X`): someone should look.
+    TrackingException {
+        order_id: OrderId,
+        shipment_id: ShipmentId,
+        description: String,
+    },
 }
 
 /// Where live events go (the server streams them as server-sent events).
@@ -309,12 +330,99 @@ pub enum CarrierError {
         code: String,
         message: String,
     },
-    /// The carrier could not be reached or answered nonsense.
+    /// The carrier could not be reached or answered nonsense; nothing was bought.
     #[error("{carrier} is unavailable: {message}")]
     Unavailable {
         carrier: &'static str,
         message: String,
     },
+    /// The request left but no reliable answer came back: the carrier may have sold the label.
+    /// The shipment stays `pending` until reconciled; it is never bought again blindly.
+    #[error(
+        "no reliable answer from {carrier} ({message}); the label will be reconciled before any new attempt"
+    )]
+    Unconfirmed {
+        carrier: &'static str,
+        message: String,
+    },
+}
+
+/// What a tracking event means for the parcel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingKind {
+    /// The label exists; the carrier does not have the parcel yet (UPS `M`).
+    LabelCreated,
+    PickedUp,
+    InTransit,
+    Exception,
+    Delivered,
+    Voided,
+    /// A kind the carrier added that we do not know (tolerated, shown as is).
+    Unknown,
+}
+
+impl TrackingKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LabelCreated => "label_created",
+            Self::PickedUp => "picked_up",
+            Self::InTransit => "in_transit",
+            Self::Exception => "exception",
+            Self::Delivered => "delivered",
+            Self::Voided => "voided",
+            Self::Unknown => "unknown",
+        }
+    }
+    pub fn parse(raw: &str) -> Self {
+        [
+            Self::LabelCreated,
+            Self::PickedUp,
+            Self::InTransit,
+            Self::Exception,
+            Self::Delivered,
+            Self::Voided,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == raw)
+        .unwrap_or(Self::Unknown)
+    }
+}
+
+/// One scan or status of a parcel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrackingEvent {
+    pub at: Timestamp,
+    pub kind: TrackingKind,
+    /// The carrier's own code (UPS: activity type and status code, e.g. `I/005`).
+    pub code: String,
+    pub description: String,
+    pub location: Option<String>,
+}
+
+/// What the carrier knows of one parcel, events oldest first.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TrackingReport {
+    pub events: Vec<TrackingEvent>,
+    pub estimated_delivery: Option<chrono::NaiveDate>,
+}
+
+/// The price and transit time of one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rate {
+    pub service: crate::domain::ServiceCode,
+    pub carrier_service_code: String,
+    pub amount: String,
+    pub currency: String,
+    pub transit_days: Option<u32>,
+}
+
+/// What the carrier thinks of a ship-to address.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AddressCheck {
+    /// `valid`, `ambiguous`, `not_found` or `not_checked` (outside the carrier's coverage).
+    pub verdict: String,
+    pub candidates: Vec<crate::model::Address>,
 }
 
 /// What a label purchase needs.
@@ -333,6 +441,27 @@ pub trait Carrier: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     async fn buy_label(&self, request: &LabelRequest) -> Result<LabelPurchase, CarrierError>;
     async fn void_label(&self, shipment: &Shipment) -> Result<(), CarrierError>;
+    /// The label again from the carrier, when the local copy is gone.
+    async fn recover_label(
+        &self,
+        shipment: &Shipment,
+    ) -> Result<(LabelFormat, Vec<u8>), CarrierError>;
+    /// Finds the label of a purchase whose answer was lost (by the shipment id printed on it
+    /// as a reference); `None` when the carrier has no such label.
+    async fn find_lost_label(
+        &self,
+        shipment: &Shipment,
+    ) -> Result<Option<LabelPurchase>, CarrierError>;
+    async fn track(&self, shipment: &Shipment) -> Result<TrackingReport, CarrierError>;
+    async fn rates(
+        &self,
+        ship_to: &crate::model::Address,
+        package: &crate::domain::Package,
+    ) -> Result<Vec<Rate>, CarrierError>;
+    async fn check_address(
+        &self,
+        address: &crate::model::Address,
+    ) -> Result<AddressCheck, CarrierError>;
 }
 
 /// Finds the carrier a tenant configured, if any.

@@ -17,7 +17,10 @@ use crate::model::{
     Actor, Order, OrderEvent, OrderFilter, OrderSummary, Page, Shipment, ShipmentFilter,
     ShipmentStatus, StockChange, StockEvent, StockLevel, StockMove, Timestamp,
 };
-use crate::ports::{Carriers, Clock, EventBus, LabelRequest, LiveEvent, Store};
+use crate::ports::{
+    AddressCheck, CarrierError, Carriers, Clock, EventBus, LabelPurchase, LabelRequest, LiveEvent,
+    Rate, Store, TrackingEvent, TrackingKind,
+};
 use crate::settings::Settings;
 use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
 
@@ -66,6 +69,14 @@ pub struct OrderDetail {
     pub locations: Vec<LineLocation>,
     pub shipments: Vec<Shipment>,
     pub events: Vec<OrderEvent>,
+}
+
+/// What a tracking refresh found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackOutcome {
+    pub shipment: Shipment,
+    pub events: Vec<TrackingEvent>,
+    pub order_status: Option<OrderStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +182,10 @@ impl Fulfillment {
 
     pub async fn status_counts(&self, tenant: &TenantId) -> Result<Vec<(OrderStatus, i64)>> {
         Ok(self.store.status_counts(tenant).await?)
+    }
+
+    pub async fn order(&self, tenant: &TenantId, id: &OrderId) -> Result<Order> {
+        self.load(tenant, id).await
     }
 
     pub async fn order_detail(&self, tenant: &TenantId, id: &OrderId) -> Result<OrderDetail> {
@@ -334,9 +349,21 @@ impl Fulfillment {
     ) -> Result<OperationOutcome> {
         let package = workflow::can_ship(&order.state, package.as_ref())?;
         let ship_to = order.ship_to.clone().unwrap_or_default();
-        let shipment = self
-            .buy_label(tenant, Some(&order), service, package.clone(), ship_to)
-            .await?;
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        let shipment = match self
+            .reconcile_pending(tenant, &order, carrier.as_ref())
+            .await?
+        {
+            Some(sold) => sold,
+            None => {
+                self.buy_label(tenant, Some(&order), service, package.clone(), ship_to)
+                    .await?
+            }
+        };
         let moves = self.stock_to_take(tenant, &order).await?;
         let action = Action::Ship {
             shipment: shipment.id.clone(),
@@ -390,7 +417,7 @@ impl Fulfillment {
             .await
             .ok_or(Error::CarrierNotConfigured)?;
         let now = self.clock.now();
-        let mut shipment = Shipment {
+        let shipment = Shipment {
             id: ShipmentId::generate(),
             order_id: order.map(|o| o.id().clone()),
             status: ShipmentStatus::Pending,
@@ -411,25 +438,113 @@ impl Fulfillment {
             package,
             ship_to,
         };
-        let result = carrier.buy_label(&request).await;
+        let result = match carrier.buy_label(&request).await {
+            // The answer was lost: ask the carrier whether it sold the label (by our shipment
+            // id, printed on it as a reference) before anything else happens.
+            Err(CarrierError::Unconfirmed {
+                carrier: c,
+                message,
+            }) => match carrier.find_lost_label(&shipment).await {
+                Ok(Some(found)) => Ok(found),
+                Ok(None) => Err(CarrierError::Unconfirmed {
+                    carrier: c,
+                    message,
+                }),
+                Err(e) => Err(CarrierError::Unconfirmed {
+                    carrier: c,
+                    message: format!("{message}; looking for it failed too: {e}"),
+                }),
+            },
+            other => other,
+        };
+        self.record_purchase(tenant, shipment, result).await
+    }
+
+    async fn record_purchase(
+        &self,
+        tenant: &TenantId,
+        mut shipment: Shipment,
+        result: std::result::Result<LabelPurchase, CarrierError>,
+    ) -> Result<Shipment> {
         shipment.updated_at = self.clock.now();
         match result {
             Ok(p) => {
+                // The label first: a shipment marked created always has one.
+                self.store
+                    .put_label(tenant, &shipment.id, p.label_format, &p.label)
+                    .await?;
                 shipment.status = ShipmentStatus::Created;
                 shipment.tracking_number = Some(p.tracking_number);
                 shipment.estimated_delivery = p.estimated_delivery;
                 self.store.update_shipment(tenant, &shipment).await?;
-                self.store
-                    .put_label(tenant, &shipment.id, p.label_format, &p.label)
-                    .await?;
                 Ok(shipment)
             }
+            // Left pending: reconciled before any new attempt for this order.
+            Err(e @ CarrierError::Unconfirmed { .. }) => Err(e.into()),
             Err(e) => {
                 shipment.status = ShipmentStatus::Failed;
                 self.store.update_shipment(tenant, &shipment).await?;
                 Err(e.into())
             }
         }
+    }
+
+    /// Settles the order's label purchases whose answer was lost. Answers a label the carrier
+    /// did sell (to be used instead of buying another); marks the ones it never sold failed;
+    /// refuses while the carrier cannot say.
+    async fn reconcile_pending(
+        &self,
+        tenant: &TenantId,
+        order: &Order,
+        carrier: &dyn crate::ports::Carrier,
+    ) -> Result<Option<Shipment>> {
+        let pending = self
+            .store
+            .shipments(
+                tenant,
+                &ShipmentFilter {
+                    order_id: Some(order.id().clone()),
+                    status: Some(ShipmentStatus::Pending),
+                    limit: 50,
+                    ..ShipmentFilter::default()
+                },
+            )
+            .await?;
+        let mut sold = None;
+        for shipment in pending.items {
+            match carrier.find_lost_label(&shipment).await? {
+                Some(found) if sold.is_none() => {
+                    sold = Some(self.record_purchase(tenant, shipment, Ok(found)).await?);
+                }
+                Some(found) => {
+                    // A second label for the same order: keep it on record, voided.
+                    let extra = self.record_purchase(tenant, shipment, Ok(found)).await?;
+                    carrier.void_label(&extra).await?;
+                    let mut extra = extra;
+                    extra.status = ShipmentStatus::Voided;
+                    self.store.update_shipment(tenant, &extra).await?;
+                }
+                None => {
+                    let age = self.clock.now() - shipment.created_at;
+                    if age < chrono::Duration::minutes(10) {
+                        // The carrier may not list a fresh label yet; do not risk a second.
+                        return Err(CarrierError::Unconfirmed {
+                            carrier: "UPS",
+                            message: format!(
+                                "the label bought at {} is not confirmed yet; try again in a few minutes",
+                                shipment.created_at.format("%H:%M:%S")
+                            ),
+                        }
+                        .into());
+                    }
+                    let mut s = shipment;
+                    s.status = ShipmentStatus::Failed;
+                    s.updated_at = self.clock.now();
+                    self.store.update_shipment(tenant, &s).await?;
+                }
+            }
+        }
+        Ok(sold)
     }
 
     /// Whether labels can be bought at all for this tenant (checked before batch work starts).
@@ -690,6 +805,184 @@ impl Fulfillment {
             .label(tenant, id, format)
             .await?
             .ok_or_else(|| Error::not_found("label", format!("{id} ({})", format.as_str())))
+    }
+
+    /// The label as stored, in whichever format the carrier sold it; fetched again from the
+    /// carrier (Label Recovery) when the local copy is gone. `None` if there never was one.
+    pub async fn original_label(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+    ) -> Result<Option<(crate::model::LabelFormat, Vec<u8>)>> {
+        use crate::model::LabelFormat;
+        let shipment = self.shipment(tenant, id).await?;
+        for f in [
+            LabelFormat::Zpl,
+            LabelFormat::Gif,
+            LabelFormat::Png,
+            LabelFormat::Pdf,
+        ] {
+            if let Some(bytes) = self.store.label(tenant, id, f).await? {
+                return Ok(Some((f, bytes)));
+            }
+        }
+        if shipment.tracking_number.is_none() || shipment.status == ShipmentStatus::Voided {
+            return Ok(None);
+        }
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        let (format, bytes) = carrier.recover_label(&shipment).await?;
+        self.store.put_label(tenant, id, format, &bytes).await?;
+        Ok(Some((format, bytes)))
+    }
+
+    /// Keeps a converted copy of a label (a PNG preview, a PDF) so it is made once.
+    pub async fn keep_label(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+        format: crate::model::LabelFormat,
+        bytes: &[u8],
+    ) -> Result<()> {
+        Ok(self.store.put_label(tenant, id, format, bytes).await?)
+    }
+
+    pub async fn tracking_events(
+        &self,
+        tenant: &TenantId,
+        id: &ShipmentId,
+    ) -> Result<Vec<TrackingEvent>> {
+        Ok(self.store.tracking_events(tenant, id).await?)
+    }
+
+    /// Asks the carrier where the parcel is, keeps its events, and moves the order to
+    /// `delivered` when the carrier says so. An exception is announced to live screens.
+    pub async fn track(&self, tenant: &TenantId, id: &ShipmentId) -> Result<TrackOutcome> {
+        let mut shipment = self.shipment(tenant, id).await?;
+        if shipment.tracking_number.is_none() {
+            return Err(Refusal::Invalid("this shipment has no tracking number yet").into());
+        }
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        let report = carrier.track(&shipment).await?;
+        let before = self.store.tracking_events(tenant, id).await?;
+        if report.events != before {
+            self.store
+                .put_tracking_events(tenant, id, &report.events)
+                .await?;
+        }
+        let new_exception = report
+            .events
+            .iter()
+            .filter(|e| e.kind == TrackingKind::Exception)
+            .any(|e| !before.contains(e));
+        if let (true, Some(order_id)) = (new_exception, &shipment.order_id) {
+            let last = report
+                .events
+                .iter()
+                .rev()
+                .find(|e| e.kind == TrackingKind::Exception);
+            self.bus.publish(
+                tenant,
+                LiveEvent::TrackingException {
+                    order_id: order_id.clone(),
+                    shipment_id: shipment.id.clone(),
+                    description: last.map(|e| e.description.clone()).unwrap_or_default(),
+                },
+            );
+        }
+        let delivered = report
+            .events
+            .iter()
+            .any(|e| e.kind == TrackingKind::Delivered);
+        let mut changed = false;
+        if report.estimated_delivery.is_some()
+            && report.estimated_delivery != shipment.estimated_delivery
+        {
+            shipment.estimated_delivery = report.estimated_delivery;
+            changed = true;
+        }
+        if delivered && shipment.status == ShipmentStatus::Created {
+            shipment.status = ShipmentStatus::Delivered;
+            changed = true;
+        }
+        if changed {
+            shipment.updated_at = self.clock.now();
+            self.store.update_shipment(tenant, &shipment).await?;
+        }
+        let mut order_status = None;
+        if let Some(order_id) = &shipment.order_id {
+            let order = self.load(tenant, order_id).await?;
+            let ours = order.state.shipment_id.as_ref() == Some(&shipment.id);
+            if delivered && ours && order.status() == OrderStatus::Shipped {
+                let order = self
+                    .commit(tenant, &order, &Action::Deliver, &[], &Actor::system())
+                    .await?;
+                order_status = Some(order.status());
+            } else {
+                order_status = Some(order.status());
+            }
+        }
+        Ok(TrackOutcome {
+            shipment,
+            events: report.events,
+            order_status,
+        })
+    }
+
+    /// Shipments the tracking poller should ask about.
+    pub async fn shipments_in_transit(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> Result<Vec<Shipment>> {
+        Ok(self
+            .store
+            .shipments(
+                tenant,
+                &ShipmentFilter {
+                    status: Some(ShipmentStatus::Created),
+                    limit,
+                    ..ShipmentFilter::default()
+                },
+            )
+            .await?
+            .items)
+    }
+
+    /// Every service's price and transit days for a package, before buying.
+    pub async fn rates(
+        &self,
+        tenant: &TenantId,
+        ship_to: &crate::model::Address,
+        package: &Package,
+    ) -> Result<Vec<Rate>> {
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        Ok(carrier.rates(ship_to, package).await?)
+    }
+
+    /// What the carrier thinks of an address (a warning before buying, never a block).
+    pub async fn check_address(
+        &self,
+        tenant: &TenantId,
+        address: &crate::model::Address,
+    ) -> Result<AddressCheck> {
+        let carrier = self
+            .carriers
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::CarrierNotConfigured)?;
+        Ok(carrier.check_address(address).await?)
     }
 
     /// Validates and saves a settings patch; answers the public view.

@@ -45,6 +45,16 @@ pub enum UpsEnvironment {
     Production,
 }
 
+/// The label UPS sells: ZPL (4x6) for thermal printers, GIF for laser printers and screens.
+/// Either can be printed anywhere: Packbench converts on the way out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpsLabelFormat {
+    #[default]
+    Zpl,
+    Gif,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct UpsSettings {
@@ -53,6 +63,7 @@ pub struct UpsSettings {
     pub account_number: Option<String>,
     pub environment: UpsEnvironment,
     pub base_url: Option<String>,
+    pub label_format: UpsLabelFormat,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

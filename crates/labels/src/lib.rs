@@ -2,6 +2,7 @@
 //! labels as ZPL with a Z64 graphic field (`zpl`). (GIF/PNG label conversion, 4x6 PDFs and
 //! packing slips come with the UPS issue.) Pure functions: data in, bytes out.
 
+pub mod convert;
 pub mod zpl;
 
 use packbench_core::model::Timestamp;

@@ -200,6 +200,34 @@ pub async fn prepare(
     Ok((tenant, logins))
 }
 
+/// Starts the UPS sim on loopback and points the demo tenant's UPS settings at it (the real
+/// client talks to it), with a demo shipper. Answers the sim's address.
+pub async fn connect_ups_sim(
+    state: &crate::AppState,
+    tenant: &Tenant,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
+    let addr = packbench_sim::serve_loopback(sim.router()).await?;
+    let cfg = sim.config();
+    state
+        .fulfillment
+        .patch_settings(
+            &tenant.id,
+            &json!({
+                "ups": {"client_id": cfg.client_id, "client_secret": cfg.client_secret,
+                        "account_number": cfg.account_number, "environment": "cie",
+                        "base_url": format!("http://{addr}")},
+                "shipper": {"name": "Packbench Demo Co", "attention": "Shipping desk",
+                            "phone": "212-555-0100", "email": "ship@demo.invalid",
+                            "address": {"lines": ["450 W 33rd St"], "city": "New York",
+                                        "state": "NY", "postal_code": "10001", "country": "US"}},
+            }),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("setting up the demo's UPS account: {e}"))?;
+    Ok(addr)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,8 +7,10 @@ pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod labels;
 mod routes;
 pub mod state;
+pub mod tracking;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -6,6 +6,7 @@ use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -278,7 +279,12 @@ async fn open(database: Option<String>) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-async fn run_hub(store: SqlStore, bind: SocketAddr, ui: Option<PathBuf>) -> anyhow::Result<()> {
+async fn run_hub(
+    state: Arc<AppState>,
+    bind: SocketAddr,
+    ui: Option<PathBuf>,
+    track_every: Duration,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .with_context(|| format!("binding {bind}"))?;
@@ -286,7 +292,7 @@ async fn run_hub(store: SqlStore, bind: SocketAddr, ui: Option<PathBuf>) -> anyh
     let options = HubOptions { ui_dir: ui_dir(ui) };
     tracing::info!(%addr, ui = ?options.ui_dir, "hub listening");
     println!("Packbench hub on http://{addr}");
-    let state = Arc::new(AppState::new(Arc::new(store)));
+    packbench_server::tracking::spawn_poller(state.clone(), track_every);
     serve(listener, state, options, shutdown_signal()).await?;
     Ok(())
 }
@@ -296,17 +302,23 @@ async fn main() -> anyhow::Result<()> {
     init_logging();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { bind, ui } => run_hub(open(cli.database).await?, bind, ui).await,
+        Command::Serve { bind, ui } => {
+            let state = Arc::new(AppState::new(Arc::new(open(cli.database).await?)));
+            run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
+        }
         Command::Demo { bind, ui, orders } => {
             let store = open(cli.database).await?;
             let (tenant, logins) = demo::prepare(&store, SystemClock.now(), orders).await?;
+            let state = Arc::new(AppState::new(Arc::new(store)));
+            let ups = demo::connect_ups_sim(&state, &tenant).await?;
+            println!("UPS sim on http://{ups} (SAMPLE labels; parcels deliver in 2 minutes)");
             println!(
                 "Demo tenant `{}`: log in at /api/{}/auth/login",
                 tenant.slug, tenant.slug
             );
             println!("  admin  / {}", logins.admin_password);
             println!("  packer / {}", logins.packer_password);
-            run_hub(store, bind, ui).await
+            run_hub(state, bind, ui, Duration::from_secs(15)).await
         }
         Command::Device { command } => run_device(command),
         Command::Migrate => {

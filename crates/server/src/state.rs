@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use packbench_core::domain::TenantId;
 use packbench_core::model::{Tenant, Timestamp};
-use packbench_core::ports::{
-    Carriers, Clock, EventBus, LiveEvent, NoCarriers, Session, Store, SystemClock,
-};
+use packbench_core::ports::{Carriers, Clock, EventBus, LiveEvent, Session, Store, SystemClock};
 
 use packbench_core::service::Fulfillment;
 use tokio::sync::{RwLock, broadcast};
@@ -61,7 +59,12 @@ const SESSION_CACHE_MAX: usize = 10_000;
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self::with(store, Arc::new(NoCarriers), Arc::new(SystemClock))
+        // A ship call that gets no answer in 30 s is reconciled, never repeated.
+        let carriers = Arc::new(packbench_ups::UpsAccounts::new(
+            store.clone(),
+            Duration::from_secs(30),
+        ));
+        Self::with(store, carriers, Arc::new(SystemClock))
     }
 
     pub fn with(store: Arc<dyn Store>, carriers: Arc<dyn Carriers>, clock: Arc<dyn Clock>) -> Self {

@@ -13,7 +13,9 @@ use packbench_core::model::{
     Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
     Timestamp, User,
 };
-use packbench_core::ports::{LoginFailures, Session, Store, StoreError, StoreResult};
+use packbench_core::ports::{
+    LoginFailures, Session, Store, StoreError, StoreResult, TrackingEvent, TrackingKind,
+};
 use packbench_core::workflow::{OrderStatus, Transition};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
@@ -446,6 +448,24 @@ impl Store for SqlStore {
             slug: slug.clone(),
             name: name.to_owned(),
         })
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = sqlx::query("select tenant_id, slug, name from tenant order by slug")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Tenant {
+                    id: TenantId::parse(&text(r, "tenant_id")?)
+                        .map_err(|e| rows::corrupt(e.to_string()))?,
+                    slug: TenantSlug::parse(&text(r, "slug")?)
+                        .map_err(|e| rows::corrupt(e.to_string()))?,
+                    name: text(r, "name")?,
+                })
+            })
+            .collect()
     }
 
     async fn tenant_by_slug(&self, slug: &str) -> StoreResult<Option<Tenant>> {
@@ -1167,6 +1187,69 @@ impl Store for SqlStore {
         .map_err(db)?;
         row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(db))
             .transpose()
+    }
+
+    async fn put_tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        events: &[TrackingEvent],
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("delete from tracking_event where tenant_id = $1 and shipment_id = $2")
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (seq, e) in events.iter().enumerate() {
+            sqlx::query(
+                "insert into tracking_event
+                 (tenant_id, shipment_id, seq, at, kind, code, description, location)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .bind(seq as i64)
+            .bind(ms(e.at))
+            .bind(e.kind.as_str())
+            .bind(e.code.as_str())
+            .bind(e.description.as_str())
+            .bind(e.location.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<TrackingEvent>> {
+        let rows = sqlx::query(
+            "select at, kind, code, description, location from tracking_event
+             where tenant_id = $1 and shipment_id = $2 order by seq",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrackingEvent {
+                    at: rows::time(r, "at")?,
+                    kind: TrackingKind::parse(&text(r, "kind")?),
+                    code: text(r, "code")?,
+                    description: text(r, "description")?,
+                    location: opt_text(r, "location")?,
+                })
+            })
+            .collect()
     }
 
     async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>> {

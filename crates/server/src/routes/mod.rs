@@ -47,6 +47,8 @@ pub fn api() -> Router<Arc<AppState>> {
         .route("/shipments", get(shipments::list).post(shipments::create))
         .route("/shipments/{id}", get(shipments::detail))
         .route("/shipments/{id}/track", post(shipments::track))
+        .route("/rates", post(shipments::rates))
+        .route("/address-checks", post(shipments::check_address))
         .route("/labels/{id}/{format}", get(shipments::label))
         .route("/sync", post(sync::start).delete(sync::clear))
         .route("/webhooks/shopify", post(sync::webhook))

@@ -73,11 +73,16 @@ pub async fn detail(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::ShipmentsRead)?;
-    let s = app
+    let id = shipment_id(&id)?;
+    let s = app.fulfillment.shipment(&caller.tenant.id, &id).await?;
+    let events = app
         .fulfillment
-        .shipment(&caller.tenant.id, &shipment_id(&id)?)
+        .tracking_events(&caller.tenant.id, &id)
         .await?;
-    Ok(data(ShipmentView::new(caller.tenant.slug.as_str(), &s)))
+    let mut view = serde_json::to_value(ShipmentView::new(caller.tenant.slug.as_str(), &s))
+        .unwrap_or_default();
+    view["tracking_events"] = json!(events);
+    Ok(data(view))
 }
 
 #[derive(Deserialize)]
@@ -123,30 +128,27 @@ pub async fn create(
     .await
 }
 
-/// Refresh tracking now. Tracking is followed through the carrier (the UPS issue); until a
-/// carrier is configured this answers 503 after checking the shipment exists.
+/// Refresh tracking now: asks the carrier, keeps its events, and moves the order to
+/// `delivered` when the parcel is.
 pub async fn track(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::ShipmentsRead)?;
-    let s = app
+    let t = app
         .fulfillment
-        .shipment(&caller.tenant.id, &shipment_id(&id)?)
+        .track(&caller.tenant.id, &shipment_id(&id)?)
         .await?;
-    if !app.fulfillment.has_carrier(&caller.tenant.id).await {
-        return Err(packbench_core::Error::CarrierNotConfigured.into());
-    }
-    Err(ApiError::new(
-        packbench_core::ErrorCode::CarrierUnavailable,
-        format!(
-            "tracking for {} is not available from this carrier yet",
-            s.id
-        ),
-    ))
+    let mut view =
+        serde_json::to_value(ShipmentView::new(caller.tenant.slug.as_str(), &t.shipment))
+            .unwrap_or_default();
+    view["tracking_events"] = json!(t.events);
+    view["order_status"] = json!(t.order_status.map(|s| s.as_str()));
+    Ok(data(view))
 }
 
+/// A label as PNG, ZPL or PDF, whatever the carrier sold: converted once, then kept.
 pub async fn label(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -154,7 +156,7 @@ pub async fn label(
 ) -> ApiResult<Response> {
     caller.require(Permission::ShipmentsRead)?;
     let id = shipment_id(&id)?;
-    let format = match LabelFormat::parse(&format) {
+    let wanted = match LabelFormat::parse(&format) {
         Some(f @ (LabelFormat::Png | LabelFormat::Zpl | LabelFormat::Pdf)) => f,
         _ => {
             return Err(ApiError::not_found(format!(
@@ -162,9 +164,87 @@ pub async fn label(
             )));
         }
     };
-    let bytes = app
-        .fulfillment
-        .label(&caller.tenant.id, &id, format)
-        .await?;
-    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
+    let tenant = &caller.tenant.id;
+    let bytes = match app.fulfillment.label(tenant, &id, wanted).await {
+        Ok(b) => b,
+        Err(packbench_core::Error::NotFound { .. }) => {
+            let (have, original) = app
+                .fulfillment
+                .original_label(tenant, &id)
+                .await?
+                .ok_or_else(|| ApiError::not_found(format!("shipment {id} has no label")))?;
+            let converted = crate::labels::convert(have, &original, wanted)?;
+            app.fulfillment
+                .keep_label(tenant, &id, wanted, &converted)
+                .await?;
+            converted
+        }
+        Err(e) => return Err(e.into()),
+    };
+    Ok(([(header::CONTENT_TYPE, wanted.content_type())], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatesBody {
+    order_id: Option<String>,
+    ship_to: Option<Address>,
+    package: PackageBody,
+}
+
+/// Every service's price and transit days for a package (before buying).
+pub async fn rates(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::ShipmentsRead)?;
+    let b: RatesBody = parse_json(&body)?;
+    let tenant = &caller.tenant.id;
+    let settings = app.fulfillment.settings(tenant).await?;
+    let package = b.package.parse(settings.units)?;
+    let ship_to = ship_to_of(&app, tenant, b.order_id.as_deref(), b.ship_to).await?;
+    let rates = app.fulfillment.rates(tenant, &ship_to, &package).await?;
+    Ok(data(rates))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressBody {
+    order_id: Option<String>,
+    ship_to: Option<Address>,
+}
+
+/// What the carrier thinks of a ship-to address: a warning to heed before buying.
+pub async fn check_address(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::ShipmentsRead)?;
+    let b: AddressBody = parse_json(&body)?;
+    let tenant = &caller.tenant.id;
+    let ship_to = ship_to_of(&app, tenant, b.order_id.as_deref(), b.ship_to).await?;
+    Ok(data(app.fulfillment.check_address(tenant, &ship_to).await?))
+}
+
+async fn ship_to_of(
+    app: &AppState,
+    tenant: &packbench_core::domain::TenantId,
+    order: Option<&str>,
+    ship_to: Option<Address>,
+) -> ApiResult<Address> {
+    if let Some(a) = ship_to {
+        return Ok(a);
+    }
+    let Some(raw) = order else {
+        return Err(ApiError::invalid(
+            "ship_to",
+            "give a ship_to address or an order_id whose address to use",
+        ));
+    };
+    let order = app.fulfillment.order(tenant, &order_id(raw)?).await?;
+    order
+        .ship_to
+        .ok_or_else(|| ApiError::invalid("ship_to", "this order has no ship-to address; give one"))
 }

@@ -77,8 +77,26 @@ impl TestApp {
         database_url: &str,
         carriers: Arc<dyn packbench_core::ports::Carriers>,
     ) -> TestApp {
+        Self::spawn_with_carriers(database_url, move |_| carriers).await
+    }
+
+    /// With the real UPS client (its accounts read from each tenant's settings).
+    pub async fn spawn_with_ups(database_url: &str, timeout: std::time::Duration) -> TestApp {
+        Self::spawn_with_carriers(database_url, move |store| {
+            Arc::new(packbench_ups::UpsAccounts::new(store, timeout))
+        })
+        .await
+    }
+
+    pub async fn spawn_with_carriers(
+        database_url: &str,
+        carriers: impl FnOnce(
+            Arc<dyn packbench_core::ports::Store>,
+        ) -> Arc<dyn packbench_core::ports::Carriers>,
+    ) -> TestApp {
         captured_logs();
         let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
+        let carriers = carriers(store.clone());
         let now = Utc::now();
         let acme = store
             .create_tenant(&TenantSlug::parse("acme").unwrap(), "Acme", now)
@@ -232,6 +250,9 @@ impl TestApp {
                 name: Some("Ann".into()),
                 lines: vec!["1 Main St".into()],
                 city: Some("Austin".into()),
+                state: Some("TX".into()),
+                postal_code: Some("73301".into()),
+                country: Some("US".into()),
                 ..Default::default()
             }),
             lines: lines

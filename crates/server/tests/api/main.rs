@@ -2,6 +2,7 @@
 
 mod helpers;
 mod shipping;
+mod ups_sim;
 
 use std::time::Duration;
 
@@ -1055,5 +1056,20 @@ async fn postgres_shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no
     if let Some(url) = packbench_store::testing::postgres_url().await {
         shipping::shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label(url)
             .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
+    ups_sim::labels_are_bought_tracked_and_voided_through_the_ups_sim(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        ups_sim::labels_are_bought_tracked_and_voided_through_the_ups_sim(url).await;
     }
 }

@@ -1,0 +1,22 @@
+//! Packbench's sims: stand-ins for the outside services on loopback, speaking their real wire
+//! formats, so the demo, training and tests run the real clients (DESIGN.md §5). Labels they
+//! issue say SAMPLE.
+
+pub mod label;
+pub mod ups;
+
+use std::net::SocketAddr;
+
+pub use ups::{UpsSim, UpsSimConfig};
+
+/// Serves a router on a free loopback port; answers its address.
+pub async fn serve_loopback(router: axum::Router) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, "sim stopped");
+        }
+    });
+    Ok(addr)
+}
