@@ -217,9 +217,18 @@ fn walk_unknown(spec: &Spec, schema: &Value, body: &Value, at: String, out: &mut
             let props: Option<&Map<String, Value>> =
                 schema.get("properties").and_then(Value::as_object);
             let Some(props) = props else { return };
+            // A field the schema requires is known even where the document forgot to describe
+            // it (Rating's `Request.RequestOption`).
+            let required = |k: &str| {
+                schema
+                    .get("required")
+                    .and_then(Value::as_array)
+                    .is_some_and(|r| r.iter().any(|f| f == k))
+            };
             for (k, v) in fields {
                 match props.get(k) {
                     Some(child) => walk_unknown(spec, child, v, format!("{at}/{k}"), out),
+                    None if required(k) => {}
                     None => out.push(format!("{at}/{k}")),
                 }
             }

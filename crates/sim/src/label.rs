@@ -88,7 +88,8 @@ pub fn render(l: &LabelText<'_>) -> GrayImage {
     let mut img = GrayImage::from_pixel(WIDTH, HEIGHT, Luma([255]));
     let mut y = 20;
     for line in &l.shipper {
-        text(&mut img, 20, y, 2, line);
+        let line: String = line.chars().take(32).collect();
+        text(&mut img, 20, y, 2, &line);
         y += 20;
     }
     text(&mut img, 560, 20, 3, l.weight);
@@ -96,7 +97,8 @@ pub fn render(l: &LabelText<'_>) -> GrayImage {
     text(&mut img, 20, y, 3, "SHIP TO:");
     y += 34;
     for line in &l.ship_to {
-        text(&mut img, 60, y, 3, line);
+        let line: String = line.chars().take(31).collect();
+        text(&mut img, 60, y, 3, &line);
         y += 30;
     }
     rect(&mut img, 0, 420, WIDTH, 4);

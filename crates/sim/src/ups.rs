@@ -84,6 +84,7 @@ pub struct UpsSim {
     shipments: Mutex<Vec<SimShipment>>,
     tokens: Mutex<HashMap<String, Instant>>,
     ship_calls: std::sync::atomic::AtomicU64,
+    token_calls: std::sync::atomic::AtomicU64,
     schemas: Schemas,
 }
 
@@ -117,6 +118,7 @@ impl UpsSim {
             shipments: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashMap::new()),
             ship_calls: 0.into(),
+            token_calls: 0.into(),
             schemas,
         }))
     }
@@ -138,6 +140,18 @@ impl UpsSim {
 
     pub fn ship_calls(&self) -> u64 {
         self.ship_calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// OAuth token requests so far (a client should reuse its token).
+    pub fn token_calls(&self) -> u64 {
+        self.token_calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Forgets every token it gave out, as if they had all expired.
+    pub fn expire_tokens(&self) {
+        if let Ok(mut t) = self.tokens.lock() {
+            t.clear();
+        }
     }
 
     pub fn router(self: &Arc<Self>) -> Router {
@@ -305,6 +319,8 @@ fn trans_headers_ok(headers: &HeaderMap) -> Result<(), Fault> {
 }
 
 async fn token(State(sim): State<Arc<UpsSim>>, headers: HeaderMap, body: String) -> Response {
+    sim.token_calls
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let cfg = sim.config();
     let expected = base64::engine::general_purpose::STANDARD
         .encode(format!("{}:{}", cfg.client_id, cfg.client_secret));

@@ -210,15 +210,24 @@ pub fn recovery(tracking_number: &str, format: &str) -> Value {
 
 /// A Rating `Shop` request: every service's price for this package.
 pub fn rate_shop(account: &ShipperAccount, ship_to: &Address, p: &Package) -> Value {
+    // Rating's parties have no phone or e-mail. `RequestOption` is required by the schema
+    // (though undescribed there); it repeats the path's option.
     json!({"RateRequest": {
         "Request": {"RequestOption": "Shop", "TransactionReference": {"CustomerContext": "rate"}},
         "Shipment": {
-            "Shipper": shipper_party(account),
+            "Shipper": {
+                "Name": cut(account.shipper.name.as_deref().unwrap_or(""), 35),
+                "ShipperNumber": cut(&account.number, 6),
+                "Address": shipper_address(&account.shipper),
+            },
             "ShipFrom": {
                 "Name": cut(account.shipper.name.as_deref().unwrap_or(""), 35),
                 "Address": shipper_address(&account.shipper),
             },
-            "ShipTo": ship_to_party(ship_to),
+            "ShipTo": {
+                "Name": cut(ship_to.name.as_deref().unwrap_or("Customer"), 35),
+                "Address": ship_to_address(ship_to),
+            },
             "PaymentDetails": {"ShipmentCharge": [{
                 "Type": "01",
                 "BillShipper": {"AccountNumber": cut(&account.number, 6)},
