@@ -292,6 +292,14 @@ pub enum LiveEvent {
     OrdersCleared {
         count: u64,
     },
+    /// How far a long batch has got (a bar on the screen that started it, and any other).
+    BatchProgress {
+        batch_id: String,
+        kind: String,
+        done: usize,
+        failed: usize,
+        total: usize,
+    },
     /// The carrier reported a problem with a parcel (UPS `X`): someone should look.
     TrackingException {
         order_id: OrderId,

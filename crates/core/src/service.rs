@@ -71,6 +71,30 @@ pub struct OrderDetail {
     pub events: Vec<OrderEvent>,
 }
 
+/// One order's outcome in a batch.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchItem {
+    pub order_id: OrderId,
+    pub ok: bool,
+    /// Set when nothing had to be done (already shipped): running a batch twice is safe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipment_id: Option<ShipmentId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracking_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<BatchError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BatchError {
+    pub code: crate::error::ErrorCode,
+    pub message: String,
+    /// Whether running the batch again may succeed without changing anything first.
+    pub retryable: bool,
+}
+
 /// What a tracking refresh found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackOutcome {
@@ -545,6 +569,122 @@ impl Fulfillment {
             }
         }
         Ok(sold)
+    }
+
+    /// Buys labels for many orders, at most `concurrency` at a time (the tenant's
+    /// `ups.batch_concurrency` when `None`), reporting progress as live events. Each order
+    /// goes through the same `ship` operation as at the bench, so one label per package holds;
+    /// orders already shipped are reported as skipped.
+    pub async fn ship_many(
+        &self,
+        tenant: &TenantId,
+        ids: Vec<OrderId>,
+        service: ServiceCode,
+        concurrency: Option<usize>,
+        actor: &Actor,
+    ) -> Result<Vec<BatchItem>> {
+        use futures::StreamExt;
+        if !self.has_carrier(tenant).await {
+            return Err(Error::CarrierNotConfigured);
+        }
+        let concurrency = match concurrency {
+            Some(n) => n.clamp(1, 16),
+            None => self.settings(tenant).await?.ups.batch_concurrency(),
+        };
+        let batch_id = format!("ship-{}", ShipmentId::generate().as_str());
+        let total = ids.len();
+        let (mut done, mut failed) = (0, 0);
+        let mut results = Vec::with_capacity(total);
+        let mut work =
+            futures::stream::iter(ids.into_iter().enumerate().map(|(i, id)| async move {
+                let r = self.ship_one(tenant, &id, service, actor).await;
+                (i, id, r)
+            }))
+            .buffer_unordered(concurrency);
+        let mut order = Vec::with_capacity(total);
+        while let Some((i, order_id, r)) = work.next().await {
+            order.push(i);
+            done += 1;
+            let item = match r {
+                Ok(item) => item,
+                Err(e) => {
+                    failed += 1;
+                    let code = e.code();
+                    BatchItem {
+                        order_id,
+                        ok: false,
+                        skipped: None,
+                        shipment_id: None,
+                        tracking_number: None,
+                        error: Some(BatchError {
+                            retryable: matches!(
+                                code,
+                                crate::error::ErrorCode::CarrierUnavailable
+                                    | crate::error::ErrorCode::Conflict
+                            ),
+                            code,
+                            message: e.to_string(),
+                        }),
+                    }
+                }
+            };
+            results.push(item);
+            self.bus.publish(
+                tenant,
+                LiveEvent::BatchProgress {
+                    batch_id: batch_id.clone(),
+                    kind: "ship".into(),
+                    done,
+                    failed,
+                    total,
+                },
+            );
+        }
+        // Answer in the order asked, whatever order they finished in.
+        let mut paired: Vec<(usize, BatchItem)> = order.into_iter().zip(results).collect();
+        paired.sort_by_key(|(i, _)| *i);
+        Ok(paired.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn ship_one(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        service: ServiceCode,
+        actor: &Actor,
+    ) -> Result<BatchItem> {
+        let order = self.load(tenant, id).await?;
+        if matches!(
+            order.status(),
+            OrderStatus::Shipped | OrderStatus::Delivered
+        ) {
+            let shipment = match &order.state.shipment_id {
+                Some(s) => self.store.shipment(tenant, s).await?,
+                None => None,
+            };
+            return Ok(BatchItem {
+                order_id: id.clone(),
+                ok: true,
+                skipped: Some("already shipped"),
+                tracking_number: shipment
+                    .as_ref()
+                    .and_then(|s| s.tracking_number.as_ref().map(|t| t.as_str().to_owned())),
+                shipment_id: shipment.map(|s| s.id),
+                error: None,
+            });
+        }
+        let out = self.ship(tenant, order, service, None, actor).await?;
+        let shipment = out.shipment;
+        Ok(BatchItem {
+            order_id: id.clone(),
+            ok: true,
+            skipped: None,
+            tracking_number: shipment
+                .as_ref()
+                .and_then(|s| s.tracking_number.as_ref().map(|t| t.as_str().to_owned())),
+            shipment_id: shipment.map(|s| s.id),
+            error: None,
+        })
     }
 
     /// Whether labels can be bought at all for this tenant (checked before batch work starts).

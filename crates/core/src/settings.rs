@@ -64,6 +64,20 @@ pub struct UpsSettings {
     pub environment: UpsEnvironment,
     pub base_url: Option<String>,
     pub label_format: UpsLabelFormat,
+    /// How many labels a batch buys at once (1-16; UPS publishes no limit, so stay gentle).
+    pub batch_concurrency: Option<u8>,
+}
+
+impl UpsSettings {
+    pub const DEFAULT_BATCH_CONCURRENCY: u8 = 4;
+
+    pub fn batch_concurrency(&self) -> usize {
+        usize::from(
+            self.batch_concurrency
+                .unwrap_or(Self::DEFAULT_BATCH_CONCURRENCY)
+                .clamp(1, 16),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -172,6 +186,14 @@ impl Settings {
             return Err(ParseError::new(
                 "settings",
                 "shopify.shop_domain must be a host name such as acme.myshopify.com",
+            ));
+        }
+        if let Some(n) = self.ups.batch_concurrency
+            && !(1..=16).contains(&n)
+        {
+            return Err(ParseError::new(
+                "settings",
+                "ups.batch_concurrency must be between 1 and 16",
             ));
         }
         if let Some(p) = &self.shipper.phone

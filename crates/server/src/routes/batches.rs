@@ -5,7 +5,6 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use packbench_core::domain::ServiceCode;
 use packbench_core::model::OrderFilter;
-use packbench_core::service::Operation;
 use packbench_core::workflow::OrderStatus;
 use serde::Deserialize;
 use serde_json::json;
@@ -94,6 +93,8 @@ pub async fn pick_list(
 pub struct BatchShipBody {
     order_ids: Option<Vec<String>>,
     service: Option<String>,
+    /// Labels bought at once (1-16); the tenant's `ups.batch_concurrency` when left out.
+    concurrency: Option<usize>,
 }
 
 /// Labels for many packed orders (default: every packed order), with a result per order.
@@ -106,10 +107,10 @@ pub async fn ship(
     caller.require(Permission::BatchesRun)?;
     let service = ServiceCode::parse(body.service.as_deref().unwrap_or("ground"))?;
     let ids = match body.order_ids {
-        Some(ids) if ids.is_empty() || ids.len() > 500 => {
+        Some(ids) if ids.is_empty() || ids.len() > 1000 => {
             return Err(ApiError::invalid(
                 "order_ids",
-                "name 1-500 orders, or leave order_ids out",
+                "name 1-1000 orders, or leave order_ids out",
             ));
         }
         Some(ids) => ids
@@ -131,25 +132,25 @@ pub async fn ship(
                 .collect()
         }
     };
-    if !app.fulfillment.has_carrier(&caller.tenant.id).await {
-        return Err(packbench_core::Error::CarrierNotConfigured.into());
-    }
-    let mut results = Vec::with_capacity(ids.len());
-    for id in ids {
-        let op = Operation::Ship {
+    let results = app
+        .fulfillment
+        .ship_many(
+            &caller.tenant.id,
+            ids,
             service,
-            package: None,
-        };
-        let r = app
-            .fulfillment
-            .operate(&caller.tenant.id, &id, op, &caller.actor())
-            .await;
-        results.push(match r {
-            Ok(out) => json!({"order_id": id, "ok": true, "shipment_id": out.shipment.map(|s| s.id)}),
-            Err(e) => json!({"order_id": id, "ok": false, "error": {"code": e.code(), "message": e.to_string()}}),
-        });
-    }
-    Ok(data(json!({"results": results})).into_response())
+            body.concurrency,
+            &caller.actor(),
+        )
+        .await?;
+    let failed = results.iter().filter(|r| !r.ok).count();
+    Ok(data(json!({
+        "total": results.len(),
+        "shipped": results.iter().filter(|r| r.ok && r.skipped.is_none()).count(),
+        "skipped": results.iter().filter(|r| r.skipped.is_some()).count(),
+        "failed": failed,
+        "results": results,
+    }))
+    .into_response())
 }
 
 /// Pushes fulfillments to Shopify for many orders: the Shopify issue. Until then, 503.

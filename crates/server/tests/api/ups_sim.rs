@@ -218,8 +218,98 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     assert_eq!(r.body["data"]["status"], "packed");
     assert!(sim.shipments()[2].voided);
 
+    // Batch ship: bounded concurrency, per-order results in the order asked, progress on the
+    // event stream, a failure reported as retryable, and a second run ships only what failed.
+    let mut batch = Vec::new();
+    for i in 0..5 {
+        batch.push(ready_to_ship(&app, &format!("#B{i}")).await);
+    }
+    let mut events = app
+        .http
+        .get(format!("{}/api/acme/events", app.base))
+        .bearer_auth(&app.admin)
+        .send()
+        .await
+        .unwrap();
+    sim.configure(|c| c.unavailable_next = 1);
+    let before = sim.shipments().len();
+    let r = app
+        .post(
+            "/batches/ship",
+            &app.admin,
+            json!({"order_ids": batch, "service": "ground", "concurrency": 2}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = &r.body["data"];
+    assert_eq!(
+        (
+            d["total"].as_u64(),
+            d["shipped"].as_u64(),
+            d["failed"].as_u64()
+        ),
+        (Some(5), Some(4), Some(1)),
+        "{d}"
+    );
+    let ids: Vec<&str> = d["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["order_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        batch.iter().map(String::as_str).collect::<Vec<_>>(),
+        "in the order asked"
+    );
+    let failed = d["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ok"] == false)
+        .unwrap();
+    assert_eq!(failed["error"]["code"], "carrier_unavailable");
+    assert_eq!(failed["error"]["retryable"], true);
+    assert_eq!(sim.shipments().len(), before + 4);
+    let mut seen = String::new();
+    while !seen.contains("\"done\":5") {
+        let chunk = tokio::time::timeout(Duration::from_secs(5), events.chunk())
+            .await
+            .expect("progress events")
+            .unwrap()
+            .unwrap();
+        seen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(
+        seen.contains("event: batch_progress") && seen.contains("\"total\":5"),
+        "{seen}"
+    );
+    let again = app
+        .post(
+            "/batches/ship",
+            &app.admin,
+            json!({"order_ids": batch, "service": "ground"}),
+        )
+        .await;
+    let d = &again.body["data"];
+    assert_eq!(
+        (
+            d["shipped"].as_u64(),
+            d["skipped"].as_u64(),
+            d["failed"].as_u64()
+        ),
+        (Some(1), Some(4), Some(0)),
+        "{d}"
+    );
+    assert_eq!(
+        sim.shipments().len(),
+        before + 5,
+        "safe to run twice: one label per order"
+    );
+
     // A refusal from UPS is a 422 with UPS's code, and the order stays packed.
     let fourth = ready_to_ship(&app, "#U4").await;
+    let sold = sim.shipments().len();
     let r = app
         .call(
             Method::PATCH,
@@ -242,5 +332,5 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     assert_eq!(r.body["error"]["details"]["carrier_code"], "120100");
     let o = app.get(&format!("/orders/{fourth}"), &app.packer).await;
     assert_eq!(o.body["data"]["status"], "packed");
-    assert_eq!(sim.shipments().len(), 3);
+    assert_eq!(sim.shipments().len(), sold, "nothing sold");
 }
