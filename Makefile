@@ -48,6 +48,8 @@ bench: deps pg
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
 	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench"
 	cargo bench -p packbench-devices --bench print
+	cargo bench -p packbench-labels --bench convert
+	target/release/packbench-ship-load
 
 
 # A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).

@@ -205,8 +205,8 @@ pub async fn prepare(
 pub async fn connect_ups_sim(
     state: &crate::AppState,
     tenant: &Tenant,
+    sim: &std::sync::Arc<packbench_sim::UpsSim>,
 ) -> anyhow::Result<std::net::SocketAddr> {
-    let sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
     let addr = packbench_sim::serve_loopback(sim.router()).await?;
     let cfg = sim.config();
     state

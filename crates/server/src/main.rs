@@ -310,7 +310,8 @@ async fn main() -> anyhow::Result<()> {
             let store = open(cli.database).await?;
             let (tenant, logins) = demo::prepare(&store, SystemClock.now(), orders).await?;
             let state = Arc::new(AppState::new(Arc::new(store)));
-            let ups = demo::connect_ups_sim(&state, &tenant).await?;
+            let sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
+            let ups = demo::connect_ups_sim(&state, &tenant, &sim).await?;
             println!("UPS sim on http://{ups} (SAMPLE labels; parcels deliver in 2 minutes)");
             println!(
                 "Demo tenant `{}`: log in at /api/{}/auth/login",

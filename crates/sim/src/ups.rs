@@ -85,6 +85,8 @@ pub struct UpsSim {
     tokens: Mutex<HashMap<String, Instant>>,
     ship_calls: std::sync::atomic::AtomicU64,
     token_calls: std::sync::atomic::AtomicU64,
+    /// How long each ship call spent inside the sim (for benchmarks that exclude carrier time).
+    ship_times: Mutex<Vec<Duration>>,
     schemas: Schemas,
 }
 
@@ -119,6 +121,7 @@ impl UpsSim {
             tokens: Mutex::new(HashMap::new()),
             ship_calls: 0.into(),
             token_calls: 0.into(),
+            ship_times: Mutex::new(Vec::new()),
             schemas,
         }))
     }
@@ -140,6 +143,14 @@ impl UpsSim {
 
     pub fn ship_calls(&self) -> u64 {
         self.ship_calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Time spent inside each ship call so far, in arrival order (hangs excluded).
+    pub fn ship_times(&self) -> Vec<Duration> {
+        self.ship_times
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
     }
 
     /// OAuth token requests so far (a client should reuse its token).
@@ -251,6 +262,11 @@ async fn gate(sim: &UpsSim, headers: &HeaderMap) -> Result<(), Fault> {
     if cfg.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(cfg.latency_ms)).await;
     }
+    checks(sim, headers)
+}
+
+/// Throttling, outages and the bearer token, without the latency.
+fn checks(sim: &UpsSim, headers: &HeaderMap) -> Result<(), Fault> {
     let mut throttled = false;
     let mut down = false;
     sim.configure(|c| {
@@ -369,7 +385,35 @@ async fn ship(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
-    if let Err(r) = gate(&sim, &headers).await {
+    let started = Instant::now();
+    let answer = ship_inner(&sim, &version, &headers, &body).await;
+    // The configured latency is the whole call's time, label making included.
+    let latency = Duration::from_millis(sim.config().latency_ms);
+    tokio::time::sleep(latency.saturating_sub(started.elapsed())).await;
+    if let Ok(mut t) = sim.ship_times.lock() {
+        t.push(started.elapsed());
+    }
+    let mut hang = false;
+    sim.configure(|c| {
+        if c.accept_then_timeout_next > 0 && answer.status().is_success() {
+            c.accept_then_timeout_next -= 1;
+            hang = true;
+        }
+    });
+    if hang {
+        // UPS has sold the label; the answer never arrives in time.
+        tokio::time::sleep(Duration::from_millis(sim.config().hang_ms)).await;
+    }
+    answer
+}
+
+async fn ship_inner(
+    sim: &Arc<UpsSim>,
+    version: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    if let Err(r) = checks(sim, headers) {
         return r.into_response();
     }
     sim.ship_calls
@@ -381,7 +425,7 @@ async fn ship(
             &format!("Version {version} is not supported by this sim; use v2409"),
         );
     }
-    let Ok(req) = serde_json::from_slice::<Value>(&body) else {
+    let Ok(req) = serde_json::from_slice::<Value>(body) else {
         return ups_error(StatusCode::BAD_REQUEST, "9370701", "Invalid JSON");
     };
     if let Err(v) = sim.schemas.ship.check(&req) {
@@ -519,17 +563,6 @@ async fn ship(
             "PackageResults": results,
         },
     }});
-    let mut hang = false;
-    sim.configure(|c| {
-        if c.accept_then_timeout_next > 0 {
-            c.accept_then_timeout_next -= 1;
-            hang = true;
-        }
-    });
-    if hang {
-        // UPS has sold the label; the answer never arrives in time.
-        tokio::time::sleep(Duration::from_millis(cfg.hang_ms)).await;
-    }
     axum::Json(answer).into_response()
 }
 
