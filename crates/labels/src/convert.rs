@@ -82,8 +82,17 @@ pub fn image_to_png(bytes: &[u8]) -> Result<Vec<u8>, ConvertError> {
     Ok(png_of(&to_portrait(&img)?))
 }
 
-/// A raster ZPL label (one `^GFA` field) as a PNG preview.
+/// A ZPL label as a PNG preview: a label that is one raster graphic (`^GFA`, as Packbench
+/// and the sim write them) is decoded exactly; any other is drawn from its commands
+/// ([`crate::zpl_render`]).
 pub fn zpl_to_png(zpl_text: &str) -> Result<Vec<u8>, ConvertError> {
+    if !is_one_graphic(zpl_text) {
+        let img = crate::zpl_render::render(zpl_text);
+        if ink_box(&img).is_none() {
+            return Err(ConvertError::Empty);
+        }
+        return Ok(png_of(&img));
+    }
     let bitmap = zpl::parse_graphic_field(zpl_text)?;
     // Rows are padded to whole bytes; the print width (^PW) says how much is label.
     let width = zpl_text
@@ -101,6 +110,14 @@ pub fn zpl_to_png(zpl_text: &str) -> Result<Vec<u8>, ConvertError> {
         Luma([if bitmap.is_black(x, y) { 0 } else { 255 }])
     });
     Ok(png_of(&img))
+}
+
+/// Whether the label is just one `^GFA` graphic (no text, bar code or box commands).
+fn is_one_graphic(zpl_text: &str) -> bool {
+    zpl_text.matches("^GF").count() == 1
+        && !["^A", "^B", "^GB", "^FD", "^FV"]
+            .iter()
+            .any(|c| zpl_text.contains(c))
 }
 
 /// A PNG label as ZPL for a thermal printer.
@@ -205,8 +222,10 @@ mod tests {
     }
 
     #[test]
-    fn zpl_without_a_raster_is_explained() {
-        let err = zpl_to_png("^XA^FO50,50^A0N,30,30^FDhello^FS^XZ").unwrap_err();
-        assert!(err.to_string().contains("^GFA"));
+    fn zpl_with_commands_is_drawn_and_an_empty_one_is_explained() {
+        let png = zpl_to_png("^XA^FO50,50^A0N,30,30^FDhello^FS^XZ").unwrap();
+        let img = image::load_from_memory(&png).unwrap().to_luma8();
+        assert!(ink_box(&img).is_some_and(|(x, y, _, _)| x >= 50 && y >= 50));
+        assert!(matches!(zpl_to_png("^XA^XZ"), Err(ConvertError::Empty)));
     }
 }

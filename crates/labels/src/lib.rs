@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod zpl;
+pub mod zpl_render;
 
 use packbench_core::model::Timestamp;
 use packbench_core::service::PickList;

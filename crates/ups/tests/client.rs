@@ -540,3 +540,29 @@ fn ups_own_gif_label_turns_into_an_upright_4x6_png() {
         "UPS's own tracking bar code reads upright: {codes:?}"
     );
 }
+
+#[test]
+fn ups_own_zpl_label_previews_with_a_readable_tracking_bar_code() {
+    let rec: wire::RecoveryResponseWrapper =
+        serde_json::from_value(example("label_recovery_response_zpl.upsdoc.json")).unwrap();
+    let image = &rec
+        .label_recovery_response
+        .label_results
+        .first()
+        .unwrap()
+        .label_image;
+    let zpl = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        image.graphic_image.trim(),
+    )
+    .unwrap();
+    let png = packbench_labels::convert::zpl_to_png(&String::from_utf8_lossy(&zpl)).unwrap();
+    if let Some(dir) = std::env::var_os("PACKBENCH_KEEP_LABELS") {
+        std::fs::write(PathBuf::from(dir).join("ups-zpl.png"), &png).unwrap();
+    }
+    let codes = read_barcodes(&png);
+    assert!(
+        codes.iter().any(|c| c == "1Z2866YYYZ29803881"),
+        "the 1Z bar code of UPS's native ZPL reads back: {codes:?}"
+    );
+}
