@@ -3,6 +3,7 @@
 //! packing slips come with the UPS issue.) Pure functions: data in, bytes out.
 
 pub mod convert;
+pub mod packing_slip;
 pub mod zpl;
 pub mod zpl_render;
 
@@ -37,7 +38,7 @@ pub fn page_count(rows: usize) -> usize {
 }
 
 /// The builtin PDF fonts speak WinAnsi; anything else prints as `?` rather than garbage.
-fn printable(s: &str, max: usize) -> String {
+pub(crate) fn printable(s: &str, max: usize) -> String {
     let mut out: String = s
         .chars()
         .map(|c| if (' '..='~').contains(&c) { c } else { '?' })
@@ -48,7 +49,7 @@ fn printable(s: &str, max: usize) -> String {
     out
 }
 
-fn text(ops: &mut Vec<Op>, x: f32, y: f32, size: f32, bold: bool, s: &str) {
+pub(crate) fn text(ops: &mut Vec<Op>, x: f32, y: f32, size: f32, bold: bool, s: &str) {
     let font = if bold {
         BuiltinFont::HelveticaBold
     } else {

@@ -85,8 +85,9 @@ fn text(img: &mut GrayImage, x: i64, y: i64, height: u32, width: u32, s: &str, r
 
 fn code128(img: &mut GrayImage, x: i64, y: i64, module: u32, height: u32, data: &str) {
     // Auto mode: digits-only data in subset C, anything else in B.
-    let digits =
-        !data.is_empty() && data.len() % 2 == 0 && data.bytes().all(|b| b.is_ascii_digit());
+    let digits = !data.is_empty()
+        && data.len().is_multiple_of(2)
+        && data.bytes().all(|b| b.is_ascii_digit());
     let prefixed = if digits {
         format!("Ć{data}")
     } else {

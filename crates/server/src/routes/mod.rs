@@ -44,6 +44,7 @@ pub fn api() -> Router<Arc<AppState>> {
         .route("/orders/claim", post(orders::claim))
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/operations", post(orders::operate))
+        .route("/orders/{id}/packing-slip", get(orders::packing_slip))
         .route("/shipments", get(shipments::list).post(shipments::create))
         .route("/shipments/{id}", get(shipments::detail))
         .route("/shipments/{id}/track", post(shipments::track))

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use packbench_core::domain::{OrderId, Sku, UserId};
 use packbench_core::model::OrderFilter;
 use packbench_core::service::Operation;
@@ -94,6 +94,35 @@ pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
         out.insert(s.as_str().into(), json!(n));
     }
     Ok(data(out))
+}
+
+/// The packing slip for the box, as a PDF.
+pub async fn packing_slip(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    caller.require(Permission::OrdersRead)?;
+    let order = app
+        .fulfillment
+        .order(&caller.tenant.id, &order_id(&id)?)
+        .await?;
+    let pdf = packbench_labels::packing_slip::packing_slip_pdf(
+        &order,
+        &caller.tenant.name,
+        app.fulfillment.clock().now(),
+    );
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "inline; filename=\"packing-slip.pdf\"",
+            ),
+        ],
+        pdf,
+    )
+        .into_response())
 }
 
 pub async fn detail(

@@ -123,6 +123,12 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     assert_eq!(pdf.status, 200);
     assert!(pdf.bytes.starts_with(b"%PDF"));
 
+    // The packing slip for the box.
+    let slip = get(format!("/api/acme/orders/{id}/packing-slip")).await;
+    assert_eq!(slip.status, 200);
+    assert_eq!(slip.headers["content-type"], "application/pdf");
+    assert!(slip.bytes.starts_with(b"%PDF"));
+
     // Rates and the address check, before buying the next one.
     let rates = app
         .post(
