@@ -48,6 +48,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub store: Arc<SqlStore>,
+    /// The hub's own state, for driving its background work (the tracking poller).
+    pub state: Arc<AppState>,
     pub acme: Tenant,
     pub bolt: Tenant,
     pub admin: String,
@@ -126,7 +128,7 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(packbench_server::serve(
             listener,
-            state,
+            state.clone(),
             HubOptions::default(),
             std::future::pending(),
         ));
@@ -135,6 +137,7 @@ impl TestApp {
             base,
             http,
             store,
+            state,
             acme,
             bolt,
             admin: String::new(),
