@@ -206,6 +206,11 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
             .len(),
         4
     );
+    // The poller follows the rest without anyone asking: the second parcel is delivered too.
+    let asked = packbench_server::tracking::poll_once(&app.state).await;
+    assert!(asked >= 1, "shipments in transit were asked about");
+    let o = app.get(&format!("/orders/{second}"), &app.packer).await;
+    assert_eq!(o.body["data"]["status"], "delivered", "{}", o.body);
 
     // Void: UPS voids, the order goes back to packed, a repeat at UPS is harmless.
     let third = ready_to_ship(&app, "#U3").await;
