@@ -28,6 +28,7 @@ pub enum ErrorCode {
     ShopNotConfigured,
     CarrierRejected,
     CarrierUnavailable,
+    ShopUnavailable,
     Internal,
 }
 
@@ -45,7 +46,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed | Self::PickRejected | Self::CarrierRejected => 422,
             Self::TooManyAttempts => 429,
-            Self::CarrierUnavailable => 502,
+            Self::CarrierUnavailable | Self::ShopUnavailable => 502,
             Self::CarrierNotConfigured | Self::ShopNotConfigured => 503,
             Self::Internal => 500,
         }
@@ -70,6 +71,8 @@ pub enum Error {
     ShopNotConfigured,
     #[error(transparent)]
     Carrier(#[from] CarrierError),
+    #[error(transparent)]
+    Shop(#[from] crate::ports::ShopError),
     #[error("internal error")]
     Store(#[source] StoreError),
 }
@@ -111,6 +114,7 @@ impl Error {
             Self::Carrier(CarrierError::Unavailable { .. } | CarrierError::Unconfirmed { .. }) => {
                 ErrorCode::CarrierUnavailable
             }
+            Self::Shop(_) => ErrorCode::ShopUnavailable,
             Self::Store(_) => ErrorCode::Internal,
         }
     }

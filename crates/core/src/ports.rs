@@ -175,6 +175,10 @@ pub trait Store: Send + Sync + 'static {
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>>;
 
+    /// Where the last complete import from the shop got to (`None`: never, or cleared).
+    async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;
+    async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()>;
+
     /// Replaces what the carrier reported of a shipment (events oldest first).
     async fn put_tracking_events(
         &self,
@@ -484,6 +488,53 @@ pub struct NoCarriers;
 #[async_trait]
 impl Carriers for NoCarriers {
     async fn for_tenant(&self, _tenant: &TenantId) -> Option<Arc<dyn Carrier>> {
+        None
+    }
+}
+
+/// Orders as a shop hands them to the bench: one page of an incremental import.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ShopOrderPage {
+    /// One bench order per fulfillment order at the tenant's locations.
+    pub orders: Vec<crate::model::NewOrder>,
+    /// Shop orders on the page (whatever became of them).
+    pub fetched: usize,
+    /// The newest `updated_at` on the page (the next watermark).
+    pub newest: Option<Timestamp>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{shop}: {message}")]
+pub struct ShopError {
+    pub shop: String,
+    pub message: String,
+}
+
+/// A connected store (Shopify).
+#[async_trait]
+pub trait Shop: Send + Sync + 'static {
+    /// Orders updated at or after `since` (all when `None`), oldest first, from `after`.
+    async fn orders_page(
+        &self,
+        since: Option<Timestamp>,
+        after: Option<&str>,
+    ) -> Result<ShopOrderPage, ShopError>;
+}
+
+/// Finds the store a tenant connected, if any.
+#[async_trait]
+pub trait Shops: Send + Sync + 'static {
+    async fn for_tenant(&self, tenant: &TenantId) -> Option<Arc<dyn Shop>>;
+}
+
+/// No store is connected.
+pub struct NoShops;
+
+#[async_trait]
+impl Shops for NoShops {
+    async fn for_tenant(&self, _tenant: &TenantId) -> Option<Arc<dyn Shop>> {
         None
     }
 }

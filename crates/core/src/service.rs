@@ -95,6 +95,19 @@ pub struct BatchError {
     pub retryable: bool,
 }
 
+/// What an import from the shop did.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct SyncReport {
+    pub pages: usize,
+    /// Shop orders read.
+    pub fetched: usize,
+    /// Bench orders created (one per fulfillment order at the tenant's locations).
+    pub created: usize,
+    /// Bench orders that were already here.
+    pub unchanged: usize,
+    pub watermark: Option<Timestamp>,
+}
+
 /// What a tracking refresh found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackOutcome {
@@ -139,6 +152,7 @@ pub struct PickList {
 pub struct Fulfillment {
     store: Arc<dyn Store>,
     carriers: Arc<dyn Carriers>,
+    shops: Arc<dyn crate::ports::Shops>,
     bus: Arc<dyn EventBus>,
     clock: Arc<dyn Clock>,
     /// Settings are read by every operation and change rarely: kept for
@@ -159,10 +173,81 @@ impl Fulfillment {
         Self {
             store,
             carriers,
+            shops: Arc::new(crate::ports::NoShops),
             bus,
             clock,
             settings_cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Connects the tenants' shops (the default is none).
+    pub fn with_shops(mut self, shops: Arc<dyn crate::ports::Shops>) -> Self {
+        self.shops = shops;
+        self
+    }
+
+    /// Imports what changed in the tenant's shop since the last complete import (with a
+    /// 5-minute overlap, as search indexes lag): new orders are created, ones already here
+    /// are left as they are (matched by the shop's fulfillment order id), so a replay or a
+    /// crash mid-import never doubles anything. The watermark moves only when every page is in.
+    pub async fn sync(&self, tenant: &TenantId) -> Result<SyncReport> {
+        let shop = self
+            .shops
+            .for_tenant(tenant)
+            .await
+            .ok_or(Error::ShopNotConfigured)?;
+        let since = self
+            .store
+            .sync_watermark(tenant)
+            .await?
+            .map(|w| w - chrono::Duration::minutes(5));
+        let now = self.clock.now();
+        let batch_id = format!("sync-{}", ShipmentId::generate().as_str());
+        let mut report = SyncReport::default();
+        let mut newest = None;
+        let mut after: Option<String> = None;
+        loop {
+            let page = shop.orders_page(since, after.as_deref()).await?;
+            report.pages += 1;
+            report.fetched += page.fetched;
+            for order in &page.orders {
+                match self.store.insert_order(tenant, order, now).await {
+                    Ok(o) => {
+                        report.created += 1;
+                        self.bus.publish(
+                            tenant,
+                            LiveEvent::OrderChanged {
+                                order_id: o.id().clone(),
+                                status: o.status(),
+                                event: "imported".into(),
+                            },
+                        );
+                    }
+                    Err(crate::ports::StoreError::Conflict(_)) => report.unchanged += 1,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            newest = newest.max(page.newest);
+            self.bus.publish(
+                tenant,
+                LiveEvent::BatchProgress {
+                    batch_id: batch_id.clone(),
+                    kind: "sync".into(),
+                    done: report.fetched,
+                    failed: 0,
+                    total: 0,
+                },
+            );
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        if let Some(n) = newest {
+            self.store.set_sync_watermark(tenant, n).await?;
+        }
+        report.watermark = newest;
+        Ok(report)
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

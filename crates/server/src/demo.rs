@@ -200,6 +200,51 @@ pub async fn prepare(
     Ok((tenant, logins))
 }
 
+/// Starts the Shopify sim on loopback with `orders` orders of the demo catalogue, connects the
+/// demo tenant to it and imports them through the real client. Answers the sim's address.
+pub async fn connect_shopify_sim(
+    state: &crate::AppState,
+    tenant: &Tenant,
+    orders: usize,
+) -> anyhow::Result<std::net::SocketAddr> {
+    let config = packbench_sim::ShopifySimConfig {
+        orders,
+        products: CATALOGUE
+            .iter()
+            .map(|(sku, title, body, _)| packbench_sim::shopify::Product {
+                sku: (*sku).into(),
+                title: (*title).into(),
+                barcode: upc(body).as_str().trim_start_matches("00").into(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    let sim = packbench_sim::ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(sim.router()).await?;
+    state
+        .fulfillment
+        .patch_settings(
+            &tenant.id,
+            &json!({"shopify": {"shop_domain": "packbench-demo.myshopify.com",
+                                "access_token": config.access_token,
+                                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_sim::shopify::API_VERSION),
+                                "location_ids": [config.locations[0]]}}),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting the demo store: {e}"))?;
+    let report = state
+        .fulfillment
+        .sync(&tenant.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("importing the demo store's orders: {e}"))?;
+    tracing::info!(
+        created = report.created,
+        fetched = report.fetched,
+        "demo orders imported from the Shopify sim"
+    );
+    Ok(addr)
+}
+
 /// Starts the UPS sim on loopback and points the demo tenant's UPS settings at it (the real
 /// client talks to it), with a demo shipper. Answers the sim's address.
 pub async fn connect_ups_sim(

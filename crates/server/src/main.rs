@@ -308,8 +308,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Demo { bind, ui, orders } => {
             let store = open(cli.database).await?;
-            let (tenant, logins) = demo::prepare(&store, SystemClock.now(), orders).await?;
+            // The demo's orders come from the Shopify sim, through the real client.
+            let (tenant, logins) = demo::prepare(&store, SystemClock.now(), 0).await?;
             let state = Arc::new(AppState::new(Arc::new(store)));
+            let shop = demo::connect_shopify_sim(&state, &tenant, orders as usize).await?;
+            println!(
+                "Shopify sim on http://{shop} ({orders} orders imported through the real client)"
+            );
             let sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
             let ups = demo::connect_ups_sim(&state, &tenant, &sim).await?;
             println!("UPS sim on http://{ups} (SAMPLE labels; parcels deliver in 2 minutes)");

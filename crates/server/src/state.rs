@@ -64,12 +64,19 @@ impl AppState {
             store.clone(),
             Duration::from_secs(30),
         ));
-        Self::with(store, carriers, Arc::new(SystemClock))
+        let shops = Arc::new(packbench_shopify::ShopifyShops::new(store.clone()));
+        Self::with(store, carriers, shops, Arc::new(SystemClock))
     }
 
-    pub fn with(store: Arc<dyn Store>, carriers: Arc<dyn Carriers>, clock: Arc<dyn Clock>) -> Self {
+    pub fn with(
+        store: Arc<dyn Store>,
+        carriers: Arc<dyn Carriers>,
+        shops: Arc<dyn packbench_core::ports::Shops>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         let events = Arc::new(Broadcast::new());
-        let fulfillment = Fulfillment::new(store.clone(), carriers, events.clone(), clock);
+        let fulfillment =
+            Fulfillment::new(store.clone(), carriers, events.clone(), clock).with_shops(shops);
         Self {
             fulfillment,
             store,

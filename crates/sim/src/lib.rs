@@ -3,10 +3,12 @@
 //! issue say SAMPLE.
 
 pub mod label;
+pub mod shopify;
 pub mod ups;
 
 use std::net::SocketAddr;
 
+pub use shopify::{ShopifySim, ShopifySimConfig};
 pub use ups::{UpsSim, UpsSimConfig};
 
 /// Serves a router on a free loopback port; answers its address.

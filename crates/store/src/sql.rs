@@ -1034,7 +1034,9 @@ impl Store for SqlStore {
             "order_event",
             "label",
             "shipment",
+            "tracking_event",
             "idempotency_key",
+            "sync_state",
         ] {
             sqlx::query(&format!("delete from {table} where tenant_id = $1"))
                 .bind(tenant.as_str())
@@ -1187,6 +1189,29 @@ impl Store for SqlStore {
         .map_err(db)?;
         row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(db))
             .transpose()
+    }
+
+    async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>> {
+        let row = sqlx::query("select watermark from sync_state where tenant_id = $1")
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        row.map(|r| rows::time(&r, "watermark")).transpose()
+    }
+
+    async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "insert into sync_state (tenant_id, watermark) values ($1, $2)
+             on conflict (tenant_id) do update set watermark = excluded.watermark",
+        )
+        .bind(tenant.as_str())
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
     }
 
     async fn put_tracking_events(

@@ -16,11 +16,12 @@ use crate::error::ApiResult;
 use crate::extract::TenantPath;
 use crate::state::AppState;
 
-/// Starts a Shopify sync. The Shopify client is its own issue; until it lands, this answers
-/// `503 shop_not_configured` and changes nothing.
-pub async fn start(caller: Caller) -> ApiResult<Json<Value>> {
+/// Imports what changed in the tenant's Shopify store (progress as `batch_progress` events);
+/// answers the counts. `503 shop_not_configured` until a store is connected.
+pub async fn start(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SyncRun)?;
-    Err(packbench_core::Error::ShopNotConfigured.into())
+    let report = app.fulfillment.sync(&caller.tenant.id).await?;
+    Ok(data(report))
 }
 
 /// Admin only: deletes every order, shipment, label and order event of the tenant.

@@ -122,6 +122,7 @@ impl TestApp {
         let state = Arc::new(AppState::with(
             store.clone(),
             carriers,
+            Arc::new(packbench_shopify::ShopifyShops::new(store.clone())),
             Arc::new(packbench_core::ports::SystemClock),
         ));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

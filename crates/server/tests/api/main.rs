@@ -2,6 +2,7 @@
 
 mod helpers;
 mod shipping;
+mod shopify_sim;
 mod ups_sim;
 
 use std::time::Duration;
@@ -1071,5 +1072,20 @@ async fn sqlite_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
 async fn postgres_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
     if let Some(url) = packbench_store::testing::postgres_url().await {
         ups_sim::labels_are_bought_tracked_and_voided_through_the_ups_sim(url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_orders_are_imported_once_per_fulfillment_order_at_our_location() {
+    shopify_sim::orders_are_imported_once_per_fulfillment_order_at_our_location(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_orders_are_imported_once_per_fulfillment_order_at_our_location() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::orders_are_imported_once_per_fulfillment_order_at_our_location(url).await;
     }
 }

@@ -1,0 +1,122 @@
+//! Shopify for Packbench: the Admin GraphQL client (one pinned version), the order import
+//! mapping (one bench order per fulfillment order at the tenant's locations), and the adapter
+//! at core's `Shop` port. Facts and sources: shared/notes/shopify.md.
+
+pub mod client;
+pub mod import;
+pub mod wire;
+
+pub use client::{ShopifyClient, ShopifyConfig, ShopifyError};
+
+/// The Admin API version every call uses; bump it (and the schema in specs/shopify) each quarter.
+pub const API_VERSION: &str = "2026-10";
+
+pub const ORDERS_FOR_BENCH: &str = include_str!("../graphql/orders_for_bench.graphql");
+
+/// Every operation the client sends (the schema test walks them all).
+pub const OPERATIONS: [(&str, &str); 1] = [("OrdersForBench", ORDERS_FOR_BENCH)];
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use packbench_core::domain::TenantId;
+use packbench_core::ports::{Shop, ShopError, ShopOrderPage, Shops, Store};
+use packbench_core::settings::Settings;
+
+/// Orders per page of an import.
+const PAGE_SIZE: u32 = 50;
+
+/// A tenant's Shopify store at the `Shop` port.
+pub struct ShopifyShop {
+    client: Arc<ShopifyClient>,
+    shop: String,
+    location_ids: Vec<String>,
+}
+
+#[async_trait]
+impl Shop for ShopifyShop {
+    async fn orders_page(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        after: Option<&str>,
+    ) -> Result<ShopOrderPage, ShopError> {
+        let page = self
+            .client
+            .orders_page(since, after, PAGE_SIZE)
+            .await
+            .map_err(|e| ShopError {
+                shop: self.shop.clone(),
+                message: e.to_string(),
+            })?;
+        let next = page
+            .page_info
+            .as_ref()
+            .filter(|p| p.has_next_page)
+            .and_then(|p| p.end_cursor.clone());
+        Ok(ShopOrderPage {
+            fetched: page.nodes.len(),
+            newest: page.nodes.iter().map(|o| o.updated_at).max(),
+            orders: page
+                .nodes
+                .iter()
+                .flat_map(|o| import::bench_orders(o, &self.location_ids))
+                .collect(),
+            next,
+        })
+    }
+}
+
+/// Each tenant's store, from its settings (`shopify.shop_domain`, `access_token`,
+/// `api_base_url`, `location_ids`); clients are kept per store so the cost bucket is shared.
+pub struct ShopifyShops {
+    store: Arc<dyn Store>,
+    clients: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<ShopifyClient>>>,
+}
+
+impl ShopifyShops {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            clients: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl Shops for ShopifyShops {
+    async fn for_tenant(&self, tenant: &TenantId) -> Option<Arc<dyn Shop>> {
+        let doc = self.store.settings(tenant).await.ok()?;
+        let s = Settings::from_document(doc.as_ref()).ok()?.shopify;
+        let domain = s.shop_domain.clone()?;
+        let token = s.access_token.as_ref()?.expose().to_string();
+        let base = s
+            .api_base_url
+            .clone()
+            .unwrap_or_else(|| ShopifyClient::base_url_for(&domain));
+        let key = (base.clone(), token.clone());
+        let client = {
+            let mut clients = self.clients.lock().ok()?;
+            match clients.get(&key) {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(
+                        ShopifyClient::new(ShopifyConfig {
+                            api_base_url: base,
+                            access_token: token,
+                            timeout: Duration::from_secs(30),
+                        })
+                        .ok()?,
+                    );
+                    clients.insert(key, c.clone());
+                    c
+                }
+            }
+        };
+        Some(Arc::new(ShopifyShop {
+            client,
+            shop: domain,
+            location_ids: s.location_ids.clone(),
+        }))
+    }
+}

@@ -1,0 +1,381 @@
+//! A Shopify store on loopback: `POST /admin/api/2026-10/graphql.json` with the access token,
+//! answering the bench's order query (`OrdersForBench`) in the Admin API's shapes, with cost
+//! accounting (`extensions.cost`) and, when a bucket is configured, `THROTTLED` answers like
+//! Shopify's leaky bucket. Orders are generated from a catalogue: several lines, several
+//! locations (an order split across two fulfillment orders), holds and cancellations.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use chrono::{DateTime, Duration, Utc};
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+pub const API_VERSION: &str = "2026-10";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Product {
+    pub sku: String,
+    pub title: String,
+    pub barcode: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShopifySimConfig {
+    pub access_token: String,
+    pub orders: usize,
+    pub seed: u64,
+    /// Location GIDs; orders are routed to the first, some split onto the second.
+    pub locations: Vec<String>,
+    pub products: Vec<Product>,
+    /// `None`: no throttling. Shopify Standard is 2,000 points, 100 points/s.
+    pub bucket: Option<f64>,
+    pub restore_rate: f64,
+}
+
+impl Default for ShopifySimConfig {
+    fn default() -> Self {
+        Self {
+            access_token: "shpat_sim".into(),
+            orders: 25,
+            seed: 7,
+            locations: vec![
+                "gid://shopify/Location/1001".into(),
+                "gid://shopify/Location/1002".into(),
+            ],
+            products: (1..=6)
+                .map(|i| Product {
+                    sku: format!("SIM-{i:03}"),
+                    title: format!("Sim product {i}"),
+                    barcode: format!("00000000{i:04}"),
+                })
+                .collect(),
+            bucket: None,
+            restore_rate: 100.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct SimLine {
+    id: u64,
+    product: usize,
+    quantity: u32,
+}
+
+#[derive(Debug, Clone)]
+struct SimFo {
+    id: u64,
+    location: usize,
+    status: &'static str,
+    lines: Vec<SimLine>,
+}
+
+#[derive(Debug, Clone)]
+struct SimOrder {
+    id: u64,
+    name: String,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    cancelled: Option<DateTime<Utc>>,
+    customer: String,
+    city: (&'static str, &'static str, &'static str),
+    fos: Vec<SimFo>,
+}
+
+struct Bucket {
+    available: f64,
+    at: Instant,
+}
+
+pub struct ShopifySim {
+    config: Mutex<ShopifySimConfig>,
+    orders: Mutex<Vec<SimOrder>>,
+    bucket: Mutex<Bucket>,
+    throttled: std::sync::atomic::AtomicU64,
+    queries: std::sync::atomic::AtomicU64,
+}
+
+const NAMES: [&str; 8] = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Alan Turing",
+    "Katherine Johnson",
+    "Barbara Liskov",
+    "Donald Knuth",
+    "Frances Allen",
+    "Margaret Hamilton",
+];
+const CITIES: [(&str, &str, &str); 4] = [
+    ("New York", "NY", "10001"),
+    ("Austin", "TX", "73301"),
+    ("Denver", "CO", "80202"),
+    ("Seattle", "WA", "98101"),
+];
+
+fn generate(cfg: &ShopifySimConfig) -> Vec<SimOrder> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
+    let start = Utc::now() - Duration::hours(2);
+    let mut next_id = 5_000_000_000u64;
+    let mut id = || {
+        next_id += 1;
+        next_id
+    };
+    (0..cfg.orders)
+        .map(|i| {
+            let n_lines = rng.random_range(1..=4usize).min(cfg.products.len().max(1));
+            let mut picks: Vec<usize> = (0..cfg.products.len()).collect();
+            let lines: Vec<SimLine> = (0..n_lines)
+                .map(|_| SimLine {
+                    id: id(),
+                    product: picks.remove(rng.random_range(0..picks.len())),
+                    quantity: rng.random_range(1..=3),
+                })
+                .collect();
+            // Every 7th order is split over two locations; every 11th is on hold.
+            let split = i % 7 == 3 && lines.len() > 1 && cfg.locations.len() > 1;
+            let fos = if split {
+                let (a, b) = lines.split_at(lines.len() / 2);
+                vec![
+                    SimFo {
+                        id: id(),
+                        location: 0,
+                        status: "OPEN",
+                        lines: a.to_vec(),
+                    },
+                    SimFo {
+                        id: id(),
+                        location: 1,
+                        status: "OPEN",
+                        lines: b.to_vec(),
+                    },
+                ]
+            } else {
+                let status = if i % 11 == 5 { "ON_HOLD" } else { "OPEN" };
+                vec![SimFo {
+                    id: id(),
+                    location: 0,
+                    status,
+                    lines,
+                }]
+            };
+            let created = start + Duration::seconds(i as i64 * 10);
+            SimOrder {
+                id: id(),
+                name: format!("#{}", 1001 + i),
+                created,
+                updated: created + Duration::seconds(5),
+                cancelled: (i % 13 == 9).then_some(created + Duration::seconds(5)),
+                customer: NAMES[i % NAMES.len()].into(),
+                city: CITIES[i % CITIES.len()],
+                fos,
+            }
+        })
+        .collect()
+}
+
+impl ShopifySim {
+    pub fn new(config: ShopifySimConfig) -> Arc<Self> {
+        let orders = generate(&config);
+        let available = config.bucket.unwrap_or(0.0);
+        Arc::new(Self {
+            config: Mutex::new(config),
+            orders: Mutex::new(orders),
+            bucket: Mutex::new(Bucket {
+                available,
+                at: Instant::now(),
+            }),
+            throttled: 0.into(),
+            queries: 0.into(),
+        })
+    }
+
+    pub fn config(&self) -> ShopifySimConfig {
+        self.config.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// `THROTTLED` answers given so far.
+    pub fn throttled(&self) -> u64 {
+        self.throttled.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub fn queries(&self) -> u64 {
+        self.queries.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Edits an order as a merchant would (its `updatedAt` moves on).
+    pub fn cancel_order(&self, name: &str) {
+        if let Ok(mut orders) = self.orders.lock()
+            && let Some(o) = orders.iter_mut().find(|o| o.name == name)
+        {
+            o.cancelled = Some(Utc::now());
+            o.updated = Utc::now();
+        }
+    }
+
+    pub fn router(self: &Arc<Self>) -> Router {
+        Router::new()
+            .route(
+                &format!("/admin/api/{API_VERSION}/graphql.json"),
+                post(graphql),
+            )
+            .with_state(self.clone())
+    }
+
+    /// Takes `cost` from the bucket, or answers what is available when it cannot.
+    fn spend(&self, cost: f64) -> Result<f64, f64> {
+        let cfg = self.config();
+        let Some(max) = cfg.bucket else {
+            return Ok(f64::MAX);
+        };
+        let Ok(mut b) = self.bucket.lock() else {
+            return Ok(max);
+        };
+        let refill = b.at.elapsed().as_secs_f64() * cfg.restore_rate;
+        b.available = (b.available + refill).min(max);
+        b.at = Instant::now();
+        if b.available < cost {
+            return Err(b.available);
+        }
+        b.available -= cost;
+        Ok(b.available)
+    }
+}
+
+fn gid(kind: &str, id: u64) -> String {
+    format!("gid://shopify/{kind}/{id}")
+}
+
+fn order_json(o: &SimOrder, cfg: &ShopifySimConfig) -> Value {
+    let (first, last) = o.customer.split_once(' ').unwrap_or((&o.customer, ""));
+    json!({
+        "id": gid("Order", o.id),
+        "name": o.name,
+        "createdAt": o.created.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "updatedAt": o.updated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "cancelledAt": o.cancelled.map(|c| c.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        "customer": {"displayName": o.customer},
+        "shippingAddress": {
+            "name": format!("{first} {last}").trim(), "company": null,
+            "address1": format!("{} Main Street", 10 + o.id % 90), "address2": null,
+            "city": o.city.0, "provinceCode": o.city.1, "zip": o.city.2,
+            "countryCodeV2": "US", "phone": "+12125550100",
+        },
+        "fulfillmentOrders": {"nodes": o.fos.iter().map(|fo| json!({
+            "id": gid("FulfillmentOrder", fo.id),
+            "status": if o.cancelled.is_some() { "CANCELLED" } else { fo.status },
+            "assignedLocation": {"location": {"id": cfg.locations.get(fo.location)}},
+            "lineItems": {"nodes": fo.lines.iter().map(|l| {
+                let p = &cfg.products[l.product];
+                json!({
+                    "id": gid("FulfillmentOrderLineItem", l.id),
+                    "remainingQuantity": l.quantity,
+                    "lineItem": {"sku": p.sku, "title": p.title, "variant": {"barcode": p.barcode}},
+                })
+            }).collect::<Vec<_>>()},
+        })).collect::<Vec<_>>()},
+    })
+}
+
+#[derive(Deserialize)]
+struct Request {
+    query: String,
+    #[serde(default)]
+    variables: Value,
+}
+
+fn since_of(query: Option<&str>) -> Option<DateTime<Utc>> {
+    let q = query?;
+    let start = q.find("updated_at:>=")? + "updated_at:>=".len();
+    let raw = q[start..].trim_matches(|c| c == '\'' || c == '"');
+    let raw = raw.split(['\'', '"', ' ']).next()?;
+    DateTime::parse_from_rfc3339(raw)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+async fn graphql(
+    State(sim): State<Arc<ShopifySim>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let cfg = sim.config();
+    if headers
+        .get("x-shopify-access-token")
+        .and_then(|v| v.to_str().ok())
+        != Some(cfg.access_token.as_str())
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})),
+        )
+            .into_response();
+    }
+    let Ok(req) = serde_json::from_slice::<Request>(&body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"errors": "Invalid JSON"})),
+        )
+            .into_response();
+    };
+    if !req.query.contains("query OrdersForBench") {
+        return axum::Json(json!({"errors": [{"message": "This sim answers OrdersForBench only", "extensions": {"code": "UNSUPPORTED"}}]})).into_response();
+    }
+    sim.queries
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let first = req.variables["first"].as_u64().unwrap_or(50).clamp(1, 250) as usize;
+    // A simple cost model: 2 per order node requested, plus the connection.
+    let requested = 2.0 + 2.0 * first as f64;
+    let max = cfg.bucket.unwrap_or(2000.0);
+    let available = match sim.spend(requested) {
+        Ok(a) => a,
+        Err(a) => {
+            sim.throttled
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return axum::Json(json!({
+                "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
+                "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null,
+                    "throttleStatus": {"maximumAvailable": max, "currentlyAvailable": a, "restoreRate": cfg.restore_rate}}},
+            }))
+            .into_response();
+        }
+    };
+    let since = since_of(req.variables["query"].as_str());
+    let after: usize = req.variables["after"]
+        .as_str()
+        .and_then(|c| c.strip_prefix("cursor-"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    let mut orders = sim.orders.lock().map(|o| o.clone()).unwrap_or_default();
+    orders.retain(|o| since.is_none_or(|s| o.updated >= s));
+    orders.sort_by_key(|o| (o.updated, o.id));
+    let page: Vec<Value> = orders
+        .iter()
+        .skip(after)
+        .take(first)
+        .map(|o| order_json(o, &cfg))
+        .collect();
+    let end = after + page.len();
+    let actual = 2.0 + 2.0 * page.len() as f64;
+    json_answer(json!({
+        "data": {"orders": {
+            "pageInfo": {"hasNextPage": end < orders.len(), "endCursor": (!page.is_empty()).then(|| format!("cursor-{end}"))},
+            "nodes": page,
+        }},
+        "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
+            "throttleStatus": {"maximumAvailable": max,
+                "currentlyAvailable": if cfg.bucket.is_some() { available + requested - actual } else { max },
+                "restoreRate": cfg.restore_rate}}},
+    }))
+}
+
+fn json_answer(v: Value) -> Response {
+    axum::Json(v).into_response()
+}
