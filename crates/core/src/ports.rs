@@ -175,6 +175,26 @@ pub trait Store: Send + Sync + 'static {
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>>;
 
+    /// The shop sync state of orders (pending, synced, failed with the reason).
+    async fn set_push_state(
+        &self,
+        tenant: &TenantId,
+        order: &OrderId,
+        state: &PushState,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    async fn push_state(
+        &self,
+        tenant: &TenantId,
+        order: &OrderId,
+    ) -> StoreResult<Option<PushState>>;
+    /// Shipped (or delivered) orders from the shop whose push has not succeeded, oldest first.
+    async fn unsynced_shipped_orders(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<OrderId>>;
+
     /// Where the last complete import from the shop got to (`None`: never, or cleared).
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;
     async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()>;
@@ -512,9 +532,30 @@ pub struct ShopError {
     pub message: String,
 }
 
+/// A parcel to report to the shop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FulfillmentPush {
+    /// The shop's id of what was shipped (the bench order's external id).
+    pub fulfillment_order_id: String,
+    pub company: String,
+    pub tracking_number: String,
+    pub tracking_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum PushOutcome {
+    Created {
+        fulfillment_id: String,
+    },
+    /// Nothing was left to fulfil (an earlier push landed): nothing sent again.
+    AlreadyFulfilled,
+}
+
 /// A connected store (Shopify).
 #[async_trait]
 pub trait Shop: Send + Sync + 'static {
+    /// Reports a shipped parcel with its tracking (never twice: the shop is re-read first).
+    async fn push_fulfillment(&self, push: &FulfillmentPush) -> Result<PushOutcome, ShopError>;
     /// Orders updated at or after `since` (all when `None`), oldest first, from `after`.
     async fn orders_page(
         &self,
@@ -537,4 +578,13 @@ impl Shops for NoShops {
     async fn for_tenant(&self, _tenant: &TenantId) -> Option<Arc<dyn Shop>> {
         None
     }
+}
+
+/// Where an order's report to the shop stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PushState {
+    /// `pending`, `synced` or `failed`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub fulfillment_id: Option<String>,
 }

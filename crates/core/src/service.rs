@@ -479,6 +479,11 @@ impl Fulfillment {
             package,
         };
         let order = self.commit(tenant, &order, &action, &moves, actor).await?;
+        if self.settings(tenant).await?.auto_fulfill && order.external_id.is_some() {
+            // The parcel is bought and recorded; a shop that cannot be told now is retried
+            // by batches/sync (its state says failed, with the reason).
+            let _ = self.push_to_shop(tenant, &order, &shipment).await;
+        }
         Ok(OperationOutcome {
             order,
             shipment: Some(shipment),
@@ -654,6 +659,132 @@ impl Fulfillment {
             }
         }
         Ok(sold)
+    }
+
+    /// Reports a shipped order to its shop; records the outcome as the order's sync state.
+    async fn push_to_shop(
+        &self,
+        tenant: &TenantId,
+        order: &Order,
+        shipment: &Shipment,
+    ) -> Result<crate::ports::PushState> {
+        use crate::ports::{FulfillmentPush, PushOutcome, PushState};
+        let Some(shop) = self.shops.for_tenant(tenant).await else {
+            return Err(Error::ShopNotConfigured);
+        };
+        let (Some(fo), Some(tracking)) = (&order.external_id, &shipment.tracking_number) else {
+            return Err(Refusal::Invalid(
+                "this order did not come from the shop or has no tracking number",
+            )
+            .into());
+        };
+        let now = self.clock.now();
+        self.store
+            .set_push_state(
+                tenant,
+                order.id(),
+                &PushState {
+                    state: "pending".into(),
+                    reason: None,
+                    fulfillment_id: None,
+                },
+                now,
+            )
+            .await?;
+        let push = FulfillmentPush {
+            fulfillment_order_id: fo.clone(),
+            company: "UPS".into(),
+            tracking_number: tracking.as_str().to_owned(),
+            tracking_url: format!("https://www.ups.com/track?tracknum={}", tracking.as_str()),
+        };
+        let state = match shop.push_fulfillment(&push).await {
+            Ok(PushOutcome::Created { fulfillment_id }) => PushState {
+                state: "synced".into(),
+                reason: None,
+                fulfillment_id: Some(fulfillment_id),
+            },
+            Ok(PushOutcome::AlreadyFulfilled) => PushState {
+                state: "synced".into(),
+                reason: Some("already fulfilled in the shop".into()),
+                fulfillment_id: None,
+            },
+            Err(e) => PushState {
+                state: "failed".into(),
+                reason: Some(e.to_string()),
+                fulfillment_id: None,
+            },
+        };
+        self.store
+            .set_push_state(tenant, order.id(), &state, self.clock.now())
+            .await?;
+        Ok(state)
+    }
+
+    /// Reports shipped orders to the shop: the named ones, or every shipped order not yet
+    /// synced. One result per order; failures keep their reason and are retried next time.
+    pub async fn push_many(
+        &self,
+        tenant: &TenantId,
+        ids: Option<Vec<OrderId>>,
+    ) -> Result<Vec<(OrderId, std::result::Result<crate::ports::PushState, Error>)>> {
+        if self.shops.for_tenant(tenant).await.is_none() {
+            return Err(Error::ShopNotConfigured);
+        }
+        let ids = match ids {
+            Some(ids) => ids,
+            None => self.store.unsynced_shipped_orders(tenant, 1000).await?,
+        };
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            let r = async {
+                let order = self.load(tenant, id).await?;
+                if !matches!(
+                    order.status(),
+                    OrderStatus::Shipped | OrderStatus::Delivered
+                ) {
+                    return Err(
+                        Refusal::Invalid("only shipped orders are reported to the shop").into(),
+                    );
+                }
+                if let Some(done) = self.store.push_state(tenant, id).await?
+                    && done.state == "synced"
+                {
+                    return Ok(done);
+                }
+                let shipment_id = order
+                    .state
+                    .shipment_id
+                    .clone()
+                    .ok_or(Refusal::Invalid("this order has no shipment"))?;
+                let shipment = self.shipment(tenant, &shipment_id).await?;
+                self.push_to_shop(tenant, &order, &shipment).await
+            }
+            .await;
+            out.push((id.clone(), r));
+            self.bus.publish(
+                tenant,
+                LiveEvent::BatchProgress {
+                    batch_id: format!("push-{}", id.as_str()),
+                    kind: "shop_sync".into(),
+                    done: i + 1,
+                    failed: out
+                        .iter()
+                        .filter(|(_, r)| r.as_ref().map_or(true, |s| s.state != "synced"))
+                        .count(),
+                    total: ids.len(),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// The order's report to the shop, if one was attempted.
+    pub async fn push_state(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+    ) -> Result<Option<crate::ports::PushState>> {
+        Ok(self.store.push_state(tenant, id).await?)
     }
 
     /// Buys labels for many orders, at most `concurrency` at a time (the tenant's

@@ -94,6 +94,106 @@ impl ShopifyClient {
         }
     }
 
+    /// Runs a mutation once: never retried, whatever happens (the caller re-reads first).
+    pub async fn mutate<T: DeserializeOwned>(
+        &self,
+        document: &str,
+        variables: Value,
+    ) -> Result<T, ShopifyError> {
+        self.wait_for_room().await;
+        let url = format!(
+            "{}/graphql.json",
+            self.config.api_base_url.trim_end_matches('/')
+        );
+        let resp = self
+            .http
+            .post(&url)
+            .header("X-Shopify-Access-Token", &self.config.access_token)
+            .json(&json!({"query": document, "variables": variables}))
+            .send()
+            .await
+            .map_err(|e| ShopifyError::Unavailable(e.to_string()))?;
+        let status = resp.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+            return Err(ShopifyError::Unauthorized(status.as_u16()));
+        }
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ShopifyError::Unavailable(e.to_string()))?;
+        let parsed: GraphqlResponse<T> = serde_json::from_slice(&bytes)
+            .map_err(|e| ShopifyError::Malformed(format!("HTTP {status}: {e}")))?;
+        if let Some(cost) = parsed.extensions.as_ref().and_then(|e| e.cost.as_ref()) {
+            self.bucket.lock().await.last = Some(cost.throttle_status);
+        }
+        if !parsed.errors.is_empty() {
+            let messages: Vec<String> = parsed.errors.iter().map(|e| e.message.clone()).collect();
+            return Err(ShopifyError::Graphql(messages.join("; ")));
+        }
+        parsed
+            .data
+            .ok_or_else(|| ShopifyError::Malformed("an answer without data".into()))
+    }
+
+    /// Tells Shopify a fulfillment order left in this parcel. Re-reads the fulfillment order
+    /// first: if nothing remains to fulfil (an earlier push did land), says so instead of
+    /// creating a second fulfillment.
+    pub async fn push_fulfillment(
+        &self,
+        push: &packbench_core::ports::FulfillmentPush,
+        notify_customer: bool,
+    ) -> Result<packbench_core::ports::PushOutcome, ShopifyError> {
+        use packbench_core::ports::PushOutcome;
+        let fo: Value = self
+            .query(
+                crate::FULFILLMENT_ORDER_FOR_PUSH,
+                json!({"id": push.fulfillment_order_id}),
+            )
+            .await?;
+        let fo = &fo["fulfillmentOrder"];
+        if fo.is_null() {
+            return Err(ShopifyError::Graphql(format!(
+                "fulfillment order {} is not in the store any more",
+                push.fulfillment_order_id
+            )));
+        }
+        let remaining: i64 = fo["lineItems"]["nodes"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .filter_map(|l| l["remainingQuantity"].as_i64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if fo["status"] == "CLOSED" || remaining == 0 {
+            return Ok(PushOutcome::AlreadyFulfilled);
+        }
+        let answer: Value = self
+            .mutate(
+                crate::FULFILLMENT_CREATE,
+                json!({"fulfillment": {
+                    "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": push.fulfillment_order_id}],
+                    "notifyCustomer": notify_customer,
+                    "trackingInfo": {"company": push.company, "number": push.tracking_number, "url": push.tracking_url},
+                }}),
+            )
+            .await?;
+        let r = &answer["fulfillmentCreate"];
+        if let Some(errors) = r["userErrors"].as_array().filter(|e| !e.is_empty()) {
+            let messages: Vec<String> = errors
+                .iter()
+                .map(|e| e["message"].as_str().unwrap_or("").to_string())
+                .collect();
+            return Err(ShopifyError::Graphql(messages.join("; ")));
+        }
+        let id = r["fulfillment"]["id"].as_str().ok_or_else(|| {
+            ShopifyError::Malformed("fulfillmentCreate answered no fulfillment".into())
+        })?;
+        Ok(PushOutcome::Created {
+            fulfillment_id: id.to_string(),
+        })
+    }
+
     /// Runs a query (never a mutation) and answers its `data`.
     pub async fn query<T: DeserializeOwned>(
         &self,

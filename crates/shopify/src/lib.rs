@@ -13,8 +13,16 @@ pub const API_VERSION: &str = "2026-10";
 
 pub const ORDERS_FOR_BENCH: &str = include_str!("../graphql/orders_for_bench.graphql");
 
+pub const FULFILLMENT_ORDER_FOR_PUSH: &str =
+    include_str!("../graphql/fulfillment_order_for_push.graphql");
+pub const FULFILLMENT_CREATE: &str = include_str!("../graphql/fulfillment_create.graphql");
+
 /// Every operation the client sends (the schema test walks them all).
-pub const OPERATIONS: [(&str, &str); 1] = [("OrdersForBench", ORDERS_FOR_BENCH)];
+pub const OPERATIONS: [(&str, &str); 3] = [
+    ("OrdersForBench", ORDERS_FOR_BENCH),
+    ("FulfillmentOrderForPush", FULFILLMENT_ORDER_FOR_PUSH),
+    ("FulfillmentCreate", FULFILLMENT_CREATE),
+];
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,10 +40,24 @@ pub struct ShopifyShop {
     client: Arc<ShopifyClient>,
     shop: String,
     location_ids: Vec<String>,
+    notify_customer: bool,
 }
 
 #[async_trait]
 impl Shop for ShopifyShop {
+    async fn push_fulfillment(
+        &self,
+        push: &packbench_core::ports::FulfillmentPush,
+    ) -> Result<packbench_core::ports::PushOutcome, ShopError> {
+        self.client
+            .push_fulfillment(push, self.notify_customer)
+            .await
+            .map_err(|e| ShopError {
+                shop: self.shop.clone(),
+                message: e.to_string(),
+            })
+    }
+
     async fn orders_page(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
@@ -117,6 +139,7 @@ impl Shops for ShopifyShops {
             client,
             shop: domain,
             location_ids: s.location_ids.clone(),
+            notify_customer: s.notify_customer,
         }))
     }
 }

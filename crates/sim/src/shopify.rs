@@ -95,8 +95,20 @@ struct Bucket {
     at: Instant,
 }
 
+/// A fulfillment the bench reported.
+#[derive(Debug, Clone, Serialize)]
+pub struct SimFulfillment {
+    pub id: String,
+    pub fulfillment_order_id: String,
+    pub company: String,
+    pub number: String,
+    pub url: String,
+    pub notify_customer: bool,
+}
+
 pub struct ShopifySim {
     config: Mutex<ShopifySimConfig>,
+    fulfillments: Mutex<Vec<SimFulfillment>>,
     orders: Mutex<Vec<SimOrder>>,
     bucket: Mutex<Bucket>,
     throttled: std::sync::atomic::AtomicU64,
@@ -187,6 +199,7 @@ impl ShopifySim {
         let available = config.bucket.unwrap_or(0.0);
         Arc::new(Self {
             config: Mutex::new(config),
+            fulfillments: Mutex::new(Vec::new()),
             orders: Mutex::new(orders),
             bucket: Mutex::new(Bucket {
                 available,
@@ -199,6 +212,14 @@ impl ShopifySim {
 
     pub fn config(&self) -> ShopifySimConfig {
         self.config.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// Fulfillments created so far.
+    pub fn fulfillments(&self) -> Vec<SimFulfillment> {
+        self.fulfillments
+            .lock()
+            .map(|f| f.clone())
+            .unwrap_or_default()
     }
 
     /// `THROTTLED` answers given so far.
@@ -325,8 +346,14 @@ async fn graphql(
         )
             .into_response();
     };
+    if req.query.contains("query FulfillmentOrderForPush") {
+        return fulfillment_order(&sim, &req.variables);
+    }
+    if req.query.contains("mutation FulfillmentCreate") {
+        return fulfillment_create(&sim, &req.variables);
+    }
     if !req.query.contains("query OrdersForBench") {
-        return axum::Json(json!({"errors": [{"message": "This sim answers OrdersForBench only", "extensions": {"code": "UNSUPPORTED"}}]})).into_response();
+        return axum::Json(json!({"errors": [{"message": "This sim answers OrdersForBench, FulfillmentOrderForPush and FulfillmentCreate", "extensions": {"code": "UNSUPPORTED"}}]})).into_response();
     }
     sim.queries
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -378,4 +405,85 @@ async fn graphql(
 
 fn json_answer(v: Value) -> Response {
     axum::Json(v).into_response()
+}
+
+fn cost_extension(cfg: &ShopifySimConfig, cost: f64) -> Value {
+    let max = cfg.bucket.unwrap_or(2000.0);
+    json!({"cost": {"requestedQueryCost": cost, "actualQueryCost": cost,
+        "throttleStatus": {"maximumAvailable": max, "currentlyAvailable": max, "restoreRate": cfg.restore_rate}}})
+}
+
+fn fo_id_of(gid: &str) -> Option<u64> {
+    gid.strip_prefix("gid://shopify/FulfillmentOrder/")?
+        .parse()
+        .ok()
+}
+
+fn fulfillment_order(sim: &ShopifySim, vars: &Value) -> Response {
+    let cfg = sim.config();
+    let id = vars["id"].as_str().and_then(fo_id_of);
+    let orders = sim.orders.lock().map(|o| o.clone()).unwrap_or_default();
+    let found = orders
+        .iter()
+        .flat_map(|o| o.fos.iter())
+        .find(|fo| Some(fo.id) == id);
+    let node = found.map(|fo| {
+        json!({
+            "id": gid("FulfillmentOrder", fo.id),
+            "status": fo.status,
+            "lineItems": {"nodes": fo.lines.iter().map(|l| json!({
+                "id": gid("FulfillmentOrderLineItem", l.id),
+                "remainingQuantity": if fo.status == "CLOSED" { 0 } else { l.quantity },
+            })).collect::<Vec<_>>()},
+        })
+    });
+    json_answer(
+        json!({"data": {"fulfillmentOrder": node}, "extensions": cost_extension(&cfg, 3.0)}),
+    )
+}
+
+fn fulfillment_create(sim: &ShopifySim, vars: &Value) -> Response {
+    let cfg = sim.config();
+    let f = &vars["fulfillment"];
+    let fo_gid = f["lineItemsByFulfillmentOrder"][0]["fulfillmentOrderId"]
+        .as_str()
+        .unwrap_or("");
+    let Some(id) = fo_id_of(fo_gid) else {
+        return json_answer(json!({"data": {"fulfillmentCreate": {"fulfillment": null,
+            "userErrors": [{"field": ["fulfillment"], "message": "Fulfillment order does not exist."}]}},
+            "extensions": cost_extension(&cfg, 10.0)}));
+    };
+    let mut closed = false;
+    if let Ok(mut orders) = sim.orders.lock() {
+        for o in orders.iter_mut() {
+            for fo in o.fos.iter_mut().filter(|fo| fo.id == id) {
+                if fo.status == "CLOSED" {
+                    closed = true;
+                } else {
+                    fo.status = "CLOSED";
+                    o.updated = Utc::now();
+                }
+            }
+        }
+    }
+    if closed {
+        return json_answer(json!({"data": {"fulfillmentCreate": {"fulfillment": null,
+            "userErrors": [{"field": ["fulfillment"], "message": "Fulfillment order is already fulfilled."}]}},
+            "extensions": cost_extension(&cfg, 10.0)}));
+    }
+    let n = sim.fulfillments().len() as u64 + 1;
+    let record = SimFulfillment {
+        id: gid("Fulfillment", 7_000_000 + n),
+        fulfillment_order_id: fo_gid.into(),
+        company: f["trackingInfo"]["company"].as_str().unwrap_or("").into(),
+        number: f["trackingInfo"]["number"].as_str().unwrap_or("").into(),
+        url: f["trackingInfo"]["url"].as_str().unwrap_or("").into(),
+        notify_customer: f["notifyCustomer"].as_bool().unwrap_or(false),
+    };
+    if let Ok(mut all) = sim.fulfillments.lock() {
+        all.push(record.clone());
+    }
+    json_answer(json!({"data": {"fulfillmentCreate": {
+        "fulfillment": {"id": record.id, "status": "SUCCESS"}, "userErrors": []}},
+        "extensions": cost_extension(&cfg, 10.0)}))
 }

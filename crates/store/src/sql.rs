@@ -14,7 +14,7 @@ use packbench_core::model::{
     Timestamp, User,
 };
 use packbench_core::ports::{
-    LoginFailures, Session, Store, StoreError, StoreResult, TrackingEvent, TrackingKind,
+    LoginFailures, PushState, Session, Store, StoreError, StoreResult, TrackingEvent, TrackingKind,
 };
 use packbench_core::workflow::{OrderStatus, Transition};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -1037,6 +1037,7 @@ impl Store for SqlStore {
             "tracking_event",
             "idempotency_key",
             "sync_state",
+            "shop_push",
         ] {
             sqlx::query(&format!("delete from {table} where tenant_id = $1"))
                 .bind(tenant.as_str())
@@ -1189,6 +1190,80 @@ impl Store for SqlStore {
         .map_err(db)?;
         row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(db))
             .transpose()
+    }
+
+    async fn set_push_state(
+        &self,
+        tenant: &TenantId,
+        order: &OrderId,
+        state: &PushState,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "insert into shop_push (tenant_id, order_id, state, reason, fulfillment_id, updated_at)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (tenant_id, order_id) do update set state = excluded.state,
+               reason = excluded.reason, fulfillment_id = excluded.fulfillment_id,
+               updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(order.as_str())
+        .bind(state.state.as_str())
+        .bind(state.reason.clone())
+        .bind(state.fulfillment_id.clone())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn push_state(
+        &self,
+        tenant: &TenantId,
+        order: &OrderId,
+    ) -> StoreResult<Option<PushState>> {
+        let row = sqlx::query(
+            "select state, reason, fulfillment_id from shop_push where tenant_id = $1 and order_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(order.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            Ok(PushState {
+                state: text(&r, "state")?,
+                reason: opt_text(&r, "reason")?,
+                fulfillment_id: opt_text(&r, "fulfillment_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn unsynced_shipped_orders(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<OrderId>> {
+        let rows = sqlx::query(
+            "select o.order_id from sales_order o
+             left join shop_push p on p.tenant_id = o.tenant_id and p.order_id = o.order_id
+             where o.tenant_id = $1 and o.status in ('shipped', 'delivered')
+               and o.external_id is not null and (p.state is null or p.state <> 'synced')
+             order by o.updated_at, o.order_id limit $2",
+        )
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                OrderId::parse(&text(r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>> {

@@ -153,8 +153,36 @@ pub async fn ship(
     .into_response())
 }
 
-/// Pushes fulfillments to Shopify for many orders: the Shopify issue. Until then, 503.
-pub async fn sync(caller: Caller) -> ApiResult<Response> {
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct BatchSyncBody {
+    order_ids: Option<Vec<String>>,
+}
+
+/// Reports shipped orders to Shopify (default: every shipped order not yet synced), one
+/// result per order; failed ones keep their reason and can be sent again.
+pub async fn sync(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<BatchSyncBody>,
+) -> ApiResult<Response> {
     caller.require(Permission::BatchesRun)?;
-    Err(packbench_core::Error::ShopNotConfigured.into())
+    let ids = body
+        .order_ids
+        .map(|ids| {
+            ids.iter()
+                .map(|i| order_id(i))
+                .collect::<ApiResult<Vec<_>>>()
+        })
+        .transpose()?;
+    let results = app.fulfillment.push_many(&caller.tenant.id, ids).await?;
+    let items: Vec<serde_json::Value> = results
+        .into_iter()
+        .map(|(id, r)| match r {
+            Ok(s) => json!({"order_id": id, "ok": s.state == "synced", "sync": s}),
+            Err(e) => json!({"order_id": id, "ok": false, "error": {"code": e.code(), "message": e.to_string()}}),
+        })
+        .collect();
+    let synced = items.iter().filter(|i| i["ok"] == true).count();
+    Ok(data(json!({"total": items.len(), "synced": synced, "failed": items.len() - synced, "results": items})).into_response())
 }

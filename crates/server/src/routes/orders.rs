@@ -135,10 +135,15 @@ pub async fn detail(
         .fulfillment
         .order_detail(&caller.tenant.id, &order_id(&id)?)
         .await?;
-    Ok(data(dto::order_detail_view(
-        caller.tenant.slug.as_str(),
-        &d,
-    )))
+    let mut view = serde_json::to_value(dto::order_detail_view(caller.tenant.slug.as_str(), &d))
+        .unwrap_or_default();
+    // Where the report to the shop stands (pending, synced, failed with the reason).
+    view["shop_sync"] = json!(
+        app.fulfillment
+            .push_state(&caller.tenant.id, d.order.id())
+            .await?
+    );
+    Ok(data(view))
 }
 
 /// Auto-assign: the caller takes the oldest pending order.

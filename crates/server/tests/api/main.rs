@@ -1089,3 +1089,18 @@ async fn postgres_orders_are_imported_once_per_fulfillment_order_at_our_location
         shopify_sim::orders_are_imported_once_per_fulfillment_order_at_our_location(url).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_shipped_orders_are_reported_to_shopify_once_with_tracking() {
+    shopify_sim::shipped_orders_are_reported_to_shopify_once_with_tracking(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_shipped_orders_are_reported_to_shopify_once_with_tracking() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::shipped_orders_are_reported_to_shopify_once_with_tracking(url).await;
+    }
+}

@@ -105,3 +105,139 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
         expected
     );
 }
+
+pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let ups = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default()).unwrap();
+    let ups_addr = packbench_sim::serve_loopback(ups.router()).await.unwrap();
+    let config = ShopifySimConfig {
+        orders: 3,
+        ..ShopifySimConfig::default()
+    };
+    let shop = ShopifySim::new(config.clone());
+    let shop_addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
+    let u = ups.config();
+    let settings = json!({
+        "shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                    "api_base_url": format!("http://{shop_addr}/admin/api/{}", packbench_shopify::API_VERSION),
+                    "location_ids": [config.locations[0]], "notify_customer": true},
+        "ups": {"client_id": u.client_id, "client_secret": u.client_secret,
+                "account_number": u.account_number, "base_url": format!("http://{ups_addr}")},
+        "shipper": {"name": "Acme", "phone": "2125550100",
+                    "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
+                                "postal_code": "10001", "country": "US"}},
+    });
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.body["data"]["created"], 3, "{}", r.body);
+    let orders = app.get("/orders?limit=10", &app.packer).await;
+    let ids: Vec<String> = orders.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["id"].as_str().unwrap().to_owned())
+        .collect();
+
+    let ship = |id: String| {
+        let app = &app;
+        async move {
+            let d = app.get(&format!("/orders/{id}"), &app.packer).await;
+            let items: Vec<serde_json::Value> = d.body["data"]["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| json!({"sku": l["sku"], "quantity": l["quantity"]}))
+                .collect();
+            for body in [
+                json!({"action": "assign"}),
+                json!({"action": "pick", "items": items}),
+                json!({"action": "pack", "package": {"weight": 1.5}}),
+                json!({"action": "ship", "service": "ground"}),
+            ] {
+                let r = app.operate(&id, &app.packer, body).await;
+                assert_eq!(r.status, 200, "{}", r.body);
+            }
+            app.get(&format!("/orders/{id}"), &app.packer).await
+        }
+    };
+
+    // Auto-fulfill: the ship reports the parcel at once, with UPS tracking.
+    let first = ship(ids[0].clone()).await;
+    assert_eq!(
+        first.body["data"]["shop_sync"]["state"], "synced",
+        "{}",
+        first.body
+    );
+    let sent = shop.fulfillments();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].company, "UPS");
+    assert!(sent[0].notify_customer);
+    let tracking = first.body["data"]["shipments"][0]["tracking_number"]
+        .as_str()
+        .unwrap();
+    assert_eq!(sent[0].number, tracking);
+    assert!(sent[0].url.ends_with(tracking));
+
+    // The shop refuses the token: the ship still succeeds; the push is failed, with why.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"access_token": "revoked"}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let second = ship(ids[1].clone()).await;
+    assert_eq!(second.body["data"]["status"], "shipped");
+    assert_eq!(
+        second.body["data"]["shop_sync"]["state"], "failed",
+        "{}",
+        second.body
+    );
+    assert!(
+        second.body["data"]["shop_sync"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("access token")
+    );
+
+    // Fixed, then Batch Sync sends what failed, and only that; a second run sends nothing.
+    app.call(
+        Method::PATCH,
+        "/api/acme/settings",
+        Some(&app.admin),
+        Some(json!({"shopify": {"access_token": config.access_token}})),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
+    let r = app.post("/batches/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["data"]["total"].as_u64(),
+            r.body["data"]["synced"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{}",
+        r.body
+    );
+    assert_eq!(shop.fulfillments().len(), 2);
+    let again = app.post("/batches/sync", &app.admin, json!({})).await;
+    assert_eq!(again.body["data"]["total"], 0, "{}", again.body);
+    // Naming an order already reported sends nothing either.
+    let named = app
+        .post("/batches/sync", &app.admin, json!({"order_ids": [ids[0]]}))
+        .await;
+    assert_eq!(named.body["data"]["synced"], 1);
+    assert_eq!(shop.fulfillments().len(), 2, "never a second fulfillment");
+}
