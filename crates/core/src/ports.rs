@@ -195,6 +195,28 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> StoreResult<Vec<OrderId>>;
 
+    /// Keeps a webhook delivery; `false` when this id was already kept (a redelivery).
+    async fn inbox_put(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        topic: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+    /// Deliveries not processed yet, oldest first: (id, topic, body).
+    async fn inbox_pending(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, String, Vec<u8>)>>;
+    async fn inbox_done(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
     /// Where the last complete import from the shop got to (`None`: never, or cleared).
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;
     async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()>;

@@ -661,6 +661,66 @@ impl Fulfillment {
         Ok(sold)
     }
 
+    /// Keeps a verified webhook delivery (durably, before it is answered); `false` for a
+    /// redelivery of one already kept.
+    pub async fn receive_webhook(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        topic: &str,
+        body: &[u8],
+    ) -> Result<bool> {
+        Ok(self
+            .store
+            .inbox_put(tenant, webhook_id, topic, body, self.clock.now())
+            .await?)
+    }
+
+    /// Processes the kept deliveries: order and fulfillment-order topics bring an incremental
+    /// import (one per round, however many arrived: the import re-reads the current state, so
+    /// an older delivery can never overwrite newer data); `app/uninstalled` disconnects the
+    /// store; privacy topics are recorded (Packbench keeps no customer records beyond the
+    /// orders' ship-to, which follows the orders). Answers how many were processed.
+    pub async fn process_inbox(&self, tenant: &TenantId) -> Result<usize> {
+        let mut processed = 0;
+        loop {
+            let batch = self.store.inbox_pending(tenant, 200).await?;
+            if batch.is_empty() {
+                return Ok(processed);
+            }
+            let mut needs_sync = false;
+            let mut uninstalled = false;
+            for (_, topic, _) in &batch {
+                match topic.as_str() {
+                    t if t.starts_with("orders/")
+                        || t.starts_with("fulfillment_orders/")
+                        || t.starts_with("fulfillment_holds/")
+                        || t.starts_with("fulfillments/") =>
+                    {
+                        needs_sync = true
+                    }
+                    "app/uninstalled" => uninstalled = true,
+                    _ => {}
+                }
+            }
+            if uninstalled {
+                self.patch_settings(tenant, &json!({"shopify": {"access_token": null}}))
+                    .await?;
+            } else if needs_sync {
+                match self.sync(tenant).await {
+                    Ok(_) | Err(Error::ShopNotConfigured) => {}
+                    // Leave the deliveries for the next round.
+                    Err(e) => return Err(e),
+                }
+            }
+            let now = self.clock.now();
+            for (id, _, _) in &batch {
+                self.store.inbox_done(tenant, id, now).await?;
+            }
+            processed += batch.len();
+        }
+    }
+
     /// Reports a shipped order to its shop; records the outcome as the order's sync state.
     async fn push_to_shop(
         &self,

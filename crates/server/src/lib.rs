@@ -11,6 +11,7 @@ mod labels;
 mod routes;
 pub mod state;
 pub mod tracking;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -293,6 +293,7 @@ async fn run_hub(
     tracing::info!(%addr, ui = ?options.ui_dir, "hub listening");
     println!("Packbench hub on http://{addr}");
     packbench_server::tracking::spawn_poller(state.clone(), track_every);
+    packbench_server::webhooks::spawn_sweeper(state.clone(), Duration::from_secs(30));
     serve(listener, state, options, shutdown_signal()).await?;
     Ok(())
 }

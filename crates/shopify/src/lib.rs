@@ -4,6 +4,7 @@
 
 pub mod client;
 pub mod import;
+pub mod webhook;
 pub mod wire;
 
 pub use client::{ShopifyClient, ShopifyConfig, ShopifyError};

@@ -1266,6 +1266,74 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn inbox_put(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        topic: &str,
+        body: &[u8],
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer().await;
+        let done = sqlx::query(
+            "insert into webhook_inbox (tenant_id, webhook_id, topic, body, received_at)
+             values ($1, $2, $3, $4, $5) on conflict (tenant_id, webhook_id) do nothing",
+        )
+        .bind(tenant.as_str())
+        .bind(webhook_id)
+        .bind(topic)
+        .bind(body.to_vec())
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn inbox_pending(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<(String, String, Vec<u8>)>> {
+        let rows = sqlx::query(
+            "select webhook_id, topic, body from webhook_inbox
+             where tenant_id = $1 and processed_at is null order by received_at, webhook_id limit $2",
+        )
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    text(r, "webhook_id")?,
+                    text(r, "topic")?,
+                    r.try_get::<Vec<u8>, _>("body").map_err(db)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn inbox_done(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "update webhook_inbox set processed_at = $3 where tenant_id = $1 and webhook_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(webhook_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>> {
         let row = sqlx::query("select watermark from sync_state where tenant_id = $1")
             .bind(tenant.as_str())

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde_json::{Value, json};
@@ -12,8 +13,8 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use super::data;
 use crate::auth::{Caller, Permission};
-use crate::error::ApiResult;
-use crate::extract::TenantPath;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{RawBody, TenantPath};
 use crate::state::AppState;
 
 /// Imports what changed in the tenant's Shopify store (progress as `batch_progress` events);
@@ -32,10 +33,43 @@ pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
     Ok(data(json!({"deleted_orders": n})))
 }
 
-/// Shopify's webhook receiver. Verification and processing come with the Shopify issue; until
-/// then nothing is accepted (Shopify retries deliveries that are not answered 2xx).
-pub async fn webhook(TenantPath(_tenant): TenantPath) -> ApiResult<Json<Value>> {
-    Err(packbench_core::Error::ShopNotConfigured.into())
+/// Shopify's webhook receiver: the HMAC of the raw body is checked against the store's secret
+/// (401, nothing kept, when it does not match), the delivery is kept in the inbox (a
+/// redelivery of the same `X-Shopify-Webhook-Id` is acknowledged and dropped), answered 200 at
+/// once, and processed in the background.
+pub async fn webhook(
+    State(app): State<Arc<AppState>>,
+    TenantPath(tenant): TenantPath,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Value>> {
+    let settings = app.fulfillment.settings(&tenant.id).await?;
+    let Some(secret) = settings.shopify.api_secret.as_ref() else {
+        return Err(packbench_core::Error::ShopNotConfigured.into());
+    };
+    let header = |n: &str| headers.get(n).and_then(|v| v.to_str().ok());
+    let signed = header("x-shopify-hmac-sha256")
+        .is_some_and(|h| packbench_shopify::webhook::verify(secret.expose().as_bytes(), &body, h));
+    if !signed {
+        return Err(ApiError::new(
+            packbench_core::ErrorCode::Unauthorized,
+            "the webhook signature (X-Shopify-Hmac-Sha256) does not match this store's secret",
+        ));
+    }
+    let (Some(id), Some(topic)) = (header("x-shopify-webhook-id"), header("x-shopify-topic"))
+    else {
+        return Err(ApiError::bad_request(
+            "a webhook needs X-Shopify-Webhook-Id and X-Shopify-Topic",
+        ));
+    };
+    let new = app
+        .fulfillment
+        .receive_webhook(&tenant.id, id, topic, &body)
+        .await?;
+    if new {
+        crate::webhooks::kick(app.clone(), tenant.id.clone());
+    }
+    Ok(data(json!({"accepted": true, "duplicate": !new})))
 }
 
 /// Server-sent events for live screens: order changes, stock changes, progress.

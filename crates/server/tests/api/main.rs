@@ -1104,3 +1104,18 @@ async fn postgres_shipped_orders_are_reported_to_shopify_once_with_tracking() {
         shopify_sim::shipped_orders_are_reported_to_shopify_once_with_tracking(url).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_webhooks_are_verified_kept_once_and_processed() {
+    shopify_sim::webhooks_are_verified_kept_once_and_processed(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_webhooks_are_verified_kept_once_and_processed() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::webhooks_are_verified_kept_once_and_processed(url).await;
+    }
+}

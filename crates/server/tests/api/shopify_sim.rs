@@ -1,5 +1,6 @@
 //! Importing orders through the real Shopify client from the Shopify sim on loopback.
 
+use packbench_core::ports::Store;
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use reqwest::Method;
 use serde_json::json;
@@ -240,4 +241,158 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
         .await;
     assert_eq!(named.body["data"]["synced"], 1);
     assert_eq!(shop.fulfillments().len(), 2, "never a second fulfillment");
+}
+
+pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders: 4,
+        ..ShopifySimConfig::default()
+    };
+    let shop = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
+    let secret = "shpss_test_secret";
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                "api_secret": secret,
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let deliver = |topic: String, id: String, body: Vec<u8>, signature: Option<String>| {
+        let app = &app;
+        async move {
+            let mut req = app
+                .http
+                .post(format!("{}/api/acme/webhooks/shopify", app.base))
+                .header("content-type", "application/json")
+                .header("x-shopify-topic", topic)
+                .header("x-shopify-webhook-id", id)
+                .body(body);
+            if let Some(s) = signature {
+                req = req.header("x-shopify-hmac-sha256", s);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            (
+                status,
+                r.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../specs/shopify/examples/webhooks");
+    let body = std::fs::read(dir.join("orders_create.2026-07.json")).unwrap();
+    let good = packbench_shopify::webhook::sign(secret.as_bytes(), &body);
+
+    // A bad or missing signature: 401, nothing kept, nothing done.
+    let (s, b) = deliver(
+        "orders/create".into(),
+        "w-bad".into(),
+        body.clone(),
+        Some(packbench_shopify::webhook::sign(b"other", &body)),
+    )
+    .await;
+    assert_eq!(s, 401, "{b}");
+    let (s, _) = deliver("orders/create".into(), "w-none".into(), body.clone(), None).await;
+    assert_eq!(s, 401);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(shop.queries(), 0, "nothing processed");
+
+    // A good one: 200 at once; processing imports the store's orders in the background.
+    let (s, b) = deliver(
+        "orders/create".into(),
+        "w-1".into(),
+        body.clone(),
+        Some(good.clone()),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["data"]["duplicate"], false);
+    let (s, b) = deliver(
+        "orders/create".into(),
+        "w-1".into(),
+        body.clone(),
+        Some(good),
+    )
+    .await;
+    assert_eq!(
+        (s, &b["data"]["duplicate"]),
+        (200, &json!(true)),
+        "a redelivery is dropped"
+    );
+    let mut imported = 0;
+    for _ in 0..50 {
+        imported = app.get("/orders?limit=50", &app.packer).await.body["data"]
+            .as_array()
+            .unwrap()
+            .len();
+        if imported > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(imported > 0, "the delivery brought an import");
+
+    // Every documented sample body is accepted and processed.
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 17);
+    for (i, f) in files.iter().enumerate() {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let stem = name.split('.').next().unwrap();
+        // orders_create → orders/create, fulfillment_orders_split → fulfillment_orders/split...
+        let topic = [
+            "fulfillment_orders_",
+            "fulfillment_holds_",
+            "bulk_operations_",
+            "customers_",
+            "orders_",
+            "fulfillments_",
+            "app_",
+            "shop_",
+        ]
+        .iter()
+        .find_map(|p| {
+            stem.strip_prefix(p)
+                .map(|rest| format!("{}/{rest}", p.trim_end_matches('_')))
+        })
+        .unwrap();
+        let body = std::fs::read(f).unwrap();
+        let sig = packbench_shopify::webhook::sign(secret.as_bytes(), &body);
+        let (s, b) = deliver(topic.clone(), format!("sample-{i}"), body, Some(sig)).await;
+        assert_eq!(s, 200, "{topic}: {b}");
+    }
+    // Processed: the uninstall among them disconnected the store (its token is gone).
+    let mut disconnected = false;
+    for _ in 0..50 {
+        let s = app.get("/settings", &app.admin).await;
+        if s.body["data"]["shopify"]["access_token_set"] == false {
+            disconnected = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(disconnected, "app/uninstalled disconnects the store");
+    // Processing runs in the background: wait (bounded) for the inbox to drain.
+    let mut pending = Vec::new();
+    for _ in 0..50 {
+        pending = app.store.inbox_pending(&app.acme.id, 100).await.unwrap();
+        if pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        pending.is_empty(),
+        "every delivery processed: {:?}",
+        pending.iter().map(|p| &p.1).collect::<Vec<_>>()
+    );
 }
