@@ -50,6 +50,7 @@ bench: deps pg
 	cargo bench -p packbench-devices --bench print
 	cargo bench -p packbench-labels --bench convert
 	target/release/packbench-ship-load
+	target/release/packbench-shop-load
 
 
 # A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).

@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
         order: &NewOrder,
         now: Timestamp,
     ) -> StoreResult<Order>;
+    /// Imports many orders in one transaction; an order whose external id (or name) is
+    /// already here is skipped. Answers, for each, the new id or `None` when skipped.
+    async fn import_orders(
+        &self,
+        tenant: &TenantId,
+        orders: &[NewOrder],
+        now: Timestamp,
+    ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
     async fn orders(
         &self,

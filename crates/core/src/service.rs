@@ -210,21 +210,20 @@ impl Fulfillment {
             let page = shop.orders_page(since, after.as_deref()).await?;
             report.pages += 1;
             report.fetched += page.fetched;
-            for order in &page.orders {
-                match self.store.insert_order(tenant, order, now).await {
-                    Ok(o) => {
+            for created in self.store.import_orders(tenant, &page.orders, now).await? {
+                match created {
+                    Some(id) => {
                         report.created += 1;
                         self.bus.publish(
                             tenant,
                             LiveEvent::OrderChanged {
-                                order_id: o.id().clone(),
-                                status: o.status(),
+                                order_id: id,
+                                status: OrderStatus::Pending,
                                 event: "imported".into(),
                             },
                         );
                     }
-                    Err(crate::ports::StoreError::Conflict(_)) => report.unchanged += 1,
-                    Err(e) => return Err(e.into()),
+                    None => report.unchanged += 1,
                 }
             }
             newest = newest.max(page.newest);

@@ -34,7 +34,7 @@ use packbench_core::ports::{Shop, ShopError, ShopOrderPage, Shops, Store};
 use packbench_core::settings::Settings;
 
 /// Orders per page of an import.
-const PAGE_SIZE: u32 = 50;
+const PAGE_SIZE: u32 = 250;
 
 /// A tenant's Shopify store at the `Shop` port.
 pub struct ShopifyShop {

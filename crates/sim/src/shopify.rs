@@ -113,6 +113,8 @@ pub struct ShopifySim {
     bucket: Mutex<Bucket>,
     throttled: std::sync::atomic::AtomicU64,
     queries: std::sync::atomic::AtomicU64,
+    /// (current run of THROTTLED answers, longest run, points spent).
+    runs: Mutex<(u64, u64, f64)>,
 }
 
 const NAMES: [&str; 8] = [
@@ -195,7 +197,9 @@ fn generate(cfg: &ShopifySimConfig) -> Vec<SimOrder> {
 
 impl ShopifySim {
     pub fn new(config: ShopifySimConfig) -> Arc<Self> {
-        let orders = generate(&config);
+        let mut orders = generate(&config);
+        // Kept in the order pages are served in, so a page is a slice, not a sort.
+        orders.sort_by_key(|o| (o.updated, o.id));
         let available = config.bucket.unwrap_or(0.0);
         Arc::new(Self {
             config: Mutex::new(config),
@@ -207,6 +211,7 @@ impl ShopifySim {
             }),
             throttled: 0.into(),
             queries: 0.into(),
+            runs: Mutex::new((0, 0, 0.0)),
         })
     }
 
@@ -227,6 +232,28 @@ impl ShopifySim {
         self.throttled.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// The most `THROTTLED` answers given one after another.
+    pub fn longest_throttled_run(&self) -> u64 {
+        self.runs.lock().map(|r| r.1).unwrap_or(0)
+    }
+
+    /// Query cost points actually spent so far.
+    pub fn points_spent(&self) -> f64 {
+        self.runs.lock().map(|r| r.2).unwrap_or(0.0)
+    }
+
+    fn note(&self, throttled: bool, spent: f64) {
+        if let Ok(mut r) = self.runs.lock() {
+            if throttled {
+                r.0 += 1;
+                r.1 = r.1.max(r.0);
+            } else {
+                r.0 = 0;
+            }
+            r.2 += spent;
+        }
+    }
+
     pub fn queries(&self) -> u64 {
         self.queries.load(std::sync::atomic::Ordering::SeqCst)
     }
@@ -238,6 +265,9 @@ impl ShopifySim {
         {
             o.cancelled = Some(Utc::now());
             o.updated = Utc::now();
+        }
+        if let Ok(mut orders) = self.orders.lock() {
+            orders.sort_by_key(|o| (o.updated, o.id));
         }
     }
 
@@ -366,6 +396,7 @@ async fn graphql(
         Err(a) => {
             sim.throttled
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            sim.note(true, 0.0);
             return axum::Json(json!({
                 "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}}],
                 "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null,
@@ -380,25 +411,37 @@ async fn graphql(
         .and_then(|c| c.strip_prefix("cursor-"))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0);
-    let mut orders = sim.orders.lock().map(|o| o.clone()).unwrap_or_default();
-    orders.retain(|o| since.is_none_or(|s| o.updated >= s));
-    orders.sort_by_key(|o| (o.updated, o.id));
-    let page: Vec<Value> = orders
-        .iter()
-        .skip(after)
-        .take(first)
-        .map(|o| order_json(o, &cfg))
-        .collect();
+    let (page, total): (Vec<Value>, usize) = match sim.orders.lock() {
+        Ok(orders) => {
+            let start = since.map_or(0, |s| orders.partition_point(|o| o.updated < s));
+            let matching = &orders[start..];
+            let page = matching
+                .iter()
+                .skip(after)
+                .take(first)
+                .map(|o| order_json(o, &cfg))
+                .collect();
+            (page, matching.len())
+        }
+        Err(_) => (Vec::new(), 0),
+    };
     let end = after + page.len();
     let actual = 2.0 + 2.0 * page.len() as f64;
+    sim.note(false, actual);
+    if cfg.bucket.is_some() {
+        // Refund what was reserved but not used, as Shopify does.
+        if let Ok(mut b) = sim.bucket.lock() {
+            b.available = (b.available + requested - actual).min(max);
+        }
+    }
     json_answer(json!({
         "data": {"orders": {
-            "pageInfo": {"hasNextPage": end < orders.len(), "endCursor": (!page.is_empty()).then(|| format!("cursor-{end}"))},
+            "pageInfo": {"hasNextPage": end < total, "endCursor": (!page.is_empty()).then(|| format!("cursor-{end}"))},
             "nodes": page,
         }},
         "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": actual,
             "throttleStatus": {"maximumAvailable": max,
-                "currentlyAvailable": if cfg.bucket.is_some() { available + requested - actual } else { max },
+                "currentlyAvailable": if cfg.bucket.is_some() { (available + requested - actual).min(max) } else { max },
                 "restoreRate": cfg.restore_rate}}},
     }))
 }

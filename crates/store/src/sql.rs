@@ -87,6 +87,7 @@ impl Drop for Checkpointer {
 enum Bind {
     Text(String),
     Int(i64),
+    OptText(Option<String>),
 }
 
 /// Builds `$n` placeholders and their values in step.
@@ -102,12 +103,17 @@ impl Args {
         self.0.push(Bind::Int(v));
         format!("${}", self.0.len())
     }
+    fn opt_text(&mut self, v: Option<String>) -> String {
+        self.0.push(Bind::OptText(v));
+        format!("${}", self.0.len())
+    }
     fn query(self, sql: &str) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(sql);
         for b in self.0 {
             q = match b {
                 Bind::Text(s) => q.bind(s),
                 Bind::Int(i) => q.bind(i),
+                Bind::OptText(s) => q.bind(s),
             };
         }
         q
@@ -741,6 +747,109 @@ impl Store for SqlStore {
         self.order(tenant, &id)
             .await?
             .ok_or(StoreError::NotFound("order"))
+    }
+
+    async fn import_orders(
+        &self,
+        tenant: &TenantId,
+        orders: &[NewOrder],
+        now: Timestamp,
+    ) -> StoreResult<Vec<Option<OrderId>>> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let ids: Vec<OrderId> = orders.iter().map(|_| OrderId::generate()).collect();
+        let mut inserted = std::collections::HashSet::new();
+        for (chunk_ids, chunk) in ids.chunks(200).zip(orders.chunks(200)) {
+            let mut a = Args::default();
+            let values: Vec<String> = chunk_ids
+                .iter()
+                .zip(chunk)
+                .map(|(id, o)| {
+                    format!(
+                        "({}, {}, {}, {}, 'pending', 1, {}, {}, {}, {})",
+                        a.text(tenant.as_str()),
+                        a.text(id.as_str()),
+                        a.text(o.name.as_str()),
+                        a.opt_text(o.external_id.clone()),
+                        a.opt_text(o.customer_name.clone()),
+                        a.opt_text(o.ship_to.as_ref().map(to_json)),
+                        a.int(ms(o.created_at)),
+                        a.int(ms(now)),
+                    )
+                })
+                .collect();
+            // Orders already here (same external id or name) are skipped; the ids returned are
+            // the ones created.
+            let sql = format!(
+                "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at)
+                 values {} on conflict do nothing returning order_id",
+                values.join(", ")
+            );
+            for row in a.query(&sql).fetch_all(&mut *tx).await.map_err(db)? {
+                inserted.insert(text(&row, "order_id")?);
+            }
+        }
+        let created: Vec<Option<OrderId>> = ids
+            .into_iter()
+            .map(|id| inserted.contains(id.as_str()).then_some(id))
+            .collect();
+        // Lines and events of the new orders, many rows per statement.
+        let new: Vec<(&OrderId, &NewOrder)> = created
+            .iter()
+            .zip(orders)
+            .filter_map(|(id, o)| id.as_ref().map(|id| (id, o)))
+            .collect();
+        let lines: Vec<(&OrderId, usize, &packbench_core::model::NewOrderLine)> = new
+            .iter()
+            .flat_map(|(id, o)| o.lines.iter().enumerate().map(move |(i, l)| (*id, i, l)))
+            .collect();
+        for chunk in lines.chunks(400) {
+            let mut a = Args::default();
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|(id, i, l)| {
+                    format!(
+                        "({}, {}, {}, {}, {}, {}, {}, {}, 0)",
+                        a.text(tenant.as_str()),
+                        a.text(id.as_str()),
+                        a.int(*i as i64 + 1),
+                        a.text(l.sku.as_str()),
+                        a.text(l.sku.key()),
+                        a.opt_text(l.barcode.as_ref().map(|b| b.as_str().to_owned())),
+                        a.text(l.title.as_str()),
+                        a.int(i64::from(l.quantity)),
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked) values {}",
+                values.join(", ")
+            );
+            a.query(&sql).execute(&mut *tx).await.map_err(db)?;
+        }
+        for chunk in new.chunks(400) {
+            let mut a = Args::default();
+            let values: Vec<String> = chunk
+                .iter()
+                .map(|(id, o)| {
+                    let payload = serde_json::json!({"name": o.name, "external_id": o.external_id, "lines": o.lines.len()});
+                    format!(
+                        "({}, {}, 1, 'imported', null, null, {}, {})",
+                        a.text(tenant.as_str()),
+                        a.text(id.as_str()),
+                        a.text(payload.to_string()),
+                        a.int(ms(now)),
+                    )
+                })
+                .collect();
+            let sql = format!(
+                "insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at) values {}",
+                values.join(", ")
+            );
+            a.query(&sql).execute(&mut *tx).await.map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(created)
     }
 
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {

@@ -1,0 +1,258 @@
+//! `packbench-shop-load`: the Shopify issue's benchmarks (BENCHMARKS.md), against the real
+//! client and the Shopify sim on loopback, with a hub on loopback HTTP over SQLite.
+//!
+//! 1. Import: `POST sync` of N orders from the sim with throttling off; orders/s end to end.
+//! 2. Throttled import: the sim with Shopify Standard limits (bucket 2,000, restore 100/s);
+//!    how much of the restore rate the import used, and the longest run of THROTTLED answers.
+//! 3. Webhook ingest: signed `orders/create` deliveries from C concurrent senders; rate and
+//!    answer latency (verification, de-duplication and the durable inbox included).
+//!
+//! Usage: packbench-shop-load [--orders 100000] [--throttled-orders 3000] [--webhooks 20000] [--senders 16]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use packbench_core::ports::{Clock, SystemClock};
+use packbench_server::{AppState, HubOptions, demo};
+use packbench_sim::{ShopifySim, ShopifySimConfig};
+use packbench_store::SqlStore;
+use serde_json::{Value, json};
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value_t = 100_000)]
+    orders: usize,
+    #[arg(long, default_value_t = 3000)]
+    throttled_orders: usize,
+    #[arg(long, default_value_t = 20_000)]
+    webhooks: usize,
+    #[arg(long, default_value_t = 16)]
+    senders: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+struct Hub {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Hub {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> anyhow::Result<Value> {
+        let r = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .timeout(Duration::from_secs(3600))
+            .send()
+            .await?;
+        let status = r.status();
+        let v: Value = r.json().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status} {v}");
+        Ok(v)
+    }
+
+    async fn connect(
+        &self,
+        sim: &ShopifySim,
+        addr: std::net::SocketAddr,
+        secret: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let cfg = sim.config();
+        self.call(
+            reqwest::Method::PATCH,
+            "/settings",
+            json!({"shopify": {"shop_domain": "bench.myshopify.com", "access_token": cfg.access_token,
+                "api_secret": secret,
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION),
+                "location_ids": []}}),
+        )
+        .await?;
+        // The hub keeps settings for 2 s.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        Ok(())
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("packbench-shop-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let store = SqlStore::connect(&format!("sqlite://{}", dir.join("bench.sqlite").display()))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (tenant, logins) = demo::prepare(&store, SystemClock.now(), 0).await?;
+    let state = Arc::new(AppState::new(Arc::new(store)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}/api/{}", listener.local_addr()?, tenant.slug);
+    tokio::spawn(packbench_server::serve(
+        listener,
+        state.clone(),
+        HubOptions::default(),
+        std::future::pending(),
+    ));
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&json!({"username": "admin", "password": logins.admin_password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let hub = Hub {
+        token: login["data"]["token"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        base,
+        http,
+    };
+
+    // 1. Import, throttling off.
+    let sim = ShopifySim::new(ShopifySimConfig {
+        orders: args.orders,
+        ..Default::default()
+    });
+    let addr = packbench_sim::serve_loopback(sim.router()).await?;
+    hub.connect(&sim, addr, None).await?;
+    let t = Instant::now();
+    let r = hub.call(reqwest::Method::POST, "/sync", json!({})).await?;
+    let wall = t.elapsed().as_secs_f64();
+    let fetched = r["data"]["fetched"].as_u64().unwrap_or(0) as f64;
+    println!(
+        "import {} orders (throttling off): {:.1} s, {:.0} orders/s (target ≥ 5,000: {}); {} bench orders created, {} pages",
+        fetched,
+        wall,
+        fetched / wall,
+        if fetched / wall >= 5000.0 {
+            "MET"
+        } else {
+            "MISSED"
+        },
+        r["data"]["created"],
+        r["data"]["pages"],
+    );
+
+    // 2. Import with Shopify Standard limits.
+    hub.call(reqwest::Method::DELETE, "/sync", json!({}))
+        .await?;
+    let limited = ShopifySim::new(ShopifySimConfig {
+        orders: args.throttled_orders,
+        seed: 11,
+        bucket: Some(2000.0),
+        restore_rate: 100.0,
+        ..Default::default()
+    });
+    let addr = packbench_sim::serve_loopback(limited.router()).await?;
+    hub.connect(&limited, addr, None).await?;
+    let t = Instant::now();
+    let r = hub.call(reqwest::Method::POST, "/sync", json!({})).await?;
+    let wall = t.elapsed().as_secs_f64();
+    let spent = limited.points_spent();
+    let steady = ((spent - 2000.0).max(0.0)) / (100.0 * wall);
+    println!(
+        "import {} orders at Standard limits (bucket 2,000, 100/s): {:.1} s, {:.0} points spent, restore rate used {:.1} % (target ≥ 90 %: {}); THROTTLED answers {} (longest run {}; target never twice in a row: {})",
+        r["data"]["fetched"],
+        wall,
+        spent,
+        steady * 100.0,
+        if steady >= 0.9 { "MET" } else { "MISSED" },
+        limited.throttled(),
+        limited.longest_throttled_run(),
+        if limited.longest_throttled_run() < 2 {
+            "MET"
+        } else {
+            "MISSED"
+        },
+    );
+
+    // 3. Webhook ingest.
+    let secret = "shpss_bench";
+    let quiet = ShopifySim::new(ShopifySimConfig {
+        orders: 0,
+        ..Default::default()
+    });
+    let addr = packbench_sim::serve_loopback(quiet.router()).await?;
+    hub.connect(&quiet, addr, Some(secret)).await?;
+    let body = Arc::new(
+        std::fs::read(
+            packbench_openapi::specs_dir()
+                .join("shopify/examples/webhooks/orders_create.2026-07.json"),
+        )
+        .unwrap_or_else(|_| b"{\"id\":1}".to_vec()),
+    );
+    let signature = Arc::new(packbench_shopify::webhook::sign(secret.as_bytes(), &body));
+    let url = Arc::new(format!("{}/webhooks/shopify", hub.base));
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.senders {
+        let (http, body, signature, url, next) = (
+            hub.http.clone(),
+            body.clone(),
+            signature.clone(),
+            url.clone(),
+            next.clone(),
+        );
+        let n = args.webhooks;
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= n {
+                    return anyhow::Ok(lat);
+                }
+                let s = Instant::now();
+                let r = http
+                    .post(url.as_str())
+                    .header("content-type", "application/json")
+                    .header("x-shopify-topic", "orders/create")
+                    .header("x-shopify-webhook-id", format!("bench-{i}"))
+                    .header("x-shopify-hmac-sha256", signature.as_str())
+                    .body(body.as_ref().clone())
+                    .send()
+                    .await?;
+                let status = r.status();
+                r.bytes().await?;
+                anyhow::ensure!(status.is_success(), "delivery {i}: {status}");
+                lat.push(s.elapsed());
+            }
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let wall = t.elapsed().as_secs_f64();
+    lat.sort();
+    let rate = lat.len() as f64 / wall;
+    println!(
+        "webhook ingest {} deliveries ({} bytes each), {} senders: {:.0}/s (target ≥ 2,000: {}); answer p50 {:.2} ms p99 {:.2} ms (target p99 ≤ 50 ms: {})",
+        lat.len(),
+        body.len(),
+        args.senders,
+        rate,
+        if rate >= 2000.0 { "MET" } else { "MISSED" },
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        if percentile(&lat, 0.99) <= 50.0 {
+            "MET"
+        } else {
+            "MISSED"
+        },
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
