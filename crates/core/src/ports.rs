@@ -131,6 +131,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
+    async fn order_by_external_id(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+    ) -> StoreResult<Option<OrderId>>;
     async fn orders(
         &self,
         tenant: &TenantId,
@@ -354,6 +359,11 @@ pub enum LiveEvent {
         failed: usize,
         total: usize,
     },
+    /// The shop cancelled an order that has already left: someone should intercept it.
+    ShopCancelledShipped {
+        order_id: OrderId,
+        name: String,
+    },
     /// The carrier reported a problem with a parcel (UPS `X`): someone should look.
     TrackingException {
         order_id: OrderId,
@@ -553,6 +563,8 @@ pub struct ShopOrderPage {
     pub newest: Option<Timestamp>,
     /// Where the next page starts, if there is one.
     pub next: Option<String>,
+    /// External ids (fulfillment orders) of orders the shop has cancelled.
+    pub cancelled: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

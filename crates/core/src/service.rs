@@ -105,6 +105,10 @@ pub struct SyncReport {
     pub created: usize,
     /// Bench orders that were already here.
     pub unchanged: usize,
+    /// Orders cancelled here because the shop cancelled them before they left.
+    pub cancelled: usize,
+    /// Orders the shop cancelled after they had shipped (announced, left as they are).
+    pub cancelled_after_shipping: usize,
     pub watermark: Option<Timestamp>,
 }
 
@@ -205,12 +209,24 @@ impl Fulfillment {
         let batch_id = format!("sync-{}", ShipmentId::generate().as_str());
         let mut report = SyncReport::default();
         let mut newest = None;
-        let mut after: Option<String> = None;
+        let mut page = shop.orders_page(since, None).await?;
         loop {
-            let page = shop.orders_page(since, after.as_deref()).await?;
             report.pages += 1;
             report.fetched += page.fetched;
-            for created in self.store.import_orders(tenant, &page.orders, now).await? {
+            // The next page is fetched while this one is written: they do not depend on each
+            // other, and the watermark only moves once every page is in.
+            let next_cursor = page.next.clone();
+            let fetch_next = async {
+                match &next_cursor {
+                    Some(c) => Some(shop.orders_page(since, Some(c)).await),
+                    None => None,
+                }
+            };
+            let (created, next) = futures::join!(
+                self.store.import_orders(tenant, &page.orders, now),
+                fetch_next
+            );
+            for created in created? {
                 match created {
                     Some(id) => {
                         report.created += 1;
@@ -226,6 +242,10 @@ impl Fulfillment {
                     None => report.unchanged += 1,
                 }
             }
+            for external in &page.cancelled {
+                self.apply_shop_cancellation(tenant, external, &mut report)
+                    .await?;
+            }
             newest = newest.max(page.newest);
             self.bus.publish(
                 tenant,
@@ -237,8 +257,8 @@ impl Fulfillment {
                     total: 0,
                 },
             );
-            match page.next {
-                Some(n) => after = Some(n),
+            match next {
+                Some(p) => page = p?,
                 None => break,
             }
         }
@@ -247,6 +267,42 @@ impl Fulfillment {
         }
         report.watermark = newest;
         Ok(report)
+    }
+
+    /// The shop cancelled an order: cancel it here if it has not left; if it has, say so
+    /// loudly (a live `shop_cancelled_shipped` event) and leave it as it is.
+    async fn apply_shop_cancellation(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let Some(id) = self.store.order_by_external_id(tenant, external_id).await? else {
+            return Ok(());
+        };
+        let order = self.load(tenant, &id).await?;
+        match order.status() {
+            OrderStatus::Cancelled => {}
+            OrderStatus::Shipped | OrderStatus::Delivered => {
+                report.cancelled_after_shipping += 1;
+                self.bus.publish(
+                    tenant,
+                    LiveEvent::ShopCancelledShipped {
+                        order_id: id,
+                        name: order.name.clone(),
+                    },
+                );
+            }
+            _ => {
+                let action = Action::Cancel {
+                    reason: "cancelled in Shopify".into(),
+                };
+                self.commit(tenant, &order, &action, &[], &Actor::system())
+                    .await?;
+                report.cancelled += 1;
+            }
+        }
+        Ok(())
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

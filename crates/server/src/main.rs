@@ -294,6 +294,7 @@ async fn run_hub(
     println!("Packbench hub on http://{addr}");
     packbench_server::tracking::spawn_poller(state.clone(), track_every);
     packbench_server::webhooks::spawn_sweeper(state.clone(), Duration::from_secs(30));
+    packbench_server::webhooks::spawn_reconciler(state.clone(), Duration::from_secs(10 * 60));
     serve(listener, state, options, shutdown_signal()).await?;
     Ok(())
 }

@@ -67,3 +67,26 @@ pub fn spawn_sweeper(app: Arc<AppState>, every: Duration) -> tokio::task::JoinHa
         }
     })
 }
+
+/// Every `every`, an incremental import for each tenant with a connected store: webhooks are
+/// not guaranteed to arrive, so this is what makes the bench eventually right.
+pub fn spawn_reconciler(app: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Ok(tenants) = app.store.tenants().await else {
+                continue;
+            };
+            for t in tenants {
+                match app.fulfillment.sync(&t.id).await {
+                    Ok(_) | Err(packbench_core::Error::ShopNotConfigured) => {}
+                    Err(e) => {
+                        tracing::warn!(tenant = %t.slug, error = %e, "reconcile import failed")
+                    }
+                }
+            }
+        }
+    })
+}

@@ -78,6 +78,12 @@ impl Shop for ShopifyShop {
             .filter(|p| p.has_next_page)
             .and_then(|p| p.end_cursor.clone());
         Ok(ShopOrderPage {
+            cancelled: page
+                .nodes
+                .iter()
+                .filter(|o| o.cancelled_at.is_some())
+                .flat_map(|o| o.fulfillment_orders.nodes.iter().map(|fo| fo.id.clone()))
+                .collect(),
             fetched: page.nodes.len(),
             newest: page.nodes.iter().map(|o| o.updated_at).max(),
             orders: page

@@ -852,6 +852,25 @@ impl Store for SqlStore {
         Ok(created)
     }
 
+    async fn order_by_external_id(
+        &self,
+        tenant: &TenantId,
+        external_id: &str,
+    ) -> StoreResult<Option<OrderId>> {
+        let row = sqlx::query(
+            "select order_id from sales_order where tenant_id = $1 and external_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| {
+            OrderId::parse(&text(&r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
+        })
+        .transpose()
+    }
+
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {
         // One round trip: the order's columns repeat on each of its lines.
         let fetched = sqlx::query(&format!(

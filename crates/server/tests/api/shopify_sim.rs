@@ -95,6 +95,22 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
         .len();
     assert_eq!(count, expected);
 
+    // Cancelled in Shopify before it left: cancelled here too, at the next sync.
+    sim.cancel_order("#1001");
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.body["data"]["cancelled"], 1, "{}", r.body);
+    let id_1001 = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "#1001")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let o = app.get(&format!("/orders/{id_1001}"), &app.packer).await;
+    assert_eq!(o.body["data"]["status"], "cancelled", "{}", o.body);
+
     // Clearing forgets the watermark: the next sync brings everything back.
     let r = app
         .call(Method::DELETE, "/api/acme/sync", Some(&app.admin), None)
@@ -103,7 +119,8 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(
         r.body["data"]["created"].as_u64().unwrap() as usize,
-        expected
+        expected - 1,
+        "everything but the order cancelled since"
     );
 }
 
@@ -235,6 +252,14 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
     assert_eq!(shop.fulfillments().len(), 2);
     let again = app.post("/batches/sync", &app.admin, json!({})).await;
     assert_eq!(again.body["data"]["total"], 0, "{}", again.body);
+    // Cancelled in Shopify after it shipped: announced, left shipped.
+    let name = first.body["data"]["name"].as_str().unwrap().to_owned();
+    shop.cancel_order(&name);
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.body["data"]["cancelled_after_shipping"], 1, "{}", r.body);
+    let o = app.get(&format!("/orders/{}", ids[0]), &app.packer).await;
+    assert_eq!(o.body["data"]["status"], "shipped");
+
     // Naming an order already reported sends nothing either.
     let named = app
         .post("/batches/sync", &app.admin, json!({"order_ids": [ids[0]]}))
