@@ -74,6 +74,8 @@ pub struct NewOrder {
     pub ship_to: Option<Address>,
     pub lines: Vec<NewOrderLine>,
     pub created_at: Timestamp,
+    /// Why the shop holds it (it cannot be assigned until released), if it does.
+    pub hold: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

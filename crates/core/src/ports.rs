@@ -131,6 +131,8 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
+    /// Why the shop holds an order, if it does.
+    async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>>;
     async fn order_by_external_id(
         &self,
         tenant: &TenantId,

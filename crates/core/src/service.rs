@@ -414,6 +414,12 @@ impl Fulfillment {
                 if self.store.user(tenant, &user).await?.is_none() {
                     return Err(Error::not_found("user", &user));
                 }
+                if self.store.order_hold(tenant, id).await?.is_some() {
+                    return Err(Refusal::Invalid(
+                        "this order is on hold in Shopify; it can be assigned once the hold is released",
+                    )
+                    .into());
+                }
                 Action::Assign { user }
             }
             Operation::Pick { items } => {
@@ -891,6 +897,11 @@ impl Fulfillment {
             );
         }
         Ok(out)
+    }
+
+    /// Why the shop holds the order, if it does (it cannot be assigned meanwhile).
+    pub async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<String>> {
+        Ok(self.store.order_hold(tenant, id).await?)
     }
 
     /// The order's report to the shop, if one was attempted.

@@ -1,6 +1,7 @@
 //! Shopify orders → bench orders: one per fulfillment order that is open at one of the
 //! tenant's locations (all locations when none is configured), with what is still to fulfil.
-//! Cancelled orders, closed and on-hold fulfillment orders bring nothing to the bench here.
+//! An on-hold fulfillment order comes with its hold (not assignable until released); cancelled
+//! orders and closed fulfillment orders bring nothing.
 
 use packbench_core::domain::{Gtin, Sku};
 use packbench_core::model::{Address, NewOrder, NewOrderLine};
@@ -33,7 +34,7 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
         .fulfillment_orders
         .nodes
         .iter()
-        .filter(|fo| matches!(fo.status.as_str(), "OPEN" | "IN_PROGRESS"))
+        .filter(|fo| matches!(fo.status.as_str(), "OPEN" | "IN_PROGRESS" | "ON_HOLD"))
         .filter(|fo| {
             location_ids.is_empty()
                 || fo
@@ -91,6 +92,7 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
                 ship_to: order.shipping_address.as_ref().map(address),
                 lines,
                 created_at: order.created_at,
+                hold: (fo.status == "ON_HOLD").then(|| "on hold in Shopify".to_string()),
             })
         })
         .collect()

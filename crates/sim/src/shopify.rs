@@ -271,6 +271,19 @@ impl ShopifySim {
         }
     }
 
+    /// Releases the holds on an order's fulfillment orders (its `updatedAt` moves on).
+    pub fn release_hold(&self, name: &str) {
+        if let Ok(mut orders) = self.orders.lock() {
+            for o in orders.iter_mut().filter(|o| o.name == name) {
+                for fo in o.fos.iter_mut().filter(|fo| fo.status == "ON_HOLD") {
+                    fo.status = "OPEN";
+                }
+                o.updated = Utc::now();
+            }
+            orders.sort_by_key(|o| (o.updated, o.id));
+        }
+    }
+
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
             .route(

@@ -697,8 +697,8 @@ impl Store for SqlStore {
         let id = OrderId::generate();
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(
-            "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at)
-             values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8)",
+            "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason)
+             values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8, $9)",
         )
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -708,6 +708,7 @@ impl Store for SqlStore {
         .bind(order.ship_to.as_ref().map(to_json))
         .bind(ms(order.created_at))
         .bind(ms(now))
+        .bind(order.hold.clone())
         .execute(&mut *tx)
         .await
         .map_err(|e| match db(e) {
@@ -766,7 +767,7 @@ impl Store for SqlStore {
                 .zip(chunk)
                 .map(|(id, o)| {
                     format!(
-                        "({}, {}, {}, {}, 'pending', 1, {}, {}, {}, {})",
+                        "({}, {}, {}, {}, 'pending', 1, {}, {}, {}, {}, {})",
                         a.text(tenant.as_str()),
                         a.text(id.as_str()),
                         a.text(o.name.as_str()),
@@ -775,13 +776,14 @@ impl Store for SqlStore {
                         a.opt_text(o.ship_to.as_ref().map(to_json)),
                         a.int(ms(o.created_at)),
                         a.int(ms(now)),
+                        a.opt_text(o.hold.clone()),
                     )
                 })
                 .collect();
             // Orders already here (same external id or name) are skipped; the ids returned are
             // the ones created.
             let sql = format!(
-                "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at)
+                "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason)
                  values {} on conflict do nothing returning order_id",
                 values.join(", ")
             );
@@ -793,6 +795,26 @@ impl Store for SqlStore {
             .into_iter()
             .map(|id| inserted.contains(id.as_str()).then_some(id))
             .collect();
+        // Orders already here follow the shop's hold: held ones get it, released ones lose it.
+        for (hold, chunk) in [(true, orders), (false, orders)] {
+            let ext: Vec<&str> = chunk
+                .iter()
+                .zip(&created)
+                .filter(|(o, c)| c.is_none() && o.hold.is_some() == hold)
+                .filter_map(|(o, _)| o.external_id.as_deref())
+                .collect();
+            for part in ext.chunks(400) {
+                let mut a = Args::default();
+                let reason = a.opt_text(hold.then(|| "on hold in Shopify".to_string()));
+                let t = a.text(tenant.as_str());
+                let list: Vec<String> = part.iter().map(|e| a.text(*e)).collect();
+                let sql = format!(
+                    "update sales_order set hold_reason = {reason} where tenant_id = {t} and external_id in ({})",
+                    list.join(", ")
+                );
+                a.query(&sql).execute(&mut *tx).await.map_err(db)?;
+            }
+        }
         // Lines and events of the new orders, many rows per statement.
         let new: Vec<(&OrderId, &NewOrder)> = created
             .iter()
@@ -850,6 +872,21 @@ impl Store for SqlStore {
         }
         tx.commit().await.map_err(db)?;
         Ok(created)
+    }
+
+    async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "select hold_reason from sales_order where tenant_id = $1 and order_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row
+            .map(|r| opt_text(&r, "hold_reason"))
+            .transpose()?
+            .flatten())
     }
 
     async fn order_by_external_id(
@@ -1108,9 +1145,9 @@ impl Store for SqlStore {
             let mut tx = self.pool.begin().await.map_err(db)?;
             let row = sqlx::query(
                 "update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
-                 where tenant_id = $1 and status = 'pending' and order_id = (
+                 where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
                     select order_id from sales_order where tenant_id = $1 and status = 'pending'
-                    order by created_at, order_id limit 1)
+                    and hold_reason is null order by created_at, order_id limit 1)
                  returning order_id, version",
             )
             .bind(tenant.as_str())
@@ -1121,7 +1158,7 @@ impl Store for SqlStore {
             .map_err(db)?;
             let Some(row) = row else {
                 tx.rollback().await.map_err(db)?;
-                let any_left = sqlx::query("select order_id from sales_order where tenant_id = $1 and status = 'pending' limit 1")
+                let any_left = sqlx::query("select order_id from sales_order where tenant_id = $1 and status = 'pending' and hold_reason is null limit 1")
                     .bind(tenant.as_str())
                     .fetch_optional(&self.pool)
                     .await

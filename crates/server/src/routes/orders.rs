@@ -137,6 +137,11 @@ pub async fn detail(
         .await?;
     let mut view = serde_json::to_value(dto::order_detail_view(caller.tenant.slug.as_str(), &d))
         .unwrap_or_default();
+    view["hold"] = json!(
+        app.fulfillment
+            .order_hold(&caller.tenant.id, d.order.id())
+            .await?
+    );
     // Where the report to the shop stands (pending, synced, failed with the reason).
     view["shop_sync"] = json!(
         app.fulfillment

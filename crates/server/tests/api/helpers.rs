@@ -247,6 +247,7 @@ impl TestApp {
         lines: &[(&str, u32)],
     ) -> Order {
         let order = NewOrder {
+            hold: None,
             name: name.into(),
             external_id: Some(format!("gid://shopify/Order/{name}")),
             customer_name: Some(format!("Customer {name}")),

@@ -55,13 +55,10 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
     let d = &r.body["data"];
     assert_eq!(d["fetched"], 30);
     assert_eq!(d["pages"], 1);
-    // 30 orders: #1013 and #1026 are cancelled (i % 13 == 9... i = 9, 22), on hold i % 11 == 5
-    // (i = 5, 16, 27), split i % 7 == 3 (i = 3, 10, 17, 24): their second part is at the other
-    // location, so one bench order each here.
-    let expected = (0..30usize)
-        .filter(|i| i % 13 != 9)
-        .filter(|i| i % 11 != 5 || i % 7 == 3)
-        .count();
+    // 30 orders: i = 9 and 22 are cancelled (i % 13 == 9) and not imported; i = 5, 16, 27 are on
+    // hold (imported, not assignable); split ones (i % 7 == 3) have their second part at the
+    // other location, so one bench order each here.
+    let expected = (0..30usize).filter(|i| i % 13 != 9).count();
     assert_eq!(d["created"].as_u64().unwrap() as usize, expected, "{d}");
 
     let list = app.get("/orders?limit=500", &app.packer).await;
@@ -86,6 +83,37 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
     assert!(o["ship_to"]["postal_code"].is_string(), "{o}");
     assert!(o["lines"][0]["sku"].as_str().unwrap().starts_with("SIM-"));
 
+    // On hold in Shopify (#1006, i = 5): here, but not assignable, and auto-assign skips it.
+    let held = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "#1006")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let d = app.get(&format!("/orders/{held}"), &app.packer).await;
+    assert_eq!(d.body["data"]["hold"], "on hold in Shopify", "{}", d.body);
+    let r = app
+        .operate(&held, &app.packer, json!({"action": "assign"}))
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("on hold")
+    );
+    for _ in 0..6 {
+        let c = app.post("/orders/claim", &app.packer, json!({})).await;
+        assert_ne!(
+            c.body["data"]["id"],
+            held.as_str(),
+            "auto-assign skips held orders"
+        );
+    }
+
     // Again: nothing doubled.
     let again = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(again.body["data"]["created"], 0, "{}", again.body);
@@ -94,6 +122,16 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
         .unwrap()
         .len();
     assert_eq!(count, expected);
+
+    // Released in Shopify: assignable at the next sync.
+    sim.release_hold("#1006");
+    app.post("/sync", &app.admin, json!({})).await;
+    let d = app.get(&format!("/orders/{held}"), &app.packer).await;
+    assert!(d.body["data"]["hold"].is_null(), "{}", d.body);
+    let r = app
+        .operate(&held, &app.packer, json!({"action": "assign"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
 
     // Cancelled in Shopify before it left: cancelled here too, at the next sync.
     sim.cancel_order("#1001");
