@@ -162,3 +162,202 @@ fn a_misspelled_field_or_argument_is_caught() {
         "{errors:?}"
     );
 }
+
+/// Checks an answer against the schema along the query's selections: every selected field is
+/// there (and nothing else), non-null fields are not null, lists are lists, enums are values of
+/// their enum, scalars have their JSON kind.
+fn check_answer(
+    schema: &Schema,
+    type_name: &str,
+    set: &SelectionSet<'_, String>,
+    value: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    let Some(obj) = value.as_object() else {
+        errors.push(format!("{at}: expected an object of {type_name}"));
+        return;
+    };
+    let t = &schema.types[type_name];
+    let mut selected = Vec::new();
+    for sel in &set.items {
+        let Selection::Field(f) = sel else { continue };
+        let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
+        selected.push(key.clone());
+        let Some(field) = t["fields"]
+            .as_array()
+            .and_then(|fs| fs.iter().find(|x| x["name"] == f.name.as_str()))
+        else {
+            continue;
+        };
+        let Some(v) = obj.get(&key) else {
+            errors.push(format!("{at}.{key}: missing"));
+            continue;
+        };
+        check_typed(
+            schema,
+            &field["type"],
+            &f.selection_set,
+            v,
+            &format!("{at}.{key}"),
+            errors,
+        );
+    }
+    for k in obj.keys() {
+        if !selected.contains(k) {
+            errors.push(format!("{at}.{k}: not asked for"));
+        }
+    }
+}
+
+fn check_typed(
+    schema: &Schema,
+    t: &Value,
+    set: &SelectionSet<'_, String>,
+    v: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+) {
+    match t["kind"].as_str() {
+        Some("NON_NULL") => {
+            if v.is_null() {
+                errors.push(format!("{at}: null for a non-null field"));
+            } else {
+                check_typed(schema, &t["ofType"], set, v, at, errors);
+            }
+        }
+        _ if v.is_null() => {}
+        Some("LIST") => match v.as_array() {
+            Some(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    check_typed(
+                        schema,
+                        &t["ofType"],
+                        set,
+                        item,
+                        &format!("{at}[{i}]"),
+                        errors,
+                    );
+                }
+            }
+            None => errors.push(format!("{at}: expected a list")),
+        },
+        Some("OBJECT") | Some("INTERFACE") => {
+            check_answer(schema, t["name"].as_str().unwrap_or(""), set, v, at, errors)
+        }
+        Some("ENUM") => {
+            let name = t["name"].as_str().unwrap_or("");
+            let ok = schema.types[name]["enumValues"]
+                .as_array()
+                .is_some_and(|vs| {
+                    vs.iter()
+                        .any(|e| Some(e["name"].as_str().unwrap_or("")) == v.as_str())
+                });
+            if !ok {
+                errors.push(format!("{at}: {v} is not a {name}"));
+            }
+        }
+        Some("SCALAR") => {
+            let ok = match t["name"].as_str().unwrap_or("") {
+                "Int" | "Float" => v.is_number(),
+                "Boolean" => v.is_boolean(),
+                _ => v.is_string(),
+            };
+            if !ok {
+                errors.push(format!("{at}: {v} is not a {}", t["name"]));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn root_selection(source: &str) -> (bool, SelectionSet<'_, String>) {
+    let doc = graphql_parser::parse_query::<String>(source).unwrap();
+    match doc.definitions.into_iter().next().unwrap() {
+        Definition::Operation(OperationDefinition::Query(q)) => (false, q.selection_set),
+        Definition::Operation(OperationDefinition::Mutation(m)) => (true, m.selection_set),
+        _ => panic!("a named query or mutation"),
+    }
+}
+
+#[tokio::test]
+async fn the_sim_answers_every_operation_in_the_schemas_shapes() {
+    let sim = packbench_sim::ShopifySim::new(packbench_sim::ShopifySimConfig {
+        orders: 20,
+        ..Default::default()
+    });
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let url = format!(
+        "http://{addr}/admin/api/{}/graphql.json",
+        packbench_shopify::API_VERSION
+    );
+    let token = sim.config().access_token;
+    let http = reqwest::Client::new();
+    let ask = |query: &'static str, variables: Value| {
+        let (http, url, token) = (http.clone(), url.clone(), token.clone());
+        async move {
+            http.post(url)
+                .header("X-Shopify-Access-Token", token)
+                .json(&serde_json::json!({"query": query, "variables": variables}))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let schema = schema();
+    let orders = ask(
+        packbench_shopify::ORDERS_FOR_BENCH,
+        serde_json::json!({"first": 20}),
+    )
+    .await;
+    let fo_id = orders["data"]["orders"]["nodes"][0]["fulfillmentOrders"]["nodes"][0]["id"].clone();
+    let fo = ask(
+        packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH,
+        serde_json::json!({"id": fo_id}),
+    )
+    .await;
+    let created = ask(
+        packbench_shopify::FULFILLMENT_CREATE,
+        serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
+            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}}),
+    )
+    .await;
+    for (source, answer) in [
+        (packbench_shopify::ORDERS_FOR_BENCH, &orders),
+        (packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH, &fo),
+        (packbench_shopify::FULFILLMENT_CREATE, &created),
+    ] {
+        let (mutation, set) = root_selection(source);
+        let root = if mutation {
+            &schema.mutation
+        } else {
+            &schema.query
+        };
+        let mut errors = Vec::new();
+        check_answer(&schema, root, &set, &answer["data"], "data", &mut errors);
+        assert_eq!(errors, Vec::<String>::new(), "{answer}");
+        assert!(answer["extensions"]["cost"]["throttleStatus"]["restoreRate"].is_number());
+    }
+}
+
+#[test]
+fn a_wrong_answer_is_caught() {
+    let schema = schema();
+    let (_, set) = root_selection(packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH);
+    let answer = serde_json::json!({"fulfillmentOrder": {"id": "gid://shopify/FulfillmentOrder/1",
+        "status": "BOGUS", "extra": 1, "lineItems": {"nodes": [{"id": null, "remainingQuantity": "2"}]}}});
+    let mut errors = Vec::new();
+    check_answer(&schema, &schema.query, &set, &answer, "data", &mut errors);
+    let text = errors.join("\n");
+    for expected in [
+        "BOGUS",
+        "extra: not asked for",
+        "null for a non-null",
+        "\"2\" is not a",
+    ] {
+        assert!(text.contains(expected), "{expected} in {text}");
+    }
+}
