@@ -37,6 +37,10 @@ pub struct ShopifySimConfig {
     pub products: Vec<Product>,
     /// `None`: no throttling. Shopify Standard is 2,000 points, 100 points/s.
     pub bucket: Option<f64>,
+    /// Where to send signed webhooks when an order changes (a hub's webhook URL), and the
+    /// app secret to sign them with.
+    pub webhook_url: Option<String>,
+    pub webhook_secret: String,
     pub restore_rate: f64,
 }
 
@@ -59,6 +63,8 @@ impl Default for ShopifySimConfig {
                 .collect(),
             bucket: None,
             restore_rate: 100.0,
+            webhook_url: None,
+            webhook_secret: "shpss_sim".into(),
         }
     }
 }
@@ -269,6 +275,49 @@ impl ShopifySim {
         if let Ok(mut orders) = self.orders.lock() {
             orders.sort_by_key(|o| (o.updated, o.id));
         }
+    }
+
+    /// Sends a signed webhook about an order to the configured hub, as Shopify does (REST-shaped
+    /// body, `X-Shopify-*` headers). Answers the HTTP status, or `None` when no hub is set.
+    pub async fn notify(&self, topic: &str, name: &str) -> Option<u16> {
+        use base64::Engine;
+        use hmac::Mac;
+        let cfg = self.config();
+        let url = cfg.webhook_url.clone()?;
+        let order = self
+            .orders
+            .lock()
+            .ok()?
+            .iter()
+            .find(|o| o.name == name)
+            .cloned()?;
+        let body = serde_json::to_vec(&json!({
+            "id": order.id,
+            "admin_graphql_api_id": gid("Order", order.id),
+            "name": order.name,
+            "updated_at": order.updated.to_rfc3339(),
+            "cancelled_at": order.cancelled.map(|c| c.to_rfc3339()),
+        }))
+        .ok()?;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(cfg.webhook_secret.as_bytes()).ok()?;
+        mac.update(&body);
+        let signature =
+            base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+        let id = format!("sim-{:032x}", rand::random::<u128>());
+        let r = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", topic)
+            .header("x-shopify-hmac-sha256", signature)
+            .header("x-shopify-webhook-id", id)
+            .header("x-shopify-api-version", API_VERSION)
+            .header("x-shopify-shop-domain", "sim.myshopify.com")
+            .body(body)
+            .send()
+            .await
+            .ok()?;
+        Some(r.status().as_u16())
     }
 
     /// Releases the holds on an order's fulfillment orders (its `updatedAt` moves on).

@@ -1119,3 +1119,18 @@ async fn postgres_webhooks_are_verified_kept_once_and_processed() {
         shopify_sim::webhooks_are_verified_kept_once_and_processed(url).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_sims_signed_webhooks_bring_changes_without_a_sync() {
+    shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_the_sims_signed_webhooks_bring_changes_without_a_sync() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(url).await;
+    }
+}

@@ -459,3 +459,61 @@ pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
         pending.iter().map(|p| &p.1).collect::<Vec<_>>()
     );
 }
+
+pub async fn the_sims_signed_webhooks_bring_changes_without_a_sync(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders: 8,
+        webhook_url: Some(format!("{}/api/acme/webhooks/shopify", app.base)),
+        webhook_secret: "shpss_from_the_sim".into(),
+        ..ShopifySimConfig::default()
+    };
+    let sim = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                "api_secret": config.webhook_secret,
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    app.post("/sync", &app.admin, json!({})).await;
+    let list = app.get("/orders?limit=50", &app.packer).await;
+    let held = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == "#1006")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        app.get(&format!("/orders/{held}"), &app.packer).await.body["data"]["hold"],
+        "on hold in Shopify"
+    );
+    // The merchant releases the hold; Shopify (the sim) tells the hub by webhook.
+    sim.release_hold("#1006");
+    assert_eq!(
+        sim.notify("fulfillment_orders/hold_released", "#1006")
+            .await,
+        Some(200)
+    );
+    let mut released = false;
+    for _ in 0..50 {
+        let d = app.get(&format!("/orders/{held}"), &app.packer).await;
+        if d.body["data"]["hold"].is_null() {
+            released = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        released,
+        "the webhook brought the release without anyone syncing"
+    );
+}
