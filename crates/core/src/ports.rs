@@ -131,6 +131,23 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
+    /// Replaces the lines of an order nobody has picked from (the shop edited it); bumps its
+    /// version and records an `edited_in_shop` event.
+    async fn replace_order_lines(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        lines: &[crate::model::NewOrderLine],
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// Flags an order for a person to review (or clears the flag).
+    async fn set_order_review(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        reason: Option<&str>,
+    ) -> StoreResult<()>;
+    async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>>;
     /// Why the shop holds an order, if it does.
     async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>>;
     async fn order_by_external_id(

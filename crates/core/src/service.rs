@@ -105,6 +105,10 @@ pub struct SyncReport {
     pub created: usize,
     /// Bench orders that were already here.
     pub unchanged: usize,
+    /// Orders whose lines the shop changed before picking started (taken as they are now).
+    pub updated: usize,
+    /// Orders the shop changed after picking started (flagged for a person).
+    pub flagged_for_review: usize,
     /// Orders cancelled here because the shop cancelled them before they left.
     pub cancelled: usize,
     /// Orders the shop cancelled after they had shipped (announced, left as they are).
@@ -226,7 +230,13 @@ impl Fulfillment {
                 self.store.import_orders(tenant, &page.orders, now),
                 fetch_next
             );
-            for created in created? {
+            let created = created?;
+            for (order, made) in page.orders.iter().zip(&created) {
+                if made.is_none() {
+                    self.apply_shop_edit(tenant, order, &mut report).await?;
+                }
+            }
+            for created in created {
                 match created {
                     Some(id) => {
                         report.created += 1;
@@ -267,6 +277,75 @@ impl Fulfillment {
         }
         report.watermark = newest;
         Ok(report)
+    }
+
+    /// An order already here came again: if the shop changed its lines, take the new ones
+    /// when nobody has picked yet; once picking has started, flag it for a person instead of
+    /// changing what is in someone's hands.
+    async fn apply_shop_edit(
+        &self,
+        tenant: &TenantId,
+        incoming: &crate::model::NewOrder,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        let Some(external) = incoming.external_id.as_deref() else {
+            return Ok(());
+        };
+        let Some(id) = self.store.order_by_external_id(tenant, external).await? else {
+            return Ok(());
+        };
+        let order = self.load(tenant, &id).await?;
+        let key = |sku: &crate::domain::Sku, q: u32| (sku.key(), q);
+        let mut ours: Vec<_> = order
+            .lines()
+            .iter()
+            .map(|l| key(&l.sku, l.quantity))
+            .collect();
+        let mut theirs: Vec<_> = incoming
+            .lines
+            .iter()
+            .map(|l| key(&l.sku, l.quantity))
+            .collect();
+        ours.sort();
+        theirs.sort();
+        if ours == theirs
+            || !matches!(
+                order.status(),
+                OrderStatus::Pending | OrderStatus::Processing
+            )
+        {
+            return Ok(());
+        }
+        let picking_started = order.lines().iter().any(|l| l.picked > 0);
+        if picking_started {
+            self.store
+                .set_order_review(
+                    tenant,
+                    &id,
+                    Some("edited in Shopify after picking started: check the lines with the shop"),
+                )
+                .await?;
+            report.flagged_for_review += 1;
+        } else {
+            self.store
+                .replace_order_lines(tenant, &id, &incoming.lines, self.clock.now())
+                .await?;
+            report.updated += 1;
+        }
+        self.bus.publish(
+            tenant,
+            LiveEvent::OrderChanged {
+                order_id: id,
+                status: order.status(),
+                event: "edited_in_shop".into(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Why an order is flagged for review, if it is.
+    pub async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<String>> {
+        Ok(self.store.order_review(tenant, id).await?)
     }
 
     /// The shop cancelled an order: cancel it here if it has not left; if it has, say so

@@ -320,6 +320,19 @@ impl ShopifySim {
         Some(r.status().as_u16())
     }
 
+    /// Edits an order as a merchant would: one more of its first item.
+    pub fn edit_order(&self, name: &str) {
+        if let Ok(mut orders) = self.orders.lock() {
+            for o in orders.iter_mut().filter(|o| o.name == name) {
+                if let Some(line) = o.fos.first_mut().and_then(|fo| fo.lines.first_mut()) {
+                    line.quantity += 1;
+                }
+                o.updated = Utc::now();
+            }
+            orders.sort_by_key(|o| (o.updated, o.id));
+        }
+    }
+
     /// Releases the holds on an order's fulfillment orders (its `updatedAt` moves on).
     pub fn release_hold(&self, name: &str) {
         if let Ok(mut orders) = self.orders.lock() {

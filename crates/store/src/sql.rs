@@ -874,6 +874,100 @@ impl Store for SqlStore {
         Ok(created)
     }
 
+    async fn replace_order_lines(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        lines: &[packbench_core::model::NewOrderLine],
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row = sqlx::query(
+            "update sales_order set version = version + 1, updated_at = $3
+             where tenant_id = $1 and order_id = $2 returning version",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?
+        .ok_or(StoreError::NotFound("order"))?;
+        let version = int(&row, "version")?;
+        sqlx::query("delete from order_line where tenant_id = $1 and order_id = $2")
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (i, line) in lines.iter().enumerate() {
+            sqlx::query(
+                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+            )
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .bind(i as i64 + 1)
+            .bind(line.sku.as_str())
+            .bind(line.sku.key())
+            .bind(line.barcode.as_ref().map(|b| b.as_str().to_owned()))
+            .bind(line.title.as_str())
+            .bind(i64::from(line.quantity))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        let payload = serde_json::json!({"lines": lines.len()});
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            id,
+            version,
+            "edited_in_shop",
+            &payload,
+            &Actor::system(),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn set_order_review(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        reason: Option<&str>,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "update sales_order set review_reason = $3 where tenant_id = $1 and order_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(reason.map(str::to_owned))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
+            "select review_reason from sales_order where tenant_id = $1 and order_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(row
+            .map(|r| opt_text(&r, "review_reason"))
+            .transpose()?
+            .flatten())
+    }
+
     async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>> {
         let row = sqlx::query(
             "select hold_reason from sales_order where tenant_id = $1 and order_id = $2",

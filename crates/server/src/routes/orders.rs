@@ -137,6 +137,11 @@ pub async fn detail(
         .await?;
     let mut view = serde_json::to_value(dto::order_detail_view(caller.tenant.slug.as_str(), &d))
         .unwrap_or_default();
+    view["review"] = json!(
+        app.fulfillment
+            .order_review(&caller.tenant.id, d.order.id())
+            .await?
+    );
     view["hold"] = json!(
         app.fulfillment
             .order_hold(&caller.tenant.id, d.order.id())

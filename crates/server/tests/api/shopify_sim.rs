@@ -123,6 +123,69 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
         .len();
     assert_eq!(count, expected);
 
+    // Edited in Shopify: taken as is while nobody has picked; flagged once picking started.
+    let by_name = |name: &str| {
+        list.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (fresh, started) = (by_name("#1003"), by_name("#1008"));
+    let before = app.get(&format!("/orders/{fresh}"), &app.packer).await.body["data"]["lines"][0]["quantity"]
+        .as_u64()
+        .unwrap();
+    let lines = app
+        .get(&format!("/orders/{started}"), &app.packer)
+        .await
+        .body["data"]["lines"]
+        .clone();
+    app.operate(&started, &app.admin, json!({"action": "assign"}))
+        .await;
+    let r = app
+        .operate(
+            &started,
+            &app.admin,
+            json!({"action": "pick", "items": [{"sku": lines[0]["sku"], "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    sim.edit_order("#1003");
+    sim.edit_order("#1008");
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(
+        (
+            r.body["data"]["updated"].as_u64(),
+            r.body["data"]["flagged_for_review"].as_u64()
+        ),
+        (Some(1), Some(1)),
+        "{}",
+        r.body
+    );
+    let f = app.get(&format!("/orders/{fresh}"), &app.packer).await;
+    assert_eq!(
+        f.body["data"]["lines"][0]["quantity"].as_u64().unwrap(),
+        before + 1,
+        "{}",
+        f.body
+    );
+    let s = app.get(&format!("/orders/{started}"), &app.packer).await;
+    assert!(
+        s.body["data"]["review"]
+            .as_str()
+            .unwrap()
+            .contains("edited in Shopify")
+    );
+    assert_eq!(
+        s.body["data"]["lines"][0]["quantity"], lines[0]["quantity"],
+        "a picked order is not silently changed"
+    );
+    assert_eq!(s.body["data"]["lines"][0]["picked"], 1);
+
     // Released in Shopify: assignable at the next sync.
     sim.release_hold("#1006");
     app.post("/sync", &app.admin, json!({})).await;
