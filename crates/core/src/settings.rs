@@ -33,6 +33,10 @@ pub struct ShopifySettings {
     pub access_token: Option<Secret>,
     pub api_secret: Option<Secret>,
     pub api_base_url: Option<String>,
+    /// A Dev Dashboard app's credentials: tokens are then fetched (client credentials grant)
+    /// and renewed before they expire (24 h), instead of a fixed `access_token`.
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
     pub location_ids: Vec<String>,
     pub notify_customer: bool,
 }
@@ -141,9 +145,10 @@ impl Default for Settings {
 }
 
 /// The secret fields, as paths into the document.
-const SECRETS: [(&str, &str); 3] = [
+const SECRETS: [(&str, &str); 4] = [
     ("shopify", "access_token"),
     ("shopify", "api_secret"),
+    ("shopify", "client_secret"),
     ("ups", "client_secret"),
 ];
 

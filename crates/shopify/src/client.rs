@@ -15,7 +15,11 @@ use crate::wire::{GraphqlResponse, ThrottleStatus};
 pub struct ShopifyConfig {
     /// `https://{shop}/admin/api/{version}` or a sim on loopback.
     pub api_base_url: String,
+    /// A fixed token (legacy custom apps); used when there are no client credentials.
     pub access_token: String,
+    /// `(client_id, client_secret)`: tokens come from the client credentials grant and are
+    /// renewed 5 minutes before they expire, and once on a 401.
+    pub credentials: Option<(String, String)>,
     pub timeout: Duration,
 }
 
@@ -52,6 +56,8 @@ pub struct ShopifyClient {
     http: reqwest::Client,
     config: ShopifyConfig,
     bucket: Mutex<Bucket>,
+    /// The fetched token and when to renew it (client credentials only).
+    token: Mutex<Option<(String, std::time::Instant)>>,
 }
 
 const MAX_THROTTLED: u32 = 8;
@@ -66,7 +72,53 @@ impl ShopifyClient {
             http,
             config,
             bucket: Mutex::new(Bucket::default()),
+            token: Mutex::new(None),
         })
+    }
+
+    /// The token to send: the fixed one, or a fetched one (renewed when near expiry or forced).
+    async fn token(&self, force: bool) -> Result<String, ShopifyError> {
+        let Some((id, secret)) = &self.config.credentials else {
+            return Ok(self.config.access_token.clone());
+        };
+        let mut slot = self.token.lock().await;
+        if let Some((t, renew_at)) = slot.as_ref()
+            && !force
+            && std::time::Instant::now() < *renew_at
+        {
+            return Ok(t.clone());
+        }
+        // `.../admin/api/{version}` -> `.../admin/oauth/access_token`.
+        let base = self.config.api_base_url.trim_end_matches('/');
+        let admin = base
+            .strip_suffix(&format!("/api/{}", crate::API_VERSION))
+            .unwrap_or(base);
+        let resp = self
+            .http
+            .post(format!("{admin}/oauth/access_token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| ShopifyError::Unavailable(format!("token request: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(ShopifyError::Unauthorized(resp.status().as_u16()));
+        }
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| ShopifyError::Malformed(format!("token answer: {e}")))?;
+        let token = v["access_token"]
+            .as_str()
+            .ok_or_else(|| ShopifyError::Malformed("a token answer without access_token".into()))?
+            .to_string();
+        let life = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(86_399));
+        let renew_at = std::time::Instant::now() + life.saturating_sub(Duration::from_secs(300));
+        *slot = Some((token.clone(), renew_at));
+        Ok(token)
     }
 
     /// The default base URL for a shop domain.
@@ -108,7 +160,7 @@ impl ShopifyClient {
         let resp = self
             .http
             .post(&url)
-            .header("X-Shopify-Access-Token", &self.config.access_token)
+            .header("X-Shopify-Access-Token", self.token(false).await?)
             .json(&json!({"query": document, "variables": variables}))
             .send()
             .await
@@ -206,12 +258,14 @@ impl ShopifyClient {
         );
         let body = json!({"query": document, "variables": variables});
         let mut server_errors = 0;
+        let mut renewed = false;
         loop {
             self.wait_for_room().await;
+            let token = self.token(false).await?;
             let resp = self
                 .http
                 .post(&url)
-                .header("X-Shopify-Access-Token", &self.config.access_token)
+                .header("X-Shopify-Access-Token", token)
                 .json(&body)
                 .send()
                 .await;
@@ -226,6 +280,15 @@ impl ShopifyClient {
                 Err(e) => return Err(ShopifyError::Unavailable(e.to_string())),
             };
             let status = resp.status();
+            if status == reqwest::StatusCode::UNAUTHORIZED
+                && !renewed
+                && self.config.credentials.is_some()
+            {
+                // A 401 was not processed: renew the token once and ask again.
+                renewed = true;
+                self.token(true).await?;
+                continue;
+            }
             if status == reqwest::StatusCode::UNAUTHORIZED
                 || status == reqwest::StatusCode::FORBIDDEN
             {

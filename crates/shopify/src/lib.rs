@@ -118,12 +118,23 @@ impl Shops for ShopifyShops {
         let doc = self.store.settings(tenant).await.ok()?;
         let s = Settings::from_document(doc.as_ref()).ok()?.shopify;
         let domain = s.shop_domain.clone()?;
-        let token = s.access_token.as_ref()?.expose().to_string();
+        let credentials = match (&s.client_id, &s.client_secret) {
+            (Some(id), Some(secret)) => Some((id.clone(), secret.expose().to_string())),
+            _ => None,
+        };
+        let token = match (&s.access_token, &credentials) {
+            (Some(t), _) => t.expose().to_string(),
+            (None, Some(_)) => String::new(),
+            (None, None) => return None,
+        };
         let base = s
             .api_base_url
             .clone()
             .unwrap_or_else(|| ShopifyClient::base_url_for(&domain));
-        let key = (base.clone(), token.clone());
+        let key = (
+            base.clone(),
+            format!("{token}|{:?}", credentials.as_ref().map(|c| &c.0)),
+        );
         let client = {
             let mut clients = self.clients.lock().ok()?;
             match clients.get(&key) {
@@ -133,6 +144,7 @@ impl Shops for ShopifyShops {
                         ShopifyClient::new(ShopifyConfig {
                             api_base_url: base,
                             access_token: token,
+                            credentials,
                             timeout: Duration::from_secs(30),
                         })
                         .ok()?,

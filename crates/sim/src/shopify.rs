@@ -41,6 +41,11 @@ pub struct ShopifySimConfig {
     /// app secret to sign them with.
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
+    /// A Dev Dashboard app's credentials: `POST /admin/oauth/access_token` (client credentials
+    /// grant) issues tokens that expire after `token_ttl_secs`.
+    pub client_id: String,
+    pub client_secret: String,
+    pub token_ttl_secs: u64,
     pub restore_rate: f64,
 }
 
@@ -65,6 +70,9 @@ impl Default for ShopifySimConfig {
             restore_rate: 100.0,
             webhook_url: None,
             webhook_secret: "shpss_sim".into(),
+            client_id: "sim-client-id".into(),
+            client_secret: "sim-client-secret".into(),
+            token_ttl_secs: 86_399,
         }
     }
 }
@@ -114,6 +122,9 @@ pub struct SimFulfillment {
 
 pub struct ShopifySim {
     config: Mutex<ShopifySimConfig>,
+    /// Tokens issued by the client credentials grant, with their expiry.
+    issued: Mutex<std::collections::HashMap<String, Instant>>,
+    token_calls: std::sync::atomic::AtomicU64,
     fulfillments: Mutex<Vec<SimFulfillment>>,
     orders: Mutex<Vec<SimOrder>>,
     bucket: Mutex<Bucket>,
@@ -209,6 +220,8 @@ impl ShopifySim {
         let available = config.bucket.unwrap_or(0.0);
         Arc::new(Self {
             config: Mutex::new(config),
+            issued: Mutex::new(std::collections::HashMap::new()),
+            token_calls: 0.into(),
             fulfillments: Mutex::new(Vec::new()),
             orders: Mutex::new(orders),
             bucket: Mutex::new(Bucket {
@@ -346,8 +359,30 @@ impl ShopifySim {
         }
     }
 
+    /// Tokens issued so far by the client credentials grant.
+    pub fn token_calls(&self) -> u64 {
+        self.token_calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Revokes every issued token, as if they had all expired.
+    pub fn expire_tokens(&self) {
+        if let Ok(mut t) = self.issued.lock() {
+            t.clear();
+        }
+    }
+
+    fn token_ok(&self, token: &str, cfg: &ShopifySimConfig) -> bool {
+        token == cfg.access_token
+            || self
+                .issued
+                .lock()
+                .map(|t| t.get(token).is_some_and(|exp| Instant::now() < *exp))
+                .unwrap_or(false)
+    }
+
     pub fn router(self: &Arc<Self>) -> Router {
         Router::new()
+            .route("/admin/oauth/access_token", post(access_token))
             .route(
                 &format!("/admin/api/{API_VERSION}/graphql.json"),
                 post(graphql),
@@ -433,11 +468,11 @@ async fn graphql(
     body: axum::body::Bytes,
 ) -> Response {
     let cfg = sim.config();
-    if headers
+    let token = headers
         .get("x-shopify-access-token")
         .and_then(|v| v.to_str().ok())
-        != Some(cfg.access_token.as_str())
-    {
+        .unwrap_or("");
+    if !sim.token_ok(token, &cfg) {
         return (
             StatusCode::UNAUTHORIZED,
             axum::Json(json!({"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})),
@@ -604,4 +639,36 @@ fn fulfillment_create(sim: &ShopifySim, vars: &Value) -> Response {
     json_answer(json!({"data": {"fulfillmentCreate": {
         "fulfillment": {"id": record.id, "status": "SUCCESS"}, "userErrors": []}},
         "extensions": cost_extension(&cfg, 10.0)}))
+}
+
+/// The client credentials grant: form `grant_type=client_credentials&client_id&client_secret`.
+async fn access_token(State(sim): State<Arc<ShopifySim>>, body: String) -> Response {
+    let cfg = sim.config();
+    let form: std::collections::HashMap<String, String> = body
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let ok = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+        && form.get("client_id") == Some(&cfg.client_id)
+        && form.get("client_secret") == Some(&cfg.client_secret);
+    if !ok {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client", "error_description": "Client authentication failed"})),
+        )
+            .into_response();
+    }
+    sim.token_calls
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let token = format!("shpat_sim_{:032x}", rand::random::<u128>());
+    if let Ok(mut t) = sim.issued.lock() {
+        t.insert(
+            token.clone(),
+            Instant::now() + std::time::Duration::from_secs(cfg.token_ttl_secs),
+        );
+    }
+    json_answer(json!({"access_token": token,
+        "scope": "read_orders,write_merchant_managed_fulfillment_orders",
+        "expires_in": cfg.token_ttl_secs}))
 }

@@ -1134,3 +1134,16 @@ async fn postgres_the_sims_signed_webhooks_bring_changes_without_a_sync() {
         shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(url).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_expiring_tokens_are_fetched_and_renewed() {
+    shopify_sim::expiring_tokens_are_fetched_and_renewed(packbench_store::testing::sqlite_url())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_expiring_tokens_are_fetched_and_renewed() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::expiring_tokens_are_fetched_and_renewed(url).await;
+    }
+}

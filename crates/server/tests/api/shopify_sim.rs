@@ -580,3 +580,39 @@ pub async fn the_sims_signed_webhooks_bring_changes_without_a_sync(url: String) 
         "the webhook brought the release without anyone syncing"
     );
 }
+
+pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders: 3,
+        ..ShopifySimConfig::default()
+    };
+    let sim = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com",
+                "client_id": config.client_id, "client_secret": config.client_secret,
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["shopify"]["client_secret_set"], true);
+    assert!(
+        !r.body.to_string().contains(&config.client_secret),
+        "write-only"
+    );
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(sim.token_calls(), 1, "a token was fetched");
+    app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(sim.token_calls(), 1, "and reused");
+    // The store revokes it (or it expired early): one 401, one renewal, the call goes through.
+    sim.expire_tokens();
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(sim.token_calls(), 2);
+}
