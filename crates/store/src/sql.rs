@@ -300,6 +300,33 @@ impl SqlStore {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// An order's lines, numbered from 1, nothing picked.
+    async fn insert_lines(
+        tx: &mut Transaction<'_, Any>,
+        tenant: &TenantId,
+        order: &OrderId,
+        lines: &[packbench_core::model::NewOrderLine],
+    ) -> StoreResult<()> {
+        for (i, line) in lines.iter().enumerate() {
+            sqlx::query(
+                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
+            )
+            .bind(tenant.as_str())
+            .bind(order.as_str())
+            .bind(i as i64 + 1)
+            .bind(line.sku.as_str())
+            .bind(line.sku.key())
+            .bind(line.barcode.as_ref().map(|b| b.as_str().to_owned()))
+            .bind(line.title.as_str())
+            .bind(i64::from(line.quantity))
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
     async fn insert_event(
         tx: &mut Transaction<'_, Any>,
         tenant: &TenantId,
@@ -715,23 +742,7 @@ impl Store for SqlStore {
             StoreError::Conflict(_) => StoreError::Conflict(format!("order {} already imported", order.name)),
             other => other,
         })?;
-        for (i, line) in order.lines.iter().enumerate() {
-            sqlx::query(
-                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
-            )
-            .bind(tenant.as_str())
-            .bind(id.as_str())
-            .bind(i as i64 + 1)
-            .bind(line.sku.as_str())
-            .bind(line.sku.key())
-            .bind(line.barcode.as_ref().map(|b| b.as_str().to_owned()))
-            .bind(line.title.as_str())
-            .bind(i64::from(line.quantity))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        Self::insert_lines(&mut tx, tenant, &id, &order.lines).await?;
         let payload = serde_json::json!({"name": order.name, "external_id": order.external_id, "lines": order.lines.len()});
         Self::insert_event(
             &mut tx,
@@ -901,23 +912,7 @@ impl Store for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
-        for (i, line) in lines.iter().enumerate() {
-            sqlx::query(
-                "insert into order_line (tenant_id, order_id, line_no, sku, sku_key, barcode, title, quantity, picked)
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, 0)",
-            )
-            .bind(tenant.as_str())
-            .bind(id.as_str())
-            .bind(i as i64 + 1)
-            .bind(line.sku.as_str())
-            .bind(line.sku.key())
-            .bind(line.barcode.as_ref().map(|b| b.as_str().to_owned()))
-            .bind(line.title.as_str())
-            .bind(i64::from(line.quantity))
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?;
-        }
+        Self::insert_lines(&mut tx, tenant, id, lines).await?;
         let payload = serde_json::json!({"lines": lines.len()});
         Self::insert_event(
             &mut tx,
