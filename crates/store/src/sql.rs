@@ -299,7 +299,6 @@ impl SqlStore {
         Ok((sku.as_str().to_owned(), location.clone(), on_hand, delta))
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// An order's lines, numbered from 1, nothing picked.
     async fn insert_lines(
         tx: &mut Transaction<'_, Any>,
@@ -327,6 +326,7 @@ impl SqlStore {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn insert_event(
         tx: &mut Transaction<'_, Any>,
         tenant: &TenantId,
