@@ -17,15 +17,21 @@ APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
   chromium chromium-driver postgresql
 
-.PHONY: deps run test check fmt lint unit pg bench deb
+.PHONY: deps ui run test check fmt lint unit e2e pg bench deb
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES); fi
 	@command -v tauri-driver >/dev/null || cargo install tauri-driver --version '^2' --locked
+	@command -v npm >/dev/null || { echo "the station UI needs Node 20.19+ and npm (ui/)"; exit 1; }
 
-run: deps
-	cargo run --release -p packbench-server --bin packbench -- demo
+# The station UI (ui/): typecheck, unit tests (vitest), then the bundle the hub serves and
+# the desktop app embeds. npm packages come from package-lock.json.
+ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run typecheck && npm test && npm run build
+
+run: deps ui
+	cargo run --release -p packbench-server --bin packbench -- demo --ui ui/dist
 
 pg:
 	@.ci/pg-start $(PG_PORT) >/dev/null && echo "PostgreSQL on 127.0.0.1:$(PG_PORT)"
@@ -33,13 +39,18 @@ pg:
 fmt:
 	cargo fmt --all -- --check
 
-lint:
+lint: ui
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit: pg
+unit: pg ui
 	xvfb-run -a cargo test --workspace
 
-test: deps fmt lint unit
+# The whole bench in Debian's Chromium (playwright-core) against `packbench demo` on the sims.
+e2e: ui
+	cargo build -p packbench-server --bin packbench
+	cd ui && node e2e/station.mjs
+
+test: deps fmt lint unit e2e
 
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg

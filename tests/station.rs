@@ -1,16 +1,18 @@
 //! The real desktop window under Xvfb, driven through tauri-driver and WebKitWebDriver
-//! (shared/notes/tauri.md §5): the window opens, its in-process hub starts on loopback over
-//! SQLite in the app data dir, and the page shows the hub's URL, which answers /health.
+//! (shared/notes/tauri.md §5). Standalone: the window starts its in-process hub over SQLite in
+//! the app data dir, shows the first-run screen, opens the demo (sims in-process), logs in and
+//! works an order, all through the bundled UI calling the hub cross-origin. Connected: the
+//! window logs in to a hub running elsewhere (here, in the test process).
 //!
 //! Needs DISPLAY (run under `xvfb-run -a`) and `tauri-driver` on PATH; it says it is skipped
 //! without them, unless PACKBENCH_REQUIRE_DESKTOP=1 (as in `make test`), where it fails.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
 
 struct Driver(Child);
 
@@ -46,45 +48,27 @@ fn ready() -> bool {
     false
 }
 
-fn http_get(url: &str) -> String {
-    let addr = url.trim_start_matches("http://").trim_end_matches('/');
-    let mut s = TcpStream::connect(addr).expect("the hub accepts connections");
-    write!(
-        s,
-        "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
-}
-
-#[tokio::test]
-async fn the_station_window_starts_its_own_hub() {
-    if !ready() {
-        return;
-    }
+/// Starts tauri-driver and opens the station window with `env` set for the app.
+async fn open_window(tag: u16, data: &Path, env: &[(&str, &str)]) -> (Driver, Client) {
     // Several rustls crypto providers are linked in; WebDriver here is plain HTTP anyway.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let data = std::env::temp_dir().join(format!("packbench-station-{}", std::process::id()));
-    let (port, native) = (
-        4444 + (std::process::id() % 500) as u16,
-        5444 + (std::process::id() % 500) as u16,
-    );
-    let _driver = Driver(
-        Command::new("tauri-driver")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native.to_string(),
-            ])
-            .env("XDG_DATA_HOME", &data)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tauri-driver starts"),
-    );
+    let base = (std::process::id() % 400) as u16 * 2 + tag;
+    let (port, native) = (4400 + base, 5400 + base);
+    let mut cmd = Command::new("tauri-driver");
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--native-port",
+        &native.to_string(),
+    ])
+    .env("XDG_DATA_HOME", data.join("data"))
+    .env("XDG_CONFIG_HOME", data.join("config"))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let driver = Driver(cmd.spawn().expect("tauri-driver starts"));
     let caps: serde_json::Map<String, serde_json::Value> =
         serde_json::from_value(serde_json::json!({
             "tauri:options": {"application": env!("CARGO_BIN_EXE_packbench-station")}
@@ -99,54 +83,197 @@ async fn the_station_window_starts_its_own_hub() {
             .await
         {
             Ok(c) => break c,
-            Err(e) if Instant::now() < deadline => {
-                let _ = e;
+            Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => panic!("no WebDriver session: {e}"),
         }
     };
-    let mut url = String::new();
-    while Instant::now() < deadline {
-        url = client
-            .find(Locator::Css("[data-testid=hub-url]"))
-            .await
-            .expect("the page renders")
-            .text()
-            .await
-            .unwrap();
-        if url.starts_with("http://127.0.0.1:") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    (driver, client)
+}
+
+/// Waits up to 30 s for `css` to be on the page.
+async fn wait(c: &Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("`{css}` never appeared: {e}"))
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    wait(c, css).await.text().await.unwrap()
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = wait(c, css).await;
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/station-shots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+async fn log_in(c: &Client, tenant: &str, user: &str, password: &str) {
+    fill(c, "input[name=tenant]", tenant).await;
+    fill(c, "input[name=username]", user).await;
+    fill(c, "input[name=password]", password).await;
+    fill(c, "input[name=station]", "DESK-1").await;
+    wait(c, "button[type=submit]").await.click().await.unwrap();
+    wait(c, "[data-testid=queue-list] .qrow").await;
+}
+
+#[tokio::test]
+async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
+    if !ready() {
+        return;
     }
+    let dir = std::env::temp_dir().join(format!("packbench-station-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (_driver, c) = open_window(0, &dir, &[]).await;
+
+    // First run: no warehouse yet. Open the demo (the sims run inside the app).
+    wait(&c, "[data-testid=first-run]").await;
     assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "the page shows the in-process hub, got `{url}`"
-    );
-    let health = http_get(&url);
-    assert!(
-        health.starts_with("HTTP/1.1 200") && health.contains("\"ok\":true"),
-        "{health}"
-    );
-    assert!(
-        data.join("com.packbench.station")
-            .join("packbench.sqlite")
+        dir.join("data/com.packbench.station/packbench.sqlite")
             .exists(),
         "SQLite lives in the app data dir"
     );
-    let version = client
-        .find(Locator::Css("[data-testid=version]"))
+    shot(&c, "01-first-run.png").await;
+    wait(&c, "[data-testid=open-demo]")
         .await
-        .unwrap()
-        .text()
+        .click()
         .await
         .unwrap();
+    let password = text(&c, "[data-testid=demo-password-packer]").await;
+    wait(&c, "[data-testid=demo-continue]")
+        .await
+        .click()
+        .await
+        .unwrap();
+
+    // The bundled UI (tauri://localhost) logs in to the in-process hub over CORS.
+    log_in(&c, "demo", "packer", &password).await;
+    assert!(text(&c, "[data-testid=who]").await.contains("DESK-1"));
+    shot(&c, "02-queue.png").await;
+
+    // Work an order in the window: take it, scan a wrong item, then weigh on the shell's
+    // simulated scale, whose readings arrive as Tauri events.
+    c.execute(
+        "document.querySelector('[data-testid=take-next]').click()",
+        vec![],
+    )
+    .await
+    .unwrap();
+    let field = wait(&c, "[data-testid=scan-field]").await;
+    field.send_keys("012345678912\u{E007}").await.unwrap();
+    let verdict = wait(&c, "[data-testid=scan-answer]").await;
     assert_eq!(
-        version,
-        env!("CARGO_PKG_VERSION"),
-        "a Tauri command answered through IPC"
+        verdict.attr("data-verdict").await.unwrap().as_deref(),
+        Some("wrong")
     );
-    client.close().await.unwrap();
-    let _ = std::fs::remove_dir_all(&data);
+    shot(&c, "03-wrong-scan.png").await;
+    // Pick the rest by hand is an admin thing; the packer scans every line's SKU instead.
+    let skus: Vec<String> = {
+        let rows = c
+            .find_all(Locator::Css("[data-testid=line]"))
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        for r in rows {
+            let sku = r.attr("data-sku").await.unwrap().unwrap();
+            let qty = r
+                .find(Locator::Css("td.num"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let total: u32 = qty
+                .split('/')
+                .nth(1)
+                .unwrap()
+                .trim()
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            for _ in 0..total {
+                out.push(sku.clone());
+            }
+        }
+        out
+    };
+    for sku in &skus {
+        let field = wait(&c, "[data-testid=scan-field]").await;
+        field.send_keys(&format!("{sku}\u{E007}")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    wait(&c, "[data-testid=pack-step]").await;
+    fill(&c, "[data-testid=sim-scale-load]", "4.5").await;
+    wait(&c, "[data-testid=sim-scale-place]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait(&c, "[data-testid=scale][data-state=stable]").await;
+    assert_eq!(text(&c, "[data-testid=scale-weight]").await, "4.50 lb");
+    shot(&c, "04-weighed.png").await;
+    c.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_connected_station_logs_in_to_a_shared_hub() {
+    if !ready() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("packbench-connected-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    // The shared hub: SQLite, the demo tenant on the sims, on loopback in this process.
+    let store = packbench_store::SqlStore::connect(&format!(
+        "sqlite://{}",
+        dir.join("hub.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
+    let demo = packbench_server::demo::start(&state, 5).await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(packbench_server::serve(
+        listener,
+        state,
+        packbench_server::HubOptions::default(),
+        std::future::pending(),
+    ));
+
+    let (_driver, c) = open_window(1, &dir, &[("PACKBENCH_HUB_URL", &hub)]).await;
+    wait(&c, "[data-testid=login]").await;
+    assert!(
+        !dir.join("data/com.packbench.station/packbench.sqlite")
+            .exists(),
+        "a connected station keeps no database of its own"
+    );
+    log_in(&c, "demo", "admin", &demo.logins.admin_password).await;
+    let rows = c
+        .find_all(Locator::Css("[data-testid=queue-list] .qrow"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 5, "the shared hub's orders");
+    // An admin sees Settings, read from the shared hub.
+    wait(&c, "[data-nav=settings]").await.click().await.unwrap();
+    let domain = wait(&c, "[data-testid=shop-domain]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(domain.as_deref(), Some("packbench-demo.myshopify.com"));
+    shot(&c, "05-connected-settings.png").await;
+    c.close().await.unwrap();
 }

@@ -1,21 +1,46 @@
-//! The Packbench station: a Tauri window over the web UI. In standalone mode (the default) the
-//! shell runs the hub in-process on 127.0.0.1 with SQLite in the app's data directory, so one
-//! bench needs no server. The shell holds no business logic: commands are a few lines each
-//! over the crates in `crates/`.
+//! The Packbench station: a Tauri window over the web UI in `ui/` (bundled with the app).
+//!
+//! Standalone mode (the default) runs the hub in-process on 127.0.0.1 over SQLite in the app's
+//! data directory, so one bench needs no server. Connected mode (`PACKBENCH_HUB_URL`, or
+//! `hub_url` in `<app config>/station.json`) points the window at a shared hub instead. Either
+//! way the window calls the hub over HTTP with a bearer token (the hub allows the window's
+//! origin, `tauri://localhost`, by CORS), and reaches the bench devices only through the
+//! commands below, which are thin layers over the crates in `crates/`.
 
+mod bench;
+
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
+use packbench_core::domain::{Role, TenantSlug, parse_username};
+use packbench_core::ports::Store;
+use packbench_server::AppState;
+use serde::Serialize;
 use tauri::Manager;
+use tokio::sync::{OnceCell, watch};
 
-/// Where this station's hub answers.
-struct Hub {
-    url: tokio::sync::watch::Receiver<Option<String>>,
+/// What the window needs to know about the shell (`shell_info`).
+#[derive(Debug, Clone, Serialize)]
+struct ShellInfo {
+    mode: &'static str,
+    hub_url: Option<String>,
+    /// Standalone with no warehouse yet: the window shows the first-run screen.
+    first_run: bool,
+    version: &'static str,
+    error: Option<String>,
 }
 
-/// The hub's base URL once it is listening (`null` while it starts).
+struct Shell {
+    info: watch::Sender<ShellInfo>,
+    /// The in-process hub (standalone mode only).
+    hub: Arc<OnceCell<Arc<AppState>>>,
+    bench: Arc<bench::Bench>,
+}
+
 #[tauri::command]
-fn hub_url(hub: tauri::State<'_, Hub>) -> Option<String> {
-    hub.url.borrow().clone()
+fn shell_info(shell: tauri::State<'_, Shell>) -> ShellInfo {
+    shell.info.borrow().clone()
 }
 
 #[tauri::command]
@@ -23,10 +48,147 @@ fn app_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+fn local_hub(shell: &Shell) -> Result<Arc<AppState>, String> {
+    shell.hub.get().cloned().ok_or_else(|| {
+        "this station is connected to a shared hub: warehouses are set up there".to_owned()
+    })
+}
+
+/// First run: makes this station's warehouse and its first admin.
+#[tauri::command]
+async fn create_tenant(
+    shell: tauri::State<'_, Shell>,
+    name: String,
+    slug: String,
+    username: String,
+    password: String,
+) -> Result<String, String> {
+    let hub = local_hub(&shell)?;
+    let slug = TenantSlug::parse(slug.trim()).map_err(|e| format!("short name: {e}"))?;
+    let username = parse_username(username.trim()).map_err(|e| format!("username: {e}"))?;
+    if password.chars().count() < 10 {
+        return Err("the admin password must be at least 10 characters".into());
+    }
+    let name = name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err("the warehouse needs a name of 1-100 characters".into());
+    }
+    let store = hub.store.clone();
+    if store
+        .tenant_by_slug(slug.as_str())
+        .await
+        .map_err(|e| e.to_string())?
+        .is_some()
+    {
+        return Err(format!("a warehouse called `{slug}` already exists here"));
+    }
+    let now = hub.fulfillment.clock().now();
+    let hash = packbench_server::auth::hash_password(&password).map_err(|e| e.to_string())?;
+    let t = store
+        .create_tenant(&slug, name, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    store
+        .create_user(&t.id, &username, &hash, Role::Admin, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    shell.info.send_modify(|i| i.first_run = false);
+    Ok(t.slug.to_string())
+}
+
+#[derive(Serialize)]
+struct DemoAnswer {
+    tenant: String,
+    logins: Vec<(String, String)>,
+}
+
+/// Opens the demo warehouse on the Shopify and UPS sims (in this process, on loopback).
+#[tauri::command]
+async fn open_demo(shell: tauri::State<'_, Shell>) -> Result<DemoAnswer, String> {
+    let hub = local_hub(&shell)?;
+    let demo = packbench_server::demo::start(&hub, 40)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    shell.info.send_modify(|i| i.first_run = false);
+    Ok(DemoAnswer {
+        tenant: demo.tenant.slug.to_string(),
+        logins: vec![
+            ("admin".into(), demo.logins.admin_password),
+            ("packer".into(), demo.logins.packer_password),
+        ],
+    })
+}
+
+#[tauri::command]
+fn devices_list(shell: tauri::State<'_, Shell>) -> Vec<bench::Detected> {
+    shell.bench.list()
+}
+
+#[tauri::command]
+fn scale_current(shell: tauri::State<'_, Shell>) -> bench::ScaleReading {
+    shell.bench.current()
+}
+
+#[tauri::command]
+fn scale_use(shell: tauri::State<'_, Shell>, id: Option<String>) {
+    shell.bench.use_scale(id);
+}
+
+#[tauri::command]
+fn scale_zero(shell: tauri::State<'_, Shell>) {
+    shell.bench.simulate(0.0);
+}
+
+/// Puts a load on the simulated scale (demos, training, the desktop test).
+#[tauri::command]
+fn scale_simulate(shell: tauri::State<'_, Shell>, value: f64) {
+    shell.bench.simulate(value);
+}
+
+#[tauri::command]
+async fn print(
+    shell: tauri::State<'_, Shell>,
+    printer: String,
+    format: String,
+    title: String,
+    bytes: Vec<u8>,
+) -> Result<bench::PrinterStatusView, String> {
+    let bench = shell.bench.clone();
+    tauri::async_runtime::spawn_blocking(move || bench.print(&printer, &format, &title, bytes))
+        .await
+        .map_err(|e| e.to_string())?
+}
+
+#[tauri::command]
+async fn printer_status(
+    shell: tauri::State<'_, Shell>,
+    printer: String,
+) -> Result<bench::PrinterStatusView, String> {
+    let bench = shell.bench.clone();
+    tauri::async_runtime::spawn_blocking(move || bench.status(&printer))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// The hub this station is connected to, if it is not standalone.
+fn connected_hub(config_dir: &Path) -> Option<String> {
+    if let Ok(url) = std::env::var("PACKBENCH_HUB_URL")
+        && !url.trim().is_empty()
+    {
+        return Some(url.trim().trim_end_matches('/').to_owned());
+    }
+    let doc = std::fs::read(config_dir.join("station.json")).ok()?;
+    let v: serde_json::Value = serde_json::from_slice(&doc).ok()?;
+    v.get("hub_url")
+        .and_then(|u| u.as_str())
+        .map(|u| u.trim_end_matches('/').to_owned())
+}
+
 /// Starts the in-process hub on a loopback port over SQLite in `data_dir`.
 async fn start_hub(
-    data_dir: std::path::PathBuf,
-    publish: tokio::sync::watch::Sender<Option<String>>,
+    data_dir: PathBuf,
+    info: watch::Sender<ShellInfo>,
+    cell: Arc<OnceCell<Arc<AppState>>>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
@@ -34,16 +196,24 @@ async fn start_hub(
     let store = packbench_store::SqlStore::connect(&url)
         .await
         .map_err(|e| format!("opening the station database: {e}"))?;
+    let tenants = store.tenants().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| format!("binding the hub: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let _ = publish.send(Some(format!("http://{addr}")));
-    let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
-    packbench_server::tracking::spawn_poller(
-        state.clone(),
-        std::time::Duration::from_secs(15 * 60),
-    );
+    let state = Arc::new(AppState::new(Arc::new(store)));
+    let _ = cell.set(state.clone());
+    // The demo's sims live in this process: after a restart, reconnect the demo to new ones.
+    if tenants.iter().any(|t| t.slug.as_str() == "demo")
+        && let Err(e) = packbench_server::demo::start(&state, 40).await
+    {
+        eprintln!("packbench: the demo's sims did not start: {e:#}");
+    }
+    packbench_server::spawn_background(&state, Duration::from_secs(15 * 60));
+    info.send_modify(|i| {
+        i.hub_url = Some(format!("http://{addr}"));
+        i.first_run = tenants.is_empty();
+    });
     packbench_server::serve(
         listener,
         state,
@@ -55,17 +225,50 @@ async fn start_hub(
 }
 
 pub fn run() {
-    let (tx, rx) = tokio::sync::watch::channel(None);
     let result = tauri::Builder::default()
-        .manage(Hub { url: rx })
-        .invoke_handler(tauri::generate_handler![hub_url, app_version])
+        .invoke_handler(tauri::generate_handler![
+            shell_info,
+            app_version,
+            create_tenant,
+            open_demo,
+            devices_list,
+            scale_current,
+            scale_use,
+            scale_zero,
+            scale_simulate,
+            print,
+            printer_status
+        ])
         .setup(move |app| {
             let data_dir = app.path().app_data_dir()?;
-            tauri::async_runtime::spawn(async move {
-                if let Err(e) = start_hub(data_dir, tx).await {
-                    eprintln!("packbench: {e}");
-                }
+            let config_dir = app.path().app_config_dir()?;
+            let connected = connected_hub(&config_dir);
+            let (tx, _) = watch::channel(ShellInfo {
+                mode: if connected.is_some() {
+                    "connected"
+                } else {
+                    "standalone"
+                },
+                hub_url: connected.clone(),
+                first_run: false,
+                version: env!("CARGO_PKG_VERSION"),
+                error: None,
             });
+            let hub = Arc::new(OnceCell::new());
+            let bench = bench::Bench::new(app.handle().clone(), data_dir.clone());
+            app.manage(Shell {
+                info: tx.clone(),
+                hub: hub.clone(),
+                bench,
+            });
+            if connected.is_none() {
+                tauri::async_runtime::spawn(async move {
+                    if let Err(e) = start_hub(data_dir, tx.clone(), hub).await {
+                        eprintln!("packbench: {e}");
+                        tx.send_modify(|i| i.error = Some(e));
+                    }
+                });
+            }
             Ok(())
         })
         .run(tauri::generate_context!());

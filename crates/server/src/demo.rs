@@ -131,7 +131,8 @@ pub async fn prepare(
         Some(t) => t,
         None => store.create_tenant(&slug, "Demo warehouse", now).await?,
     };
-    let mut rng = rand::rng();
+    // A Send generator: the demo is also started from the desktop shell's async commands.
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
     let logins = DemoLogins {
         admin_password: password(&mut rng),
         packer_password: password(&mut rng),
@@ -199,6 +200,33 @@ pub async fn prepare(
         }
     }
     Ok((tenant, logins))
+}
+
+/// A running demo: the tenant, its fresh passwords, and the sims it is connected to.
+pub struct RunningDemo {
+    pub tenant: Tenant,
+    pub logins: DemoLogins,
+    pub shopify: std::net::SocketAddr,
+    pub ups: std::net::SocketAddr,
+    pub ups_sim: std::sync::Arc<packbench_sim::UpsSim>,
+}
+
+/// Makes (or refreshes) the demo tenant and connects it to a Shopify sim with `orders` orders
+/// (imported through the real client) and a UPS sim, both on loopback in this process. Run
+/// again after a restart, it reconnects the same tenant to new sims (nothing is imported twice).
+pub async fn start(state: &crate::AppState, orders: usize) -> anyhow::Result<RunningDemo> {
+    let now = state.fulfillment.clock().now();
+    let (tenant, logins) = prepare(state.store.as_ref(), now, 0).await?;
+    let shopify = connect_shopify_sim(state, &tenant, orders).await?;
+    let ups_sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
+    let ups = connect_ups_sim(state, &tenant, &ups_sim).await?;
+    Ok(RunningDemo {
+        tenant,
+        logins,
+        shopify,
+        ups,
+        ups_sim,
+    })
 }
 
 /// Starts the Shopify sim on loopback with `orders` orders of the demo catalogue, connects the

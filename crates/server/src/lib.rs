@@ -36,6 +36,34 @@ pub struct HubOptions {
     pub ui_dir: Option<PathBuf>,
 }
 
+/// Origins of the desktop station's window (Tauri serves its bundled UI from these), which
+/// calls the hub cross-origin with a bearer token: `tauri://localhost` on Linux and macOS,
+/// `http(s)://tauri.localhost` on Windows. No web page can claim them, and no cookie is
+/// accepted cross-origin (credentials are not allowed), so nothing else is opened up.
+pub const DESKTOP_ORIGINS: [&str; 3] = [
+    "tauri://localhost",
+    "http://tauri.localhost",
+    "https://tauri.localhost",
+];
+
+fn desktop_cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(DESKTOP_ORIGINS.map(HeaderValue::from_static))
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(Duration::from_secs(600))
+}
+
 /// The whole HTTP app.
 pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
     let api = routes::api()
@@ -53,6 +81,7 @@ pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
         None => app.fallback(routes::not_found),
     };
     app.layer(DefaultBodyLimit::max(routes::MAX_BODY))
+        .layer(desktop_cors())
         // A bug must not drop the connection: answer 500 in the envelope, log it.
         .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
             tracing::error!("a request handler panicked");
@@ -70,6 +99,14 @@ pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The hub's background work: the UPS tracking poller (every `track_every`), the webhook
+/// inbox sweeper and the periodic Shopify reconcile.
+pub fn spawn_background(state: &Arc<AppState>, track_every: Duration) {
+    tracking::spawn_poller(state.clone(), track_every);
+    webhooks::spawn_sweeper(state.clone(), Duration::from_secs(30));
+    webhooks::spawn_reconciler(state.clone(), Duration::from_secs(10 * 60));
 }
 
 /// Serves until `shutdown` resolves.

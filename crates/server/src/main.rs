@@ -292,9 +292,7 @@ async fn run_hub(
     let options = HubOptions { ui_dir: ui_dir(ui) };
     tracing::info!(%addr, ui = ?options.ui_dir, "hub listening");
     println!("Packbench hub on http://{addr}");
-    packbench_server::tracking::spawn_poller(state.clone(), track_every);
-    packbench_server::webhooks::spawn_sweeper(state.clone(), Duration::from_secs(30));
-    packbench_server::webhooks::spawn_reconciler(state.clone(), Duration::from_secs(10 * 60));
+    packbench_server::spawn_background(&state, track_every);
     serve(listener, state, options, shutdown_signal()).await?;
     Ok(())
 }
@@ -309,23 +307,22 @@ async fn main() -> anyhow::Result<()> {
             run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
         }
         Command::Demo { bind, ui, orders } => {
-            let store = open(cli.database).await?;
-            // The demo's orders come from the Shopify sim, through the real client.
-            let (tenant, logins) = demo::prepare(&store, SystemClock.now(), 0).await?;
-            let state = Arc::new(AppState::new(Arc::new(store)));
-            let shop = demo::connect_shopify_sim(&state, &tenant, orders as usize).await?;
+            let state = Arc::new(AppState::new(Arc::new(open(cli.database).await?)));
+            let demo = demo::start(&state, orders as usize).await?;
             println!(
-                "Shopify sim on http://{shop} ({orders} orders imported through the real client)"
+                "Shopify sim on http://{} ({orders} orders imported through the real client)",
+                demo.shopify
             );
-            let sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
-            let ups = demo::connect_ups_sim(&state, &tenant, &sim).await?;
-            println!("UPS sim on http://{ups} (SAMPLE labels; parcels deliver in 2 minutes)");
+            println!(
+                "UPS sim on http://{} (SAMPLE labels; parcels deliver in 2 minutes)",
+                demo.ups
+            );
             println!(
                 "Demo tenant `{}`: log in at /api/{}/auth/login",
-                tenant.slug, tenant.slug
+                demo.tenant.slug, demo.tenant.slug
             );
-            println!("  admin  / {}", logins.admin_password);
-            println!("  packer / {}", logins.packer_password);
+            println!("  admin  / {}", demo.logins.admin_password);
+            println!("  packer / {}", demo.logins.packer_password);
             run_hub(state, bind, ui, Duration::from_secs(15)).await
         }
         Command::Device { command } => run_device(command),

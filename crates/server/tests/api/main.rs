@@ -1004,6 +1004,55 @@ async fn clearing_sync_data_is_admin_only_and_total(app: TestApp) {
     );
 }
 
+/// The desktop window (origin `tauri://localhost`) calls the hub cross-origin with a bearer
+/// token; any other origin gets no CORS grant, so a web page cannot read the API.
+async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
+    let preflight = |origin: &'static str| {
+        app.http
+            .request(Method::OPTIONS, format!("{}/api/acme/orders", app.base))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type,idempotency-key",
+            )
+            .send()
+    };
+    let ok = preflight("tauri://localhost").await.unwrap();
+    assert_eq!(
+        ok.headers()
+            .get("access-control-allow-origin")
+            .and_then(|v| v.to_str().ok()),
+        Some("tauri://localhost")
+    );
+    let allowed = ok
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("idempotency-key"),
+        "{allowed}"
+    );
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // A real call from the window carries the grant too.
+    let r = app
+        .http
+        .get(format!("{}/api/acme/orders/counts", app.base))
+        .header("origin", "tauri://localhost")
+        .bearer_auth(&app.packer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers().get("access-control-allow-origin").unwrap(),
+        "tauri://localhost"
+    );
+}
+
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1042,6 +1091,7 @@ on_both_databases!(
     inventory_is_set_adjusted_imported_and_followed,
     live_events_stream_order_changes,
     clearing_sync_data_is_admin_only_and_total,
+    only_the_desktop_window_may_call_cross_origin,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,153 @@
+// The whole bench in a real browser against a real hub on the sims: login → import from
+// Shopify → take an order → scan every item (one wrong scan) → weigh on the simulated scale →
+// buy the label → label preview → reprint → tracking to delivered. Screenshots in ui/e2e/out/.
+import { join } from 'node:path';
+import { OUT, api, check, launchBrowser, startDemo } from './harness.mjs';
+
+const demo = await startDemo({ orders: 12 });
+const ctx = await launchBrowser();
+const page = ctx.pages()[0] ?? (await ctx.newPage());
+const errors = [];
+page.on('pageerror', (e) => errors.push(String(e)));
+const shot = (name) => page.screenshot({ path: join(OUT, `${name}.png`) });
+/** Types like a keyboard-wedge scanner: a burst of keys, then Enter. */
+const wedge = async (code) => { await page.keyboard.type(code, { delay: 4 }); await page.keyboard.press('Enter'); };
+
+try {
+  console.log(`hub ${demo.hub}`);
+  const admin = await api(demo.hub, 'demo', 'admin', demo.admin);
+
+  // Login: a wrong password is said plainly, then the right one gets in.
+  await page.goto(`${demo.hub}/`);
+  await page.fill('input[name=username]', 'packer');
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.fill('input[name=station]', 'BENCH-7');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=login-error]');
+  check((await page.textContent('[data-testid=login-error]')).includes('Wrong username or password'), 'a wrong password gets a plain answer');
+  await shot('01-login-error');
+  await page.fill('input[name=password]', demo.packer);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-testid=queue-list] .qrow');
+  check((await page.textContent('[data-testid=who]')).includes('BENCH-7'), 'logged in at the chosen station');
+  check(!(await page.isVisible('[data-nav=settings]')), 'a packer does not see Settings');
+  await page.waitForSelector('[data-testid=live].on');
+  await shot('02-queue');
+
+  // Import from Shopify (the sim) through Batches.
+  await page.click('[data-nav=batches]');
+  await page.click('[data-testid=sync-shopify]');
+  await page.waitForSelector('[data-testid=sync-result]');
+  check(true, 'Shopify import ran from the Batches screen');
+  await shot('03-sync');
+
+  // Take the next order with the keyboard.
+  await page.keyboard.press('Alt+1');
+  await page.waitForSelector('[data-testid=queue-list] .qrow');
+  await page.keyboard.press('n');
+  await page.waitForSelector('[data-testid=order][data-status=processing]');
+  const name = (await page.textContent('[data-testid=order-name]')).split(' ')[0];
+  const id = page.url().split('/orders/')[1];
+  const order = await admin('GET', `orders/${id}`);
+  check(order.status === 'processing' && order.name === name, `took ${name}; it is being picked`);
+
+  // Scan: one wrong item first, then every right one (UPC-A as printed on the product).
+  await page.focus('[data-testid=scan-field]');
+  await wedge('012345678912'); // a valid UPC-A that is on no line of any demo order
+  await page.waitForSelector('[data-testid=scan-answer][data-verdict=wrong]');
+  check((await page.getAttribute('#flash', 'data-verdict')) === 'wrong', 'a wrong scan flashes red');
+  await shot('04-wrong-scan');
+  const afterWrong = await admin('GET', `orders/${id}`);
+  check(afterWrong.lines.every((l) => l.picked === 0), 'a wrong scan changes nothing');
+  let n = 0;
+  for (const line of order.lines) {
+    for (let i = 0; i < line.quantity; i++) {
+      await wedge(line.barcode.slice(2)); // GTIN-14 → the UPC-A on the box
+      n++;
+      await page.waitForFunction((k) => document.querySelector('[data-testid=pick-progress]')?.textContent?.startsWith(`${k} /`), n);
+    }
+  }
+  check((await page.getAttribute('#flash', 'data-verdict')) === 'done', 'the last right scan says the order is complete');
+  await page.waitForSelector('[data-testid=pack-step]');
+  check((await admin('GET', `orders/${id}`)).status === 'picked', `all ${n} units picked on the hub`);
+  await shot('05-picked');
+
+  // Weigh on the simulated scale: nothing packs until the reading is stable.
+  check(await page.isDisabled('[data-testid=pack]'), 'pack waits for a weight');
+  await page.click('[data-testid=sim-toggle]');
+  await page.fill('[data-testid=sim-load]', '3.2');
+  await page.click('[data-testid=sim-place]');
+  await page.waitForSelector('[data-testid=scale][data-state=moving]');
+  await page.waitForSelector('[data-testid=scale][data-state=stable]');
+  await page.keyboard.press('2'); // box preset 2
+  await shot('06-weighed');
+  await page.click('[data-testid=pack]');
+  await page.waitForSelector('[data-testid=ship-step]');
+  const packed = await admin('GET', `orders/${id}`);
+  check(packed.status === 'packed' && packed.package.weight.value === 3.2 && packed.package.box?.startsWith('M'), 'packed at 3.2 lb in box M');
+
+  // Ship: prices per service, then buy; the label prints by itself and shows on screen.
+  await page.waitForFunction(() => /\$/.test(document.querySelector('[data-testid=service-ground]')?.textContent ?? ''));
+  await shot('07-rates');
+  await page.click('[data-testid=buy-label]');
+  await page.waitForSelector('[data-testid=label-preview]');
+  await page.waitForFunction(() => { const i = document.querySelector('[data-testid=label-preview]'); return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0; });
+  const tracking = await page.textContent('[data-testid=tracking-number]');
+  check(/^1Z[0-9A-Z]{16}$/.test(tracking), `label bought: ${tracking}`);
+  await page.waitForSelector('[data-testid=sim-jobs][data-count="1"]');
+  check(true, 'the label was sent to the printer once');
+  await shot('08-shipped');
+  const shipped = await admin('GET', `orders/${id}`);
+  check(shipped.status === 'shipped' && shipped.shipments.length === 1, 'the hub has one shipment for the order');
+
+  // Reprint comes from the station, not from UPS: still one label bought.
+  await page.keyboard.press('p');
+  await page.waitForSelector('[data-testid=sim-jobs][data-count="2"]');
+  check((await admin('GET', `orders/${id}`)).shipments.length === 1, 'reprint printed again without buying again');
+
+  // Tracking to delivered: the UPS sim delivers in 2 s now; refresh until it says so.
+  await fetch(`${demo.ups}/__sim/ups/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transit_secs: 2 }) });
+  await new Promise((r) => setTimeout(r, 2500));
+  for (let i = 0; i < 20 && (await page.getAttribute('[data-testid=order]', 'data-status')) !== 'delivered'; i++) {
+    await page.click('[data-testid=refresh-tracking]');
+    await page.waitForTimeout(500);
+  }
+  check((await page.getAttribute('[data-testid=order]', 'data-status')) === 'delivered', 'tracking followed the parcel to delivered');
+  await page.waitForSelector('[data-testid=tracking] li[data-kind=delivered]');
+  await shot('09-delivered');
+
+  // Back in the queue, scanning another order's barcode opens it.
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=queue-list] .qrow');
+  const other = (await admin('GET', 'orders?status=pending&limit=1'))[0];
+  await page.click('h1, .chips'); // focus off any field: the scan is taken anyway
+  await wedge(other.name.replace('#', ''));
+  await page.waitForSelector(`[data-testid=order-name]:has-text("${other.name}")`);
+  check(true, `scanning ${other.name} opened it`);
+
+  // The admin sees admin things; dark and light both render.
+  await page.click('text=Log out');
+  await page.fill('input[name=username]', 'admin');
+  await page.fill('input[name=password]', demo.admin);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('[data-nav=settings]');
+  await page.click('[data-nav=settings]');
+  await page.waitForSelector('[data-testid=settings]');
+  check(!(await page.content()).includes('sim-secret'), 'settings never show a secret');
+  await shot('10-settings');
+  await page.click('[data-nav=devices]');
+  await page.waitForSelector('[data-testid=found-devices]');
+  await page.click('[data-testid=test-print]');
+  await page.waitForSelector('[data-testid=printer-status]');
+  await page.click('button[title="Dark or light"]');
+  await shot('11-devices-theme');
+  check(errors.length === 0, `no script errors (${errors.join('; ')})`);
+  console.log('station e2e: all passed');
+} catch (e) {
+  await shot('failure').catch(() => {});
+  console.error(e);
+  process.exitCode = 1;
+} finally {
+  await ctx.close();
+  demo.stop();
+}

@@ -1,0 +1,61 @@
+// What the station needs from a hub. The screens only see this interface; `HttpBackend` is the
+// real one (the REST API), and tests may drive the screens through it against a real hub.
+import type {
+  AddressCheck, BatchShipResult, Capabilities, DeviceSettings, LiveEvent, Operation,
+  Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, Rate, Session, Settings, Shipment,
+  ServiceCode, StatusCounts,
+} from './types';
+
+export interface BatchShipAnswer {
+  total: number;
+  shipped: number;
+  skipped: number;
+  failed: number;
+  results: BatchShipResult[];
+}
+
+export interface BatchSyncAnswer {
+  total: number;
+  synced: number;
+  failed: number;
+  results: { order_id: string; ok: boolean; error?: { code: string; message: string } }[];
+}
+
+export interface Backend {
+  readonly tenant: string;
+  /** Absolute URL of a hub path (labels, PDFs) that an <img> or a new window can load. */
+  url(path: string): string;
+  /** Bytes of a hub path with the session's credentials (label images for the printer). */
+  bytes(path: string): Promise<Uint8Array>;
+
+  login(username: string, password: string, stationId?: string): Promise<Session>;
+  logout(): Promise<void>;
+  me(): Promise<{ user: Session['user']; station_id: string | null; tenant: string }>;
+  capabilities(): Promise<Capabilities>;
+
+  orders(query: OrderQuery): Promise<Page<OrderSummary>>;
+  counts(): Promise<StatusCounts>;
+  order(id: string): Promise<Order>;
+  claimNext(): Promise<Order>;
+  operate(orderId: string, op: Operation, idempotencyKey?: string): Promise<unknown>;
+
+  shipments(query: { order_id?: string; status?: string; limit?: number; cursor?: string }): Promise<Page<Shipment>>;
+  shipment(id: string): Promise<Shipment>;
+  track(id: string): Promise<Shipment>;
+  rates(orderId: string, pkg: PackageInput): Promise<Rate[]>;
+  checkAddress(orderId: string): Promise<AddressCheck>;
+
+  sync(): Promise<Record<string, unknown>>;
+  pickList(orderIds?: string[]): Promise<PickList>;
+  pickListPdf(orderIds?: string[]): Promise<Uint8Array>;
+  batchShip(orderIds: string[] | undefined, service: ServiceCode): Promise<BatchShipAnswer>;
+  batchSync(orderIds?: string[]): Promise<BatchSyncAnswer>;
+
+  settings(): Promise<Settings>;
+  patchSettings(patch: Settings): Promise<Settings>;
+  deviceSettings(stationId: string): Promise<DeviceSettings>;
+  saveDeviceSettings(stationId: string, settings: Partial<DeviceSettings>): Promise<DeviceSettings>;
+
+  /** Live events until `signal` aborts; reconnects by itself. */
+  events(onEvent: (e: LiveEvent) => void, signal: AbortSignal, onState?: (connected: boolean) => void): void;
+}

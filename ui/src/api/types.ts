@@ -1,0 +1,252 @@
+// The hub's REST API as the station sees it (DESIGN.md §4; the seed's contract). Field names
+// are the wire's own (snake_case) so nothing is renamed on the way in or out.
+
+export type OrderStatus =
+  | 'pending' | 'processing' | 'picked' | 'packed' | 'shipped' | 'delivered' | 'cancelled';
+
+export const ORDER_STATUSES: readonly OrderStatus[] = [
+  'pending', 'processing', 'picked', 'packed', 'shipped', 'delivered', 'cancelled',
+];
+
+export type Role = 'admin' | 'operator';
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  display_name?: string | null;
+}
+
+export interface Session {
+  token: string;
+  expires_at: string;
+  user: User;
+  station_id: string | null;
+  tenant: string;
+}
+
+export interface Capabilities {
+  role: Role;
+  permissions: string[];
+}
+
+export type WeightUnit = 'lb' | 'oz' | 'kg' | 'g';
+export type DimensionUnit = 'in' | 'cm';
+
+export interface Weight { value: number; unit: WeightUnit }
+export interface Dimensions { length: number; width: number; height: number; unit: DimensionUnit }
+export interface Package { weight: Weight; dimensions: Dimensions | null; box: string | null }
+
+export interface Address {
+  name?: string | null;
+  company?: string | null;
+  lines: string[];
+  city?: string | null;
+  state?: string | null;
+  postal_code?: string | null;
+  country?: string | null;
+  phone?: string | null;
+}
+
+export interface OrderSummary {
+  id: string;
+  name: string;
+  status: OrderStatus;
+  customer_name: string | null;
+  assigned_to: string | null;
+  line_count: number;
+  units: number;
+  picked_units: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface OrderLine {
+  line_no: number;
+  sku: string;
+  barcode: string | null;
+  title: string;
+  quantity: number;
+  picked: number;
+  remaining: number;
+  location?: string | null;
+  /** in_stock, low_stock, out_of_stock, untracked */
+  stock?: string | null;
+  on_hand?: number | null;
+}
+
+export interface OrderEventView {
+  seq: number;
+  kind: string;
+  user_id: string | null;
+  station_id: string | null;
+  payload: unknown;
+  at: string;
+}
+
+export type ShipmentStatus = string;
+
+export interface Shipment {
+  id: string;
+  order_id: string | null;
+  status: ShipmentStatus;
+  tracking_number: string | null;
+  carrier: string;
+  service: ServiceCode;
+  label_url: string;
+  estimated_delivery: string | null;
+  package: Package;
+  created_at: string;
+  updated_at: string;
+  tracking_events?: TrackingEvent[];
+  order_status?: OrderStatus | null;
+}
+
+export interface TrackingEvent {
+  kind: string;
+  code: string | null;
+  description: string;
+  location: string | null;
+  at: string;
+}
+
+export interface Order {
+  id: string;
+  name: string;
+  status: OrderStatus;
+  version: number;
+  external_id: string | null;
+  customer_name: string | null;
+  ship_to: Address | null;
+  assigned_to: string | null;
+  package: Package | null;
+  shipment_id: string | null;
+  cancel_reason: string | null;
+  label_url: string | null;
+  created_at: string;
+  updated_at: string;
+  lines: OrderLine[];
+  shipments?: Shipment[];
+  events?: OrderEventView[];
+  hold?: string | null;
+  review?: unknown;
+}
+
+export type ServiceCode = 'ground' | '3day' | '2day' | 'next_day';
+
+export const SERVICES: readonly { code: ServiceCode; name: string }[] = [
+  { code: 'ground', name: 'UPS Ground' },
+  { code: '3day', name: 'UPS 3 Day Select' },
+  { code: '2day', name: 'UPS 2nd Day Air' },
+  { code: 'next_day', name: 'UPS Next Day Air' },
+];
+
+export interface Rate {
+  service: ServiceCode;
+  carrier_service_code: string;
+  amount: string;
+  currency: string;
+  transit_days: number | null;
+}
+
+export interface AddressCheck {
+  /** valid, ambiguous, invalid, not_checked */
+  verdict: string;
+  candidates: Address[];
+}
+
+export interface PickItem { sku?: string; barcode?: string; quantity?: number }
+
+export type Operation =
+  | { action: 'assign'; user_id?: string | null }
+  | { action: 'pick'; items: PickItem[] }
+  | { action: 'pack'; package: PackageInput }
+  | { action: 'ship'; service: ServiceCode; package?: PackageInput }
+  | { action: 'void' }
+  | { action: 'cancel'; reason: string };
+
+export interface PackageInput {
+  weight: number;
+  weight_unit?: WeightUnit;
+  dimensions?: { length: number; width: number; height: number; unit?: DimensionUnit };
+  box?: string;
+}
+
+export interface ShipResult {
+  order_id: string;
+  status: OrderStatus;
+  shipment: {
+    id: string;
+    tracking_number: string | null;
+    carrier: string;
+    service: ServiceCode;
+    label_url: string;
+    estimated_delivery: string | null;
+  };
+}
+
+export interface Page<T> { data: T[]; next_cursor: string | null }
+
+export interface OrderQuery {
+  status?: OrderStatus;
+  q?: string;
+  sku?: string;
+  assigned_to?: string;
+  limit?: number;
+  cursor?: string;
+}
+
+export type StatusCounts = Record<OrderStatus, number>;
+
+export interface BatchShipResult {
+  order_id: string;
+  ok: boolean;
+  skipped?: string | null;
+  shipment_id?: string;
+  tracking_number?: string;
+  error?: { code: string; message: string; retryable?: boolean } | null;
+}
+
+export interface PickListOrder { order_id: string; order_name: string; quantity: number }
+
+export interface PickListEntry {
+  location: string | null;
+  sku: string;
+  title: string;
+  barcode: string | null;
+  quantity: number;
+  stock: string;
+  orders: PickListOrder[];
+}
+
+export interface PickList { orders: PickListOrder[]; entries: PickListEntry[]; total_units: number }
+
+/** Business settings (`GET/PATCH settings`); secrets are write-only and come back as flags. */
+export type Settings = Record<string, unknown>;
+
+export interface BoxPreset { name: string; length: number; width: number; height: number }
+
+/** A station's devices (`GET/POST device-settings`; the station keeps this document). */
+export interface DeviceSettings {
+  station_id: string;
+  scale?: string | null;
+  printer?: string | null;
+  slip_printer?: string | null;
+  scanner?: string | null;
+  label_format?: 'zpl' | 'png' | 'pdf';
+  dpi?: 203 | 300;
+  darkness?: number | null;
+  auto_print?: boolean;
+  boxes?: BoxPreset[];
+}
+
+/** What `GET events` pushes. */
+export type LiveEvent =
+  | { type: 'order_changed'; order_id: string; status: OrderStatus; event: string }
+  | { type: 'stock_changed'; sku: string; location: string; on_hand: number; cause: string }
+  | { type: 'orders_cleared'; count: number }
+  | { type: 'batch_progress'; batch_id: string; kind: string; done: number; failed: number; total: number }
+  | { type: 'shop_cancelled_shipped'; order_id: string; name: string }
+  | { type: 'tracking_exception'; order_id: string; shipment_id: string; description: string }
+  | { type: 'lagged' }
+  | { type: 'sync_progress'; [k: string]: unknown };

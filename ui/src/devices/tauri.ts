@@ -1,0 +1,44 @@
+// The desktop app's real bench: Tauri commands over crates/devices, and the scale's readings
+// pushed as Tauri events (never polled).
+import type { DetectedDevice, Devices, PrintJob, PrinterStatus, ScaleReading } from './types';
+
+interface TauriGlobal {
+  core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
+  event: { listen<T>(name: string, cb: (e: { payload: T }) => void): Promise<() => void> };
+}
+
+export function tauri(): TauriGlobal | null {
+  const t = (globalThis as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
+  return t && t.core && typeof t.core.invoke === 'function' ? t : null;
+}
+
+export class DesktopBench implements Devices {
+  readonly kind = 'desktop' as const;
+  constructor(private readonly t: TauriGlobal) {}
+
+  list() { return this.t.core.invoke<DetectedDevice[]>('devices_list'); }
+
+  onScale(listener: (r: ScaleReading) => void): () => void {
+    let stop: (() => void) | null = null;
+    let stopped = false;
+    void this.t.event.listen<Omit<ScaleReading, 'at'>>('scale', (e) =>
+      listener({ ...e.payload, at: performance.now() })).then((u) => { if (stopped) u(); else stop = u; });
+    void this.t.core.invoke<Omit<ScaleReading, 'at'>>('scale_current').then((r) => listener({ ...r, at: performance.now() }));
+    return () => { stopped = true; stop?.(); };
+  }
+
+  useScale(id: string | null) { return this.t.core.invoke<void>('scale_use', { id }); }
+  zeroScale() { return this.t.core.invoke<void>('scale_zero'); }
+
+  print(printer: string, job: PrintJob) {
+    return this.t.core.invoke<PrinterStatus>('print', {
+      printer, format: job.format, title: job.title, bytes: Array.from(job.bytes),
+      dpi: job.dpi ?? 203, darkness: job.darkness ?? null,
+    });
+  }
+
+  printerStatus(printer: string) { return this.t.core.invoke<PrinterStatus>('printer_status', { printer }); }
+
+  /** Puts a load on the shell's simulated scale (`sim:scale`). */
+  simulate(value: number) { return this.t.core.invoke<void>('scale_simulate', { value }); }
+}

@@ -1,0 +1,71 @@
+// The bench devices as the station UI sees them. In the desktop app they are real (Tauri
+// commands over crates/devices, readings pushed as Tauri events); in a plain browser a
+// simulated bench stands in (a scale you can load and a printer that keeps its jobs).
+import type { WeightUnit } from '../api/types';
+
+export type ScaleState =
+  | 'stable' | 'moving' | 'zero' | 'under_zero' | 'overload' | 'asleep' | 'unplugged' | 'none';
+
+export interface ScaleReading {
+  state: ScaleState;
+  /** Present for stable, moving and zero. */
+  weight: { value: number; unit: WeightUnit } | null;
+  /** performance.now()-comparable time the frame arrived (for the frame → screen benchmark). */
+  at: number;
+  device?: string;
+}
+
+export type PrinterState = 'ready' | 'paper_out' | 'head_open' | 'paused' | 'buffer_full' | 'offline' | 'unknown';
+
+export interface PrinterStatus { state: PrinterState; message: string }
+
+export interface DetectedDevice {
+  id: string;
+  kind: 'scale' | 'printer' | 'scanner';
+  name: string;
+  /** usb, serial, tcp, spool, simulated */
+  transport: string;
+}
+
+export interface PrintJob {
+  format: 'zpl' | 'png' | 'pdf';
+  bytes: Uint8Array;
+  /** What it is, for the printer's log: "label 1Z...", "packing slip #1001". */
+  title: string;
+  dpi?: 203 | 300;
+  darkness?: number | null;
+}
+
+export interface Devices {
+  readonly kind: 'desktop' | 'simulated';
+  list(): Promise<DetectedDevice[]>;
+  /** Streams the chosen scale's readings; returns the unsubscribe. */
+  onScale(listener: (r: ScaleReading) => void): () => void;
+  useScale(id: string | null): Promise<void>;
+  zeroScale(): Promise<void>;
+  print(printer: string, job: PrintJob): Promise<PrinterStatus>;
+  printerStatus(printer: string): Promise<PrinterStatus>;
+  /** Simulated scales only: put a load on it (demos, training, tests). */
+  simulate?(value: number): Promise<void> | void;
+}
+
+export const SCALE_WORDS: Record<ScaleState, string> = {
+  stable: 'Stable',
+  moving: 'Settling…',
+  zero: 'Empty (zero)',
+  under_zero: 'Below zero: take everything off and zero the scale',
+  overload: 'Too heavy for the scale',
+  asleep: 'Scale asleep: press its button or put something on it',
+  unplugged: 'Scale unplugged: check its USB cable',
+  none: 'No scale chosen for this station',
+};
+
+export const PRINTER_WORDS: Record<PrinterState, string> = {
+  ready: 'Ready',
+  paper_out: 'Out of labels: load a new roll',
+  head_open: 'Print head open: close the lid',
+  paused: 'Printer paused: press its pause button',
+  buffer_full: 'Printer busy: wait a moment',
+  offline: 'Printer not answering: check its power and cable',
+  unknown: 'Printer state unknown',
+};

@@ -1,0 +1,422 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { AddressCheck, BoxPreset, Order, OrderLine, PackageInput, Rate, ServiceCode, Shipment } from '../api/types';
+import { SERVICES } from '../api/types';
+import { explain } from '../api/errors';
+import { useStation } from '../station';
+import { matchLine } from '../scan/codes';
+import { useScanner } from '../scan/use-scanner';
+import { answerScan, markScanStart } from '../lib/feedback';
+import { STATUS_WORDS, actionKey, address, money, weight } from '../lib/format';
+import { labelPreview, printLabel } from '../lib/labels';
+import type { ScaleReading } from '../devices/types';
+import { SCALE_WORDS } from '../devices/types';
+import { Confirm } from './dialog';
+
+const STEPS = ['pending', 'processing', 'picked', 'packed', 'shipped', 'delivered'] as const;
+
+export const DEFAULT_BOXES: BoxPreset[] = [
+  { name: 'S 10x8x4', length: 10, width: 8, height: 4 },
+  { name: 'M 12x10x6', length: 12, width: 10, height: 6 },
+  { name: 'L 16x12x8', length: 16, width: 12, height: 8 },
+  { name: 'Poly mailer', length: 14, width: 10, height: 1 },
+];
+
+type ScanAnswer = { verdict: 'right' | 'wrong' | 'done'; text: string; line?: number } | null;
+
+/** The answer of an operation: the order as it is now. */
+function orderOf(answer: unknown): Order | null {
+  const o = (answer as { order?: Order } | null)?.order;
+  return o && typeof o === 'object' ? o : null;
+}
+
+export function OrderScreen({ id }: { id: string }) {
+  const st = useStation();
+  const [order, setOrder] = useState<Order | null>(null);
+  const [missing, setMissing] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<'cancel' | 'void' | null>(null);
+
+  const reload = async () => {
+    try { setOrder(await st.backend.order(id)); } catch (e) { const x = explain(e); if (x.code === 'not_found') setMissing(x.headline); else st.fail(e); }
+  };
+  useEffect(() => { void reload(); }, [id]);
+  // Someone else (another bench, the shop, UPS) changed it: show what is true now.
+  useEffect(() => st.onLive((e) => { if ((e.type === 'order_changed' || e.type === 'tracking_exception') && e.order_id === id) void reload(); }), [id]);
+
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      if (e.key === 'Escape' && !confirm && !(e.target as HTMLElement).closest('.modal-back')) { e.preventDefault(); st.go('/queue'); }
+    };
+    window.addEventListener('keydown', on);
+    return () => window.removeEventListener('keydown', on);
+  }, [confirm]);
+
+  if (missing) return <section class="card"><h2>{missing}</h2><p>This order is not on the hub (it may have been cleared).</p><a href="#/queue">Back to the queue</a></section>;
+  if (!order) return <p class="muted">Loading order…</p>;
+
+  const doCancel = async (reason: string) => {
+    setConfirm(null);
+    try { const a = await st.backend.operate(order.id, { action: 'cancel', reason }, actionKey()); setOrder(orderOf(a) ?? order); void reload(); st.notify(`Order ${order.name} cancelled`); } catch (e) { st.fail(e); }
+  };
+  const doVoid = async () => {
+    setConfirm(null);
+    try { await st.backend.operate(order.id, { action: 'void' }, actionKey()); await reload(); st.notify(`Label voided; ${order.name} is back to packed`); } catch (e) { st.fail(e); }
+  };
+
+  const stepIndex = STEPS.indexOf(order.status as (typeof STEPS)[number]);
+  return (
+    <section class="order" data-testid="order" data-status={order.status}>
+      <div class="row between wrap">
+        <div>
+          <a href="#/queue" class="muted">← Queue <kbd>Esc</kbd></a>
+          <h1 data-testid="order-name">{order.name} <span class={`badge s-${order.status}`} data-testid="order-status">{STATUS_WORDS[order.status]}</span></h1>
+          <div class="muted">{order.customer_name ?? 'No customer name'} · {order.lines.length} lines</div>
+        </div>
+        <div class="row gap">
+          {order.status !== 'shipped' && order.status !== 'delivered' && order.status !== 'cancelled' && st.can('orders.cancel') &&
+            <button class="danger" onClick={() => setConfirm('cancel')} data-testid="cancel-order">Cancel order</button>}
+          {order.status === 'shipped' && st.can('labels.void') &&
+            <button class="danger" onClick={() => setConfirm('void')} data-testid="void-label">Void label</button>}
+        </div>
+      </div>
+      {order.status !== 'cancelled' && (
+        <ol class="stepper">{STEPS.map((s, i) => <li class={i < stepIndex ? 'done' : i === stepIndex ? 'now' : ''}>{STATUS_WORDS[s]}</li>)}</ol>
+      )}
+      {order.hold && <div class="alert warn"><strong>On hold in Shopify:</strong> {order.hold}. Do not ship until it is released.</div>}
+      {order.review != null && <div class="alert warn"><strong>Changed in Shopify after picking started.</strong> Check the lines against the shop before packing.</div>}
+      {order.status === 'cancelled' && <div class="alert error"><strong>Cancelled:</strong> {order.cancel_reason ?? 'no reason given'}</div>}
+      <div class="order-grid">
+        <div class="main-col">
+          {order.status === 'pending' && <StartStep order={order} onOrder={setOrder} />}
+          {order.status === 'processing' && <PickStep order={order} onOrder={setOrder} reload={reload} />}
+          {order.status === 'picked' && <PackStep order={order} onOrder={setOrder} />}
+          {order.status === 'packed' && <ShipStep order={order} onShipped={reload} />}
+          {(order.status === 'shipped' || order.status === 'delivered') && <ShippedStep order={order} reload={reload} />}
+          {order.status !== 'processing' && <Lines lines={order.lines} />}
+        </div>
+        <aside class="side-col">
+          <div class="card"><h3>Ship to</h3>{address(order.ship_to).map((l) => <div>{l}</div>)}</div>
+          {order.package && <div class="card"><h3>Package</h3><div>{weight(order.package.weight)}{order.package.box ? ` · ${order.package.box}` : ''}</div>
+            {order.package.dimensions && <div class="muted">{order.package.dimensions.length}×{order.package.dimensions.width}×{order.package.dimensions.height} {order.package.dimensions.unit}</div>}</div>}
+          <div class="card"><h3>History</h3><ul class="events">{(order.events ?? []).slice().reverse().slice(0, 12).map((e) => <li><span class="muted">{new Date(e.at).toLocaleTimeString()}</span> {e.kind.replace(/_/g, ' ')}</li>)}</ul></div>
+          <a class="button" href={st.backend.url(`/api/${encodeURIComponent(st.session.tenant)}/orders/${encodeURIComponent(order.id)}/packing-slip`)} target="_blank"
+            onClick={async (e) => { e.preventDefault(); try { const b = await st.backend.bytes(`/api/${encodeURIComponent(st.session.tenant)}/orders/${encodeURIComponent(order.id)}/packing-slip`); window.open(URL.createObjectURL(new Blob([b as BlobPart], { type: 'application/pdf' }))); } catch (err) { st.fail(err); } }}>Packing slip (PDF)</a>
+        </aside>
+      </div>
+      {confirm === 'cancel' && <Confirm title={`Cancel ${order.name}?`} body="The order leaves the queue. Picked items go back on the shelf by hand." confirm="Cancel order" danger reasonLabel="Reason" onConfirm={doCancel} onCancel={() => setConfirm(null)} />}
+      {confirm === 'void' && <Confirm title="Void this label?" body="UPS cancels the label (you are not charged) and the order goes back to packed. Throw the printed label away." confirm="Void label" danger onConfirm={doVoid} onCancel={() => setConfirm(null)} />}
+    </section>
+  );
+}
+
+function Lines({ lines, flash }: { lines: OrderLine[]; flash?: number | undefined }) {
+  return (
+    <table class="lines" data-testid="lines">
+      <thead><tr><th>Item</th><th>SKU</th><th>Where</th><th class="num">Picked</th></tr></thead>
+      <tbody>{lines.map((l) => (
+        <tr class={`${l.remaining === 0 ? 'complete' : ''} ${flash === l.line_no ? 'just' : ''}`} data-sku={l.sku} data-testid="line">
+          <td>{l.title}</td><td><code>{l.sku}</code></td><td>{l.location ?? '—'}{l.stock === 'out_of_stock' ? ' (out of stock)' : ''}</td>
+          <td class="num"><strong data-testid="line-picked">{l.picked}</strong> / {l.quantity} <progress max={l.quantity} value={l.picked} /></td>
+        </tr>))}</tbody>
+    </table>
+  );
+}
+
+function StartStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => void }) {
+  const st = useStation();
+  const start = async () => {
+    try { const a = await st.backend.operate(order.id, { action: 'assign', user_id: st.session.user.id }, actionKey()); const o = orderOf(a); if (o) onOrder({ ...order, ...o }); } catch (e) { st.fail(e); }
+  };
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => { ref.current?.focus(); }, []);
+  return st.can('orders.work')
+    ? <div class="card step"><h2>Waiting to be picked</h2><button ref={ref} class="primary huge" onClick={start} data-testid="start-picking">Start picking <kbd>Enter</kbd></button></div>
+    : <div class="card step"><h2>Waiting to be picked</h2></div>;
+}
+
+function PickStep({ order, onOrder, reload }: { order: Order; onOrder: (o: Order) => void; reload: () => Promise<void> }) {
+  const st = useStation();
+  const [answer, setAnswer] = useState<ScanAnswer>(null);
+  const field = useRef<HTMLInputElement>(null);
+  const lines = useRef(order.lines);
+  lines.current = order.lines;
+  const queue = useRef<Promise<void>>(Promise.resolve());
+  const manual = st.session.user.role === 'admin';
+
+  useEffect(() => { field.current?.focus(); }, []);
+
+  const scan = (raw: string) => {
+    const code = raw.trim();
+    if (!code) return;
+    const line = matchLine(lines.current, code);
+    if (!line) {
+      answerScan('wrong');
+      setAnswer({ verdict: 'wrong', text: `Wrong item: ${code} is not in this order. Put it back.` });
+      return;
+    }
+    if (line.remaining <= 0) {
+      answerScan('wrong');
+      setAnswer({ verdict: 'wrong', text: `Already have all ${line.quantity} of ${line.sku}. Put this one back.`, line: line.line_no });
+      return;
+    }
+    // Answer at once from what the station knows; the hub confirms (or takes it back) below.
+    const after = lines.current.map((l) => (l.line_no === line.line_no ? { ...l, picked: l.picked + 1, remaining: l.remaining - 1 } : l));
+    const complete = after.every((l) => l.remaining === 0);
+    answerScan(complete ? 'done' : 'right');
+    setAnswer({ verdict: complete ? 'done' : 'right', text: complete ? 'All items picked. Next: weigh the box.' : `${line.title}: ${line.picked + 1} of ${line.quantity}`, line: line.line_no });
+    lines.current = after;
+    onOrder({ ...order, lines: after });
+    queue.current = queue.current.then(async () => {
+      try {
+        const a = await st.backend.operate(order.id, { action: 'pick', items: [{ barcode: code, quantity: 1 }] }, actionKey());
+        const o = orderOf(a);
+        if (o && o.status !== 'processing') onOrder({ ...order, ...o });
+      } catch (e) {
+        answerScan('wrong');
+        const x = explain(e);
+        setAnswer({ verdict: 'wrong', text: `${x.headline} ${x.detail ?? ''}` });
+        await reload();
+      }
+    });
+  };
+
+  useScanner(scan);
+
+  const addManual = (l: OrderLine, qty: number) => {
+    if (!Number.isInteger(qty) || qty < 1 || qty > l.remaining) { st.notify(`Enter 1 to ${l.remaining}`); return; }
+    queue.current = queue.current.then(async () => {
+      try { const a = await st.backend.operate(order.id, { action: 'pick', items: [{ sku: l.sku, quantity: qty }] }, actionKey()); const o = orderOf(a); if (o) onOrder({ ...order, ...o }); else await reload(); } catch (e) { st.fail(e); }
+    });
+  };
+
+  const picked = order.lines.reduce((n, l) => n + l.picked, 0);
+  const total = order.lines.reduce((n, l) => n + l.quantity, 0);
+  return (
+    <div class="card step">
+      <div class="row between"><h2>Scan each item</h2><span class="big-count" data-testid="pick-progress">{picked} / {total}</span></div>
+      <input ref={field} class="scan-field" data-scan-field data-testid="scan-field" placeholder="Scan or type a barcode or SKU, then Enter" autocomplete="off"
+        onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); markScanStart(); const v = e.currentTarget.value; e.currentTarget.value = ''; scan(v); } }}
+        onBlur={(e) => { const t = e.currentTarget; setTimeout(() => { if (!document.activeElement || document.activeElement === document.body) t.focus(); }, 0); }} />
+      {answer && <div class={`scan-answer ${answer.verdict}`} data-testid="scan-answer" data-verdict={answer.verdict} role="alert">{answer.verdict === 'wrong' ? '✖ ' : '✔ '}{answer.text}</div>}
+      <table class="lines" data-testid="lines">
+        <thead><tr><th>Item</th><th>SKU</th><th>Where</th><th class="num">Picked</th>{manual && <th>Count by hand</th>}</tr></thead>
+        <tbody>{order.lines.map((l) => (
+          <tr class={`${l.remaining === 0 ? 'complete' : ''} ${answer?.line === l.line_no ? `just ${answer.verdict}` : ''}`} data-sku={l.sku} data-testid="line">
+            <td>{l.title}</td><td><code>{l.sku}</code></td><td class="loc">{l.location ?? '—'}</td>
+            <td class="num"><strong data-testid="line-picked">{l.picked}</strong> / {l.quantity} <progress max={l.quantity} value={l.picked} /></td>
+            {manual && <td>{l.remaining > 0 && <ManualQty line={l} onAdd={addManual} />}</td>}
+          </tr>))}</tbody>
+      </table>
+    </div>
+  );
+}
+
+function ManualQty({ line, onAdd }: { line: OrderLine; onAdd: (l: OrderLine, q: number) => void }) {
+  const [q, setQ] = useState(String(line.remaining));
+  return <form class="row gap" onSubmit={(e) => { e.preventDefault(); onAdd(line, Number(q)); }}>
+    <input class="qty" type="number" min={1} max={line.remaining} value={q} onInput={(e) => setQ(e.currentTarget.value)} aria-label={`Quantity of ${line.sku}`} />
+    <button type="submit">Add</button></form>;
+}
+
+export function useScale(): ScaleReading {
+  const st = useStation();
+  const [r, setR] = useState<ScaleReading>({ state: 'none', weight: null, at: 0 });
+  useEffect(() => st.devices.onScale((x) => {
+    setR(x);
+    requestAnimationFrame(() => { performance.mark('scale:painted'); (window as unknown as { __scaleLag?: number[] }).__scaleLag?.push(performance.now() - x.at); });
+  }), []);
+  return r;
+}
+
+function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => void }) {
+  const st = useStation();
+  const reading = useScale();
+  const boxes = st.deviceSettings.boxes?.length ? st.deviceSettings.boxes : DEFAULT_BOXES;
+  const [box, setBox] = useState<BoxPreset | null>(boxes[0] ?? null);
+  // A station uses the simulated scale until an admin chooses another, or chooses none.
+  const noScale = 'scale' in st.deviceSettings && !st.deviceSettings.scale;
+  const manualAllowed = st.session.user.role === 'admin' || noScale;
+  const [manual, setManual] = useState('');
+  const [busy, setBusy] = useState(false);
+  const stable = reading.state === 'stable' && reading.weight && reading.weight.value > 0 ? reading.weight : null;
+  const manualValue = Number(manual);
+  const chosen = manual.trim() !== '' && manualAllowed && manualValue > 0 ? { value: manualValue, unit: (st.deviceSettings as { weight_unit?: 'lb' }).weight_unit ?? 'lb' } : stable;
+
+  const pack = async () => {
+    if (!chosen || busy) return;
+    setBusy(true);
+    const pkg: PackageInput = { weight: chosen.value, weight_unit: chosen.unit };
+    if (box) { pkg.dimensions = { length: box.length, width: box.width, height: box.height, unit: 'in' }; pkg.box = box.name; }
+    try { const a = await st.backend.operate(order.id, { action: 'pack', package: pkg }, actionKey()); const o = orderOf(a); if (o) onOrder({ ...order, ...o }); } catch (e) { st.fail(e); } finally { setBusy(false); }
+  };
+
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      const inField = (e.target as HTMLElement).tagName === 'INPUT';
+      if (e.key === 'Enter' && !inField && !(e.target as HTMLElement).closest('button')) { e.preventDefault(); void pack(); }
+      const n = Number(e.key);
+      if (!inField && n >= 1 && n <= boxes.length) { e.preventDefault(); setBox(boxes[n - 1] ?? null); }
+      if (!inField && (e.key === 'z' || e.key === 'Z')) { e.preventDefault(); void st.devices.zeroScale(); }
+    };
+    window.addEventListener('keydown', on);
+    return () => window.removeEventListener('keydown', on);
+  });
+
+  return (
+    <div class="card step" data-testid="pack-step">
+      <h2>Weigh the box</h2>
+      <div class="row gap wrap">
+        <div class={`scale ${reading.state}`} data-testid="scale" data-state={reading.state}>
+          <div class="scale-weight" data-testid="scale-weight">{reading.weight ? weight(reading.weight) : '—'}</div>
+          <div class="scale-state">{reading.state === 'stable' ? '● ' : reading.state === 'moving' ? '◌ ' : '⚠ '}{SCALE_WORDS[reading.state]}</div>
+          <button class="ghost" onClick={() => void st.devices.zeroScale()}>Zero <kbd>Z</kbd></button>
+        </div>
+        <div class="boxes" role="radiogroup" aria-label="Box">
+          {boxes.map((b, i) => (
+            <button role="radio" aria-checked={box === b} class={box === b ? 'box on' : 'box'} onClick={() => setBox(b)} data-testid="box">
+              <kbd>{i + 1}</kbd> {b.name}<div class="muted small">{b.length}×{b.width}×{b.height} in</div></button>))}
+        </div>
+      </div>
+      {st.devices.kind === 'desktop' && (st.deviceSettings.scale ?? 'sim:scale') === 'sim:scale' && <SimScale />}
+      {manualAllowed && <label class="manual">Or type the weight ({noScale ? 'no scale at this station' : 'admin'})
+        <input type="number" step="0.01" min="0" value={manual} onInput={(e) => setManual(e.currentTarget.value)} data-testid="manual-weight" /></label>}
+      <button class="primary huge" disabled={!chosen || busy} onClick={pack} data-testid="pack">
+        {chosen ? `Packed: ${weight(chosen)}${box ? ` in ${box.name}` : ''}` : 'Waiting for a stable weight…'} <kbd>Enter</kbd></button>
+    </div>
+  );
+}
+
+function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise<void> }) {
+  const st = useStation();
+  const [rates, setRates] = useState<Rate[] | null>(null);
+  const [rateError, setRateError] = useState<string | null>(null);
+  const [check, setCheck] = useState<AddressCheck | null>(null);
+  const [service, setService] = useState<ServiceCode>('ground');
+  const [busy, setBusy] = useState(false);
+  const key = useRef(actionKey()); // one label purchase = one key, however often it is retried
+
+  useEffect(() => {
+    if (!order.package) return;
+    const p = order.package;
+    const pkg: PackageInput = { weight: p.weight.value, weight_unit: p.weight.unit };
+    if (p.dimensions) pkg.dimensions = { ...p.dimensions };
+    st.backend.rates(order.id, pkg).then(setRates, (e) => { const x = explain(e); setRateError(`${x.headline} ${x.detail ?? ''}`); });
+    st.backend.checkAddress(order.id).then(setCheck, () => setCheck(null));
+  }, [order.id]);
+
+  const buy = async () => {
+    if (busy) return;
+    setBusy(true);
+    try {
+      const a = (await st.backend.operate(order.id, { action: 'ship', service }, key.current)) as { shipment?: Shipment };
+      st.notify(`Label bought: ${a.shipment?.tracking_number ?? ''}`);
+      if (st.deviceSettings.auto_print !== false && a.shipment) {
+        try { await printLabel(st, a.shipment.id, a.shipment.tracking_number); st.notify('Label sent to the printer'); } catch (e) { st.fail(e); }
+      }
+      await onShipped();
+    } catch (e) { st.fail(e); } finally { setBusy(false); }
+  };
+
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => {
+      if ((e.target as HTMLElement).tagName === 'INPUT') return;
+      const n = Number(e.key);
+      const s = SERVICES[n - 1];
+      if (s) { e.preventDefault(); setService(s.code); }
+      if (e.key === 'Enter' && !(e.target as HTMLElement).closest('button')) { e.preventDefault(); void buy(); }
+    };
+    window.addEventListener('keydown', on);
+    return () => window.removeEventListener('keydown', on);
+  });
+
+  const warn = check && check.verdict !== 'valid' && check.verdict !== 'not_checked';
+  return (
+    <div class="card step" data-testid="ship-step">
+      <h2>Buy the label</h2>
+      {warn && <div class="alert warn" data-testid="address-warning"><strong>UPS {check.verdict === 'ambiguous' ? 'is not sure of' : 'does not know'} this address.</strong>
+        {check.candidates.length > 0 && <div>Did they mean: {address(check.candidates[0]).join(', ')}?</div>}<div>Check it with the customer or an admin before buying.</div></div>}
+      {check?.verdict === 'valid' && <div class="muted small" data-testid="address-ok">✔ UPS knows this address</div>}
+      <div class="services" role="radiogroup" aria-label="Service">
+        {SERVICES.map((s, i) => {
+          const r = rates?.find((x) => x.service === s.code);
+          return (
+            <button role="radio" aria-checked={service === s.code} class={service === s.code ? 'service on' : 'service'} onClick={() => setService(s.code)} data-testid={`service-${s.code}`}>
+              <kbd>{i + 1}</kbd> <strong>{s.name}</strong>
+              <span class="price">{r ? money(r.amount, r.currency) : rates ? 'not offered' : '…'}</span>
+              <span class="muted">{r?.transit_days != null ? `${r.transit_days} day${r.transit_days === 1 ? '' : 's'}` : ''}</span>
+            </button>);
+        })}
+      </div>
+      {rateError && <div class="muted small">Prices unavailable: {rateError}</div>}
+      <button class="primary huge" onClick={buy} disabled={busy} data-testid="buy-label">{busy ? 'Buying…' : `Buy ${SERVICES.find((s) => s.code === service)?.name} label`} <kbd>Enter</kbd></button>
+    </div>
+  );
+}
+
+function ShippedStep({ order, reload }: { order: Order; reload: () => Promise<void> }) {
+  const st = useStation();
+  const shipment = (order.shipments ?? []).find((s) => s.id === order.shipment_id) ?? null;
+  const [img, setImg] = useState<string | null>(null);
+  const [track, setTrack] = useState<Shipment | null>(null);
+  const [printing, setPrinting] = useState(false);
+
+  useEffect(() => {
+    if (!shipment) return;
+    let url: string | null = null;
+    labelPreview(st, shipment.id).then((u) => { url = u; setImg(u); }, st.fail);
+    st.backend.shipment(shipment.id).then(setTrack, () => undefined);
+    return () => { if (url) URL.revokeObjectURL(url); };
+  }, [shipment?.id]);
+
+  const reprint = async () => {
+    if (!shipment || printing) return;
+    setPrinting(true);
+    try { await printLabel(st, shipment.id, shipment.tracking_number); st.notify('Label sent to the printer again'); } catch (e) { st.fail(e); } finally { setPrinting(false); }
+  };
+  const refresh = async () => {
+    if (!shipment) return;
+    try { setTrack(await st.backend.track(shipment.id)); await reload(); } catch (e) { st.fail(e); }
+  };
+  useEffect(() => {
+    const on = (e: KeyboardEvent) => { if ((e.target as HTMLElement).tagName !== 'INPUT' && (e.key === 'p' || e.key === 'P')) { e.preventDefault(); void reprint(); } };
+    window.addEventListener('keydown', on);
+    return () => window.removeEventListener('keydown', on);
+  });
+
+  if (!shipment) return <div class="card step"><h2>{STATUS_WORDS[order.status]}</h2></div>;
+  const events = track?.tracking_events ?? [];
+  return (
+    <div class="card step" data-testid="shipped-step">
+      <div class="row between wrap">
+        <div><h2>{order.status === 'delivered' ? 'Delivered' : 'Shipped'}</h2>
+          <div>Tracking <code data-testid="tracking-number">{shipment.tracking_number}</code> · {SERVICES.find((s) => s.code === shipment.service)?.name}</div>
+          {shipment.estimated_delivery && <div class="muted">Expected {shipment.estimated_delivery}</div>}</div>
+        <div class="row gap">
+          <button class="primary big" onClick={reprint} disabled={printing} data-testid="reprint">Reprint <kbd>P</kbd></button>
+          <button class="big" onClick={refresh} data-testid="refresh-tracking">Refresh tracking</button>
+          <a class="button big" href="#/queue">Next order <kbd>Esc</kbd></a>
+        </div>
+      </div>
+      <div class="row gap wrap top">
+        {img ? <img class="label-preview" src={img} alt={`Label ${shipment.tracking_number ?? ''}`} data-testid="label-preview" /> : <div class="label-preview empty">Loading label…</div>}
+        <div class="tracking" data-testid="tracking">
+          <h3>Tracking</h3>
+          {events.length === 0 && <p class="muted">No scans from UPS yet.</p>}
+          <ol>{events.slice().reverse().map((e) => <li data-kind={e.kind}><strong>{e.description}</strong><div class="muted small">{new Date(e.at).toLocaleString()}{e.location ? ` · ${e.location}` : ''}</div></li>)}</ol>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+/** The desktop's simulated scale (demo and training stations): put a load on it. */
+export function SimScale() {
+  const st = useStation();
+  const [load, setLoad] = useState('2.4');
+  return (
+    <form class="row gap sim-scale" onSubmit={(e) => { e.preventDefault(); void st.devices.simulate?.(Number(load)); }}>
+      <span class="muted small">Simulated scale:</span>
+      <input class="qty" type="number" step="0.1" min="0" value={load} onInput={(e) => setLoad(e.currentTarget.value)} aria-label="Simulated load in lb" data-testid="sim-scale-load" />
+      <button type="submit" data-testid="sim-scale-place">Put on scale</button>
+    </form>
+  );
+}
