@@ -17,7 +17,7 @@ APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
   chromium chromium-driver postgresql
 
-.PHONY: deps ui run test check fmt lint unit e2e pg bench deb
+.PHONY: deps ui run test check fmt lint unit e2e pg bench bench-ui deb
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
@@ -62,6 +62,15 @@ bench: deps pg
 	cargo bench -p packbench-labels --bench convert
 	target/release/packbench-ship-load
 	target/release/packbench-shop-load
+	$(MAKE) bench-ui
+
+# The station's figures: queue with 10,000 orders, scan → feedback (Chromium), and the desktop
+# app's cold start and idle memory (release build, under Xvfb).
+bench-ui: ui
+	cargo build --release -p packbench-server --bin packbench
+	cd ui && PACKBENCH_BIN=$(CURDIR)/target/release/packbench node e2e/bench.mjs
+	cargo build --release --bin packbench-station
+	xvfb-run -a node ui/e2e/desktop-bench.mjs
 
 
 # A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).

@@ -48,6 +48,23 @@ fn app_version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// When the process started (for the cold-start benchmark).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// The window calls this once its first screen (login or first run) takes input. With
+/// `PACKBENCH_STARTUP_PROBE=1` the time since start goes to stdout for `ui/e2e/desktop-bench.mjs`.
+#[tauri::command]
+fn ui_ready(screen: String) {
+    if std::env::var_os("PACKBENCH_STARTUP_PROBE").is_some()
+        && let Some(t) = STARTED.get()
+    {
+        println!(
+            "ui-ready {screen} {:.1} ms",
+            t.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
 fn local_hub(shell: &Shell) -> Result<Arc<AppState>, String> {
     shell.hub.get().cloned().ok_or_else(|| {
         "this station is connected to a shared hub: warehouses are set up there".to_owned()
@@ -225,10 +242,12 @@ async fn start_hub(
 }
 
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     let result = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             shell_info,
             app_version,
+            ui_ready,
             create_tenant,
             open_demo,
             devices_list,

@@ -53,7 +53,7 @@ try {
 
   // Scan: one wrong item first, then every right one (UPC-A as printed on the product).
   await page.focus('[data-testid=scan-field]');
-  await wedge('012345678912'); // a valid UPC-A that is on no line of any demo order
+  await wedge('036000291452'); // a valid UPC-A that is in no demo order
   await page.waitForSelector('[data-testid=scan-answer][data-verdict=wrong]');
   check((await page.getAttribute('#flash', 'data-verdict')) === 'wrong', 'a wrong scan flashes red');
   await shot('04-wrong-scan');
@@ -94,7 +94,7 @@ try {
   await page.waitForFunction(() => { const i = document.querySelector('[data-testid=label-preview]'); return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0; });
   const tracking = await page.textContent('[data-testid=tracking-number]');
   check(/^1Z[0-9A-Z]{16}$/.test(tracking), `label bought: ${tracking}`);
-  await page.waitForSelector('[data-testid=sim-jobs][data-count="1"]');
+  await page.waitForSelector('[data-testid=sim-panel][data-count="1"]');
   check(true, 'the label was sent to the printer once');
   await shot('08-shipped');
   const shipped = await admin('GET', `orders/${id}`);
@@ -102,7 +102,7 @@ try {
 
   // Reprint comes from the station, not from UPS: still one label bought.
   await page.keyboard.press('p');
-  await page.waitForSelector('[data-testid=sim-jobs][data-count="2"]');
+  await page.waitForSelector('[data-testid=sim-panel][data-count="2"]');
   check((await admin('GET', `orders/${id}`)).shipments.length === 1, 'reprint printed again without buying again');
 
   // Tracking to delivered: the UPS sim delivers in 2 s now; refresh until it says so.
@@ -120,7 +120,7 @@ try {
   await page.keyboard.press('Escape');
   await page.waitForSelector('[data-testid=queue-list] .qrow');
   const other = (await admin('GET', 'orders?status=pending&limit=1'))[0];
-  await page.click('h1, .chips'); // focus off any field: the scan is taken anyway
+  await page.click('[data-testid=queue-shown]'); // focus off any field: the scan is taken anyway
   await wedge(other.name.replace('#', ''));
   await page.waitForSelector(`[data-testid=order-name]:has-text("${other.name}")`);
   check(true, `scanning ${other.name} opened it`);
@@ -131,16 +131,51 @@ try {
   await page.fill('input[name=password]', demo.admin);
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-nav=settings]');
+  // Cancel needs a reason and a confirmation.
+  const victim = (await admin('GET', 'orders?status=pending&limit=1'))[0];
+  await page.goto(`${demo.hub}/#/orders/${victim.id}`);
+  await page.click('[data-testid=cancel-order]');
+  await page.waitForSelector('[data-testid=confirm]');
+  check(await page.isDisabled('[data-testid=confirm-ok]'), 'cancel waits for a reason');
+  await page.fill('[data-testid=confirm-reason]', 'customer asked by phone');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('[data-testid=order][data-status=cancelled]');
+  check((await admin('GET', `orders/${victim.id}`)).cancel_reason === 'customer asked by phone', 'cancelled with the reason given');
+
+  // Batch ship: three orders packed (set up through the API), labels bought from Batches.
+  const ready = (await admin('GET', 'orders?status=pending&limit=3'));
+  for (const o of ready) {
+    const full = await admin('GET', `orders/${o.id}`);
+    await admin('POST', `orders/${o.id}/operations`, { action: 'assign' });
+    await admin('POST', `orders/${o.id}/operations`, { action: 'pick', items: full.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) });
+    await admin('POST', `orders/${o.id}/operations`, { action: 'pack', package: { weight: 1.5 } });
+  }
+  await page.click('[data-nav=batches]');
+  await page.waitForSelector('[data-testid=packed-orders] tbody tr');
+  await page.click('[data-testid=batch-ship]');
+  await page.waitForSelector('[data-testid=batch-ship-result]');
+  check(/3 shipped/.test(await page.textContent('[data-testid=batch-ship-result]')), 'batch ship bought 3 labels and says so');
+  await page.waitForSelector('[data-testid=sim-panel][data-count="5"]');
+  check(true, 'and printed each of them');
+  check(await page.isVisible('[data-testid=batch-progress]'), 'batch ship showed its progress');
+  await shot('10-batch-ship');
+  for (const o of ready) check((await admin('GET', `orders/${o.id}`)).status === 'shipped', `${o.name} shipped by the batch`);
+
   await page.click('[data-nav=settings]');
   await page.waitForSelector('[data-testid=settings]');
   check(!(await page.content()).includes('sim-secret'), 'settings never show a secret');
-  await shot('10-settings');
+  await shot('11-settings');
   await page.click('[data-nav=devices]');
   await page.waitForSelector('[data-testid=found-devices]');
   await page.click('[data-testid=test-print]');
   await page.waitForSelector('[data-testid=printer-status]');
   await page.click('button[title="Dark or light"]');
-  await shot('11-devices-theme');
+  await shot('12-devices-theme');
+  // The bench screen size: the queue in the other theme at 1920x1080.
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.click('[data-nav=orders]');
+  await page.waitForSelector('[data-testid=queue-list] .qrow');
+  await shot('13-queue-1920');
   check(errors.length === 0, `no script errors (${errors.join('; ')})`);
   console.log('station e2e: all passed');
 } catch (e) {

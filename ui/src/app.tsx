@@ -14,6 +14,7 @@ import { SettingsScreen } from './screens/settings';
 import { DevicesScreen } from './screens/devices';
 import { SimPanel } from './screens/sim-panel';
 import { SimulatedBench } from './devices/sim';
+import { tauri } from './devices/tauri';
 
 interface Toast { id: number; kind: 'error' | 'info'; headline: string; detail: string | null }
 
@@ -66,6 +67,11 @@ export function App({ env }: { env: Env }) {
     sessionStorage.setItem('packbench.session', JSON.stringify({ tenant: l.session.tenant, token: l.session.token }));
     setLogged(l);
   };
+
+  // Tell the desktop shell the first screen takes input (its cold-start benchmark).
+  useEffect(() => {
+    if (!logged) requestAnimationFrame(() => void tauri()?.core.invoke('ui_ready', { screen: firstRun && env.shell ? 'first-run' : 'login' }));
+  }, []);
 
   if (env.shell?.error) {
     return <main class="center"><div class="card"><h1>The station could not start</h1><p class="error-text">{env.shell.error}</p></div></main>;

@@ -35,9 +35,14 @@ export function answerScan(verdict: Verdict): void {
     el.className = `flash-${verdict}`;
     el.setAttribute('data-verdict', verdict);
   }
+  // After the next frame is painted (a message posted from rAF runs once the frame is out).
   requestAnimationFrame(() => {
-    performance.mark('scan:feedback');
-    try { performance.measure('scan', 'scan:enter', 'scan:feedback'); } catch { /* no start mark */ }
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      performance.mark('scan:feedback');
+      try { performance.measure('scan', 'scan:enter', 'scan:feedback'); } catch { /* no start mark */ }
+    };
+    ch.port2.postMessage(null);
   });
   if (verdict === 'right') tone([1320], 90, 'sine');
   else if (verdict === 'done') tone([880, 1320, 1760], 80, 'sine');

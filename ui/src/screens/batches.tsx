@@ -3,6 +3,7 @@ import type { BatchShipAnswer, BatchSyncAnswer } from '../api/backend';
 import type { OrderSummary, PickList, ServiceCode } from '../api/types';
 import { SERVICES } from '../api/types';
 import { useStation } from '../station';
+import { printLabel } from '../lib/labels';
 
 interface Progress { kind: string; done: number; failed: number; total: number }
 
@@ -25,6 +26,15 @@ export function BatchesScreen() {
   const run = async <T,>(name: string, work: () => Promise<T>, done: (t: T) => void) => {
     setBusy(name); setProgress(null);
     try { done(await work()); } catch (e) { st.fail(e); } finally { setBusy(null); }
+  };
+
+  // Labels bought in a batch print in order, like those bought one by one.
+  const printAll = async (a: BatchShipAnswer) => {
+    if (st.deviceSettings.auto_print === false) return;
+    for (const r of a.results) {
+      if (!r.ok || r.skipped || !r.shipment_id) continue;
+      try { await printLabel(st, r.shipment_id, r.tracking_number ?? null); } catch (e) { st.fail(e); return; }
+    }
   };
 
   const ids = packed.filter((o) => picked.has(o.id)).map((o) => o.id);
@@ -57,7 +67,7 @@ export function BatchesScreen() {
           <div class="row gap">
             <select value={service} onChange={(e) => setService(e.currentTarget.value as ServiceCode)} aria-label="Service">{SERVICES.map((s) => <option value={s.code}>{s.name}</option>)}</select>
             <button class="primary big" disabled={busy !== null || ids.length === 0} data-testid="batch-ship"
-              onClick={() => run('ship', () => st.backend.batchShip(ids, service), (a) => { setShipAnswer(a); void loadPacked(); })}>{busy === 'ship' ? 'Buying labels…' : `Buy ${ids.length} labels`}</button>
+              onClick={() => run('ship', () => st.backend.batchShip(ids, service), (a) => { setShipAnswer(a); void loadPacked(); void printAll(a); })}>{busy === 'ship' ? 'Buying labels…' : `Buy ${ids.length} labels`}</button>
             <button class="big" disabled={busy !== null || !st.can('batches.run')} data-testid="batch-sync"
               onClick={() => run('sync', () => st.backend.batchSync(), setSyncAnswer)}>{busy === 'sync' ? 'Sending…' : 'Send tracking to Shopify'}</button>
           </div></div>

@@ -40,12 +40,12 @@ export function FirstRun({ env, onDone }: { env: Env; onDone: (tenant: string) =
       <form class="card login" onSubmit={create} data-testid="first-run">
         <h1>Welcome to Packbench</h1>
         <p class="muted">This station keeps its own data on this computer ({env.shell?.mode}). Set up your warehouse, or try the demo first.</p>
-        <label>Warehouse name<input value={name} onInput={(e) => setName(e.currentTarget.value)} required placeholder="Acme East" /></label>
-        <label>Short name (for logins)<input value={slug} onInput={(e) => setSlug(e.currentTarget.value)} placeholder="acme-east" pattern="[a-z0-9][a-z0-9-]{1,30}" /></label>
-        <label>Admin username<input value={username} onInput={(e) => setUsername(e.currentTarget.value)} required /></label>
-        <label>Admin password (at least 10 characters)<input type="password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} minLength={10} required /></label>
+        <label>Warehouse name<input name="warehouse" value={name} onInput={(e) => setName(e.currentTarget.value)} required placeholder="Acme East" /></label>
+        <label>Short name (for logins)<input name="slug" value={slug} onInput={(e) => setSlug(e.currentTarget.value)} placeholder="acme-east" pattern="[a-z0-9][a-z0-9-]{1,30}" /></label>
+        <label>Admin username<input name="admin-username" value={username} onInput={(e) => setUsername(e.currentTarget.value)} required /></label>
+        <label>Admin password (at least 10 characters)<input name="admin-password" type="password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} minLength={10} required /></label>
         {error && <div class="alert error" role="alert">{error}</div>}
-        <button class="primary big" type="submit" disabled={busy}>Create warehouse</button>
+        <button class="primary big" type="submit" disabled={busy} data-testid="create-warehouse">Create warehouse</button>
         <button type="button" class="big" onClick={openDemo} disabled={busy} data-testid="open-demo">Open the demo</button>
       </form>
     </main>

@@ -9,7 +9,7 @@ export function SimPanel({ bench }: { bench: SimulatedBench }) {
   useEffect(() => bench.onJobs(() => setJobs((n) => n + 1)), []);
   const last = bench.jobs[0];
   return (
-    <aside class={`sim-panel ${open ? 'open' : ''}`} data-testid="sim-panel">
+    <aside class={`sim-panel ${open ? "open" : ""}`} data-testid="sim-panel" data-count={bench.jobs.length}>
       <button class="ghost" onClick={() => setOpen(!open)} data-testid="sim-toggle">Simulated bench {open ? '▾' : '▴'} <span class="muted">({bench.jobs.length} printed)</span></button>
       {open && <div class="sim-body">
         <div class="row gap"><input type="number" step="0.1" value={load} onInput={(e) => setLoad(e.currentTarget.value)} aria-label="Load in lb" data-testid="sim-load" />
