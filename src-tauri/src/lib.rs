@@ -241,6 +241,28 @@ async fn start_hub(
     .map_err(|e| format!("the hub stopped: {e}"))
 }
 
+/// WebKitGTK: composite in software and keep the smallest caches. The station's pages are
+/// plain forms and lists; GPU compositing costs ~90 MB more memory per window (measured,
+/// BENCHMARKS.md) and is the usual cause of blank windows on some Linux GPU drivers.
+#[cfg(target_os = "linux")]
+fn tune_webview(app: &tauri::App) {
+    use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+    if let Some(w) = app.get_webview_window("main") {
+        let _ = w.with_webview(|wv| {
+            let view = wv.inner();
+            if let Some(settings) = WebViewExt::settings(&view) {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+            if let Some(context) = view.context() {
+                context.set_cache_model(CacheModel::DocumentViewer);
+            }
+        });
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tune_webview(_app: &tauri::App) {}
+
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
     let result = tauri::Builder::default()
@@ -273,6 +295,7 @@ pub fn run() {
                 version: env!("CARGO_PKG_VERSION"),
                 error: None,
             });
+            tune_webview(app);
             let hub = Arc::new(OnceCell::new());
             let bench = bench::Bench::new(app.handle().clone(), data_dir.clone());
             app.manage(Shell {
