@@ -48,6 +48,13 @@ fn ready() -> bool {
     false
 }
 
+/// A WebDriver call that never returns must fail the test, not hang CI.
+async fn guarded(steps: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(Duration::from_secs(150), steps)
+        .await
+        .expect("the desktop test took over 150 s: a WebDriver call hung");
+}
+
 /// Starts tauri-driver and opens the station window with `env` set for the app.
 async fn open_window(tag: u16, data: &Path, env: &[(&str, &str)]) -> (Driver, Client) {
     // Several rustls crypto providers are linked in; WebDriver here is plain HTTP anyway.
@@ -129,6 +136,10 @@ async fn log_in(c: &Client, tenant: &str, user: &str, password: &str) {
 
 #[tokio::test]
 async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
+    guarded(the_station_window_runs_its_own_hub_and_opens_the_demo_steps()).await;
+}
+
+async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
     if !ready() {
         return;
     }
@@ -170,7 +181,7 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
     .await
     .unwrap();
     let field = wait(&c, "[data-testid=scan-field]").await;
-    field.send_keys("012345678912\u{E007}").await.unwrap();
+    field.send_keys("036000291452\u{E007}").await.unwrap();
     let verdict = wait(&c, "[data-testid=scan-answer]").await;
     assert_eq!(
         verdict.attr("data-verdict").await.unwrap().as_deref(),
@@ -229,6 +240,10 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
 
 #[tokio::test]
 async fn a_connected_station_logs_in_to_a_shared_hub() {
+    guarded(a_connected_station_logs_in_to_a_shared_hub_steps()).await;
+}
+
+async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
     if !ready() {
         return;
     }
@@ -280,6 +295,10 @@ async fn a_connected_station_logs_in_to_a_shared_hub() {
 
 #[tokio::test]
 async fn the_first_run_makes_the_warehouse_and_its_admin() {
+    guarded(the_first_run_makes_the_warehouse_and_its_admin_steps()).await;
+}
+
+async fn the_first_run_makes_the_warehouse_and_its_admin_steps() {
     if !ready() {
         return;
     }

@@ -241,19 +241,13 @@ async fn start_hub(
     .map_err(|e| format!("the hub stopped: {e}"))
 }
 
-/// WebKitGTK: composite in software and keep the smallest caches. The station's pages are
-/// plain forms and lists; GPU compositing costs ~90 MB more memory per window (measured,
-/// BENCHMARKS.md) and is the usual cause of blank windows on some Linux GPU drivers.
+/// WebKitGTK keeps its smallest caches: the station's pages are plain forms and lists.
 #[cfg(target_os = "linux")]
 fn tune_webview(app: &tauri::App) {
-    use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
+    use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
     if let Some(w) = app.get_webview_window("main") {
         let _ = w.with_webview(|wv| {
-            let view = wv.inner();
-            if let Some(settings) = WebViewExt::settings(&view) {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-            if let Some(context) = view.context() {
+            if let Some(context) = wv.inner().context() {
                 context.set_cache_model(CacheModel::DocumentViewer);
             }
         });
