@@ -50,7 +50,7 @@ e2e: ui
 	cargo build -p packbench-server --bin packbench
 	cd ui && node e2e/station.mjs
 
-test: deps fmt lint unit e2e
+test: deps fmt lint unit e2e deb
 
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
@@ -73,6 +73,7 @@ bench-ui: ui
 	xvfb-run -a node ui/e2e/desktop-bench.mjs
 
 
-# A .deb of the desktop station (needs `cargo install tauri-cli --version '^2' --locked`).
+# The desktop station's .deb (Tauri CLI, installed if missing): built, installed, started under
+# Xvfb to its first screen, removed again. The package is left in target/release/bundle/deb/.
 deb: deps
-	cargo tauri build --bundles deb
+	.ci/deb-check
