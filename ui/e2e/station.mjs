@@ -161,6 +161,21 @@ try {
   await shot('10-batch-ship');
   for (const o of ready) check((await admin('GET', `orders/${o.id}`)).status === 'shipped', `${o.name} shipped by the batch`);
 
+  // Stock: +1 on a shelf, then a count.
+  await page.click('[data-nav=stock]');
+  await page.fill('[data-testid=stock-sku]', 'PROD-003');
+  await page.keyboard.press('Enter');
+  const row = '[data-testid=stock-table] tr[data-sku="PROD-003"]';
+  await page.waitForSelector(row);
+  const before = Number(await page.textContent(`${row} [data-testid=on-hand]`));
+  await page.click(`${row} >> text=+1`);
+  await page.waitForFunction(([r, n]) => document.querySelector(`${r} [data-testid=on-hand]`)?.textContent === String(n), [row, before + 1]);
+  await page.fill(`${row} input[name=n]`, '50');
+  await page.click(`${row} >> text=Set`);
+  await page.waitForFunction((r) => document.querySelector(`${r} [data-testid=on-hand]`)?.textContent === '50', row);
+  const stock = await admin('GET', 'inventory?sku=PROD-003');
+  check(stock.length === 1 && stock[0].on_hand === 50, `stock adjusted (+1 from ${before}) then counted to 50 on the hub`);
+
   await page.click('[data-nav=settings]');
   await page.waitForSelector('[data-testid=settings]');
   check(!(await page.content()).includes('sim-secret'), 'settings never show a secret');

@@ -12,6 +12,7 @@ import { BatchesScreen } from './screens/batches';
 import { ShipmentsScreen } from './screens/shipments';
 import { SettingsScreen } from './screens/settings';
 import { DevicesScreen } from './screens/devices';
+import { StockScreen } from './screens/stock';
 import { SimPanel } from './screens/sim-panel';
 import { SimulatedBench } from './devices/sim';
 import { tauri } from './devices/tauri';
@@ -91,8 +92,9 @@ const NAV: { route: string; label: string; key: string; permission?: string }[] 
   { route: '/queue', label: 'Orders', key: '1' },
   { route: '/batches', label: 'Batches', key: '2', permission: 'batches.run' },
   { route: '/shipments', label: 'Shipments', key: '3', permission: 'shipments.read' },
-  { route: '/devices', label: 'Devices', key: '4' },
-  { route: '/settings', label: 'Settings', key: '5', permission: 'settings.write' },
+  { route: '/stock', label: 'Stock', key: '4', permission: 'inventory.read' },
+  { route: '/devices', label: 'Devices', key: '5' },
+  { route: '/settings', label: 'Settings', key: '6', permission: 'settings.write' },
 ];
 
 function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
@@ -138,7 +140,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
     return () => ac.abort();
   }, [logged.backend]);
 
-  // Alt+1..5 move between screens from anywhere.
+  // Alt+1..6 move between screens from anywhere.
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -157,6 +159,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
     case '/shipments': screen = <ShipmentsScreen id={arg} />; break;
     case '/settings': screen = <SettingsScreen />; break;
     case '/devices': screen = <DevicesScreen />; break;
+    case '/stock': screen = <StockScreen />; break;
     default: screen = <QueueScreen />;
   }
 

@@ -2,7 +2,8 @@
 // real one (the REST API), and tests may drive the screens through it against a real hub.
 import type {
   AddressCheck, BatchShipResult, Capabilities, DeviceSettings, LiveEvent, Operation,
-  Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, Rate, Session, Settings, Shipment,
+  NewShipment, Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, Rate, Session, Settings, Shipment,
+  StockChange, StockLevel,
   ServiceCode, StatusCounts,
 } from './types';
 
@@ -55,6 +56,16 @@ export interface Backend {
   patchSettings(patch: Settings): Promise<Settings>;
   deviceSettings(stationId: string): Promise<DeviceSettings>;
   saveDeviceSettings(stationId: string, settings: Partial<DeviceSettings>): Promise<DeviceSettings>;
+
+  createShipment(s: NewShipment): Promise<Shipment>;
+  /** Admin: deletes all the tenant's order data (orders, shipments, labels, events). */
+  clearOrders(): Promise<{ deleted_orders: number }>;
+
+  inventory(q: { sku?: string; location?: string }): Promise<StockLevel[]>;
+  changeInventory(changes: StockChange[], reason?: string): Promise<unknown>;
+  inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>>;
+  exportInventory(): Promise<string>;
+  importInventory(csv: string): Promise<unknown>;
 
   /** Live events until `signal` aborts; reconnects by itself. */
   events(onEvent: (e: LiveEvent) => void, signal: AbortSignal, onState?: (connected: boolean) => void): void;

@@ -6,9 +6,9 @@ import type { Backend, BatchShipAnswer, BatchSyncAnswer } from './backend';
 import { ApiError, OfflineError } from './errors';
 import { SseParser } from './sse';
 import type {
-  AddressCheck, Capabilities, DeviceSettings, LiveEvent, Operation, Order, OrderQuery,
+  AddressCheck, Capabilities, DeviceSettings, LiveEvent, NewShipment, Operation, Order, OrderQuery,
   OrderSummary, PackageInput, Page, PickList, Rate, ServiceCode, Session, Settings, Shipment,
-  StatusCounts,
+  StatusCounts, StockChange, StockLevel,
 } from './types';
 
 type Query = Record<string, string | number | undefined>;
@@ -44,13 +44,15 @@ export class HttpBackend implements Backend {
     return h;
   }
 
-  private async send(method: string, url: string, body?: unknown, extra?: Record<string, string>): Promise<Response> {
+  /** One call; `body` goes as JSON unless `raw` gives a text body and its type (CSV). */
+  private async send(method: string, url: string, body?: unknown, extra?: Record<string, string>, raw?: { text: string; type: string }): Promise<Response> {
     let res: Response;
+    const type = raw ? raw.type : body === undefined ? null : 'application/json';
     try {
       res = await fetch(url, {
         method,
-        headers: this.headers(body === undefined ? extra : { 'content-type': 'application/json', ...extra }),
-        body: body === undefined ? null : JSON.stringify(body),
+        headers: this.headers(type ? { 'content-type': type, ...extra } : extra),
+        body: raw ? raw.text : body === undefined ? null : JSON.stringify(body),
         credentials: this.hub ? 'omit' : 'same-origin',
       });
     } catch (e) {
@@ -137,6 +139,26 @@ export class HttpBackend implements Backend {
   }
   batchSync(orderIds?: string[]) {
     return this.json<BatchSyncAnswer>('POST', 'batches/sync', orderIds ? { order_ids: orderIds } : {});
+  }
+
+  createShipment(n: NewShipment) { return this.json<Shipment>('POST', 'shipments', n); }
+  clearOrders() { return this.json<{ deleted_orders: number }>('DELETE', 'sync'); }
+
+  inventory(q: { sku?: string; location?: string }) { return this.json<StockLevel[]>('GET', 'inventory' + qs(q)); }
+  changeInventory(changes: StockChange[], reason?: string) {
+    return this.json<unknown>('PATCH', 'inventory', reason ? { changes, reason } : { changes });
+  }
+  async inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>> {
+    const res = await this.send('GET', this.api('inventory/events' + qs(q)));
+    return (await res.json()) as Page<Record<string, unknown>>;
+  }
+  async exportInventory(): Promise<string> {
+    const res = await this.send('GET', this.api('inventory/export'));
+    return res.text();
+  }
+  async importInventory(csv: string): Promise<unknown> {
+    const res = await this.send('POST', this.api('inventory/import'), undefined, undefined, { text: csv, type: 'text/csv' });
+    return ((await res.json()) as { data: unknown }).data;
   }
 
   settings() { return this.json<Settings>('GET', 'settings'); }

@@ -250,3 +250,12 @@ export type LiveEvent =
   | { type: 'tracking_exception'; order_id: string; shipment_id: string; description: string }
   | { type: 'lagged' }
   | { type: 'sync_progress'; [k: string]: unknown };
+
+/** Stock of one SKU at one location (`GET inventory`). */
+export interface StockLevel { sku: string; location: string; on_hand: number; updated_at?: string }
+
+/** One change of `PATCH inventory`: set `on_hand`, or adjust by `delta`. */
+export interface StockChange { sku: string; location: string; on_hand?: number; delta?: number }
+
+/** A label outside the normal flow (`POST shipments`): a replacement, or a typed address. */
+export interface NewShipment { order_id?: string; service: ServiceCode; package: PackageInput; ship_to?: Address }
