@@ -148,6 +148,15 @@ pub trait Store: Send + Sync + 'static {
         reason: Option<&str>,
     ) -> StoreResult<()>;
     async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>>;
+    /// A person checked a flagged order: the flag goes and a `review_cleared` event records who.
+    /// `false` when there was no flag (nothing changes).
+    async fn clear_order_review(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        actor: &crate::model::Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
     /// Why the shop holds an order, if it does.
     async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>>;
     async fn order_by_external_id(

@@ -343,6 +343,27 @@ impl Fulfillment {
         Ok(())
     }
 
+    /// A person has checked an order flagged for review against the shop: the flag goes (an
+    /// `review_cleared` event says who). Clearing an unflagged order changes nothing.
+    pub async fn clear_review(&self, tenant: &TenantId, id: &OrderId, actor: &Actor) -> Result<()> {
+        if self
+            .store
+            .clear_order_review(tenant, id, actor, self.clock.now())
+            .await?
+        {
+            let order = self.order(tenant, id).await?;
+            self.bus.publish(
+                tenant,
+                LiveEvent::OrderChanged {
+                    order_id: id.clone(),
+                    status: order.status(),
+                    event: "review_cleared".into(),
+                },
+            );
+        }
+        Ok(())
+    }
+
     /// Why an order is flagged for review, if it is.
     pub async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> Result<Option<String>> {
         Ok(self.store.order_review(tenant, id).await?)

@@ -929,6 +929,49 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn clear_order_review(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row = sqlx::query(
+            "update sales_order set review_reason = null, version = version + 1, updated_at = $3
+             where tenant_id = $1 and order_id = $2 and review_reason is not null returning version",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(db)?;
+            return match self.order_review(tenant, id).await {
+                Ok(_) if self.order(tenant, id).await?.is_some() => Ok(false),
+                Ok(_) => Err(StoreError::NotFound("order")),
+                Err(e) => Err(e),
+            };
+        };
+        let version = int(&row, "version")?;
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            id,
+            version,
+            "review_cleared",
+            &serde_json::json!({}),
+            actor,
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
+    }
+
     async fn set_order_review(
         &self,
         tenant: &TenantId,

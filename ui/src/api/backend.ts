@@ -38,6 +38,8 @@ export interface Backend {
   counts(): Promise<StatusCounts>;
   order(id: string): Promise<Order>;
   claimNext(): Promise<Order>;
+  /** Someone checked an order the shop edited after picking started. */
+  clearReview(orderId: string): Promise<unknown>;
   operate(orderId: string, op: Operation, idempotencyKey?: string): Promise<unknown>;
 
   shipments(query: { order_id?: string; status?: string; limit?: number; cursor?: string }): Promise<Page<Shipment>>;

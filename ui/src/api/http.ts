@@ -108,6 +108,7 @@ export class HttpBackend implements Backend {
   counts() { return this.json<StatusCounts>('GET', 'orders/counts'); }
   order(id: string) { return this.json<Order>('GET', `orders/${encodeURIComponent(id)}`); }
   claimNext() { return this.json<Order>('POST', 'orders/claim', {}); }
+  clearReview(orderId: string) { return this.json<unknown>('DELETE', `orders/${encodeURIComponent(orderId)}/review`); }
   operate(orderId: string, op: Operation, idempotencyKey?: string) {
     return this.json<unknown>('POST', `orders/${encodeURIComponent(orderId)}/operations`, op,
       idempotencyKey ? { 'idempotency-key': idempotencyKey } : undefined);

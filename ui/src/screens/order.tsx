@@ -82,7 +82,8 @@ export function OrderScreen({ id }: { id: string }) {
         <ol class="stepper">{STEPS.map((s, i) => <li class={i < stepIndex ? 'done' : i === stepIndex ? 'now' : ''}>{STATUS_WORDS[s]}</li>)}</ol>
       )}
       {order.hold && <div class="alert warn"><strong>On hold in Shopify:</strong> {order.hold}. Do not ship until it is released.</div>}
-      {order.review != null && <div class="alert warn"><strong>Changed in Shopify after picking started.</strong> Check the lines against the shop before packing.</div>}
+      {order.review != null && <div class="alert warn row between wrap" data-testid="review"><span><strong>Changed in Shopify after picking started.</strong> Check the lines against the shop before packing.</span>
+        {st.can('orders.work') && <button onClick={async () => { try { await st.backend.clearReview(order.id); await reload(); st.notify('Marked as checked'); } catch (e) { st.fail(e); } }} data-testid="clear-review">Checked with the shop</button>}</div>}
       {order.status === 'cancelled' && <div class="alert error"><strong>Cancelled:</strong> {order.cancel_reason ?? 'no reason given'}</div>}
       <div class="order-grid">
         <div class="main-col">

@@ -45,6 +45,10 @@ pub fn api() -> Router<Arc<AppState>> {
         .route("/orders/{id}", get(orders::detail))
         .route("/orders/{id}/operations", post(orders::operate))
         .route("/orders/{id}/packing-slip", get(orders::packing_slip))
+        .route(
+            "/orders/{id}/review",
+            axum::routing::delete(orders::clear_review),
+        )
         .route("/shipments", get(shipments::list).post(shipments::create))
         .route("/shipments/{id}", get(shipments::detail))
         .route("/shipments/{id}/track", post(shipments::track))

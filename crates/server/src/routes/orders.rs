@@ -157,6 +157,20 @@ pub async fn detail(
 }
 
 /// Auto-assign: the caller takes the oldest pending order.
+/// `DELETE orders/{id}/review`: someone checked an order the shop edited after picking started.
+pub async fn clear_review(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersWork)?;
+    let id = order_id(&id)?;
+    app.fulfillment
+        .clear_review(&caller.tenant.id, &id, &caller.actor())
+        .await?;
+    Ok(data(json!({"order_id": id, "review": null})))
+}
+
 pub async fn claim(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrdersWork)?;
     let claimed = app

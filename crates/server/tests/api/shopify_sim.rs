@@ -3,7 +3,7 @@
 use packbench_core::ports::Store;
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
@@ -185,6 +185,37 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
         "a picked order is not silently changed"
     );
     assert_eq!(s.body["data"]["lines"][0]["picked"], 1);
+    // Someone checks it with the shop and clears the flag; the history says who; again is a no-op.
+    for _ in 0..2 {
+        let r = app
+            .call(
+                Method::DELETE,
+                &format!("/api/acme/orders/{started}/review"),
+                Some(&app.packer),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let s = app.get(&format!("/orders/{started}"), &app.packer).await;
+    assert!(s.body["data"]["review"].is_null(), "{}", s.body);
+    let cleared: Vec<&Value> = s.body["data"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "review_cleared")
+        .collect();
+    assert_eq!(cleared.len(), 1, "{}", s.body);
+    assert!(cleared[0]["user_id"].is_string());
+    let r = app
+        .call(
+            Method::DELETE,
+            "/api/acme/orders/ord_nosuchorder00000/review",
+            Some(&app.packer),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
 
     // Released in Shopify: assignable at the next sync.
     sim.release_hold("#1006");
