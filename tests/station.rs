@@ -48,11 +48,22 @@ fn ready() -> bool {
     false
 }
 
-/// A WebDriver call that never returns must fail the test, not hang CI.
+/// Runs a desktop test's steps when the window can be driven here; a WebDriver call that never
+/// returns fails the test rather than hanging CI.
 async fn guarded(steps: impl std::future::Future<Output = ()>) {
+    if !ready() {
+        return;
+    }
     tokio::time::timeout(Duration::from_secs(150), steps)
         .await
         .expect("the desktop test took over 150 s: a WebDriver call hung");
+}
+
+/// An empty directory for one test's app data and config.
+fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
 }
 
 /// Starts tauri-driver and opens the station window with `env` set for the app.
@@ -140,11 +151,7 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
 }
 
 async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
-    if !ready() {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("packbench-station-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("packbench-station");
     let (_driver, c) = open_window(0, &dir, &[]).await;
 
     // First run: no warehouse yet. Open the demo (the sims run inside the app).
@@ -244,11 +251,7 @@ async fn a_connected_station_logs_in_to_a_shared_hub() {
 }
 
 async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
-    if !ready() {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("packbench-connected-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("packbench-connected");
     std::fs::create_dir_all(&dir).unwrap();
     // The shared hub: SQLite, the demo tenant on the sims, on loopback in this process.
     let store = packbench_store::SqlStore::connect(&format!(
@@ -299,11 +302,7 @@ async fn the_first_run_makes_the_warehouse_and_its_admin() {
 }
 
 async fn the_first_run_makes_the_warehouse_and_its_admin_steps() {
-    if !ready() {
-        return;
-    }
-    let dir = std::env::temp_dir().join(format!("packbench-first-run-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir("packbench-first-run");
     let (_driver, c) = open_window(2, &dir, &[]).await;
     wait(&c, "[data-testid=first-run]").await;
     fill(&c, "input[name=warehouse]", "Acme East").await;

@@ -950,10 +950,10 @@ impl Store for SqlStore {
         .map_err(db)?;
         let Some(row) = row else {
             tx.rollback().await.map_err(db)?;
-            return match self.order_review(tenant, id).await {
-                Ok(_) if self.order(tenant, id).await?.is_some() => Ok(false),
-                Ok(_) => Err(StoreError::NotFound("order")),
-                Err(e) => Err(e),
+            // No flag to clear, or no such order.
+            return match self.order(tenant, id).await? {
+                Some(_) => Ok(false),
+                None => Err(StoreError::NotFound("order")),
             };
         };
         let version = int(&row, "version")?;
