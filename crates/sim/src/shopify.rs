@@ -47,6 +47,8 @@ pub struct ShopifySimConfig {
     pub client_secret: String,
     pub token_ttl_secs: u64,
     pub restore_rate: f64,
+    /// How long each GraphQL answer takes (Shopify's own take 100-300 ms); 0 for benchmarks.
+    pub latency_ms: u64,
 }
 
 impl Default for ShopifySimConfig {
@@ -73,6 +75,7 @@ impl Default for ShopifySimConfig {
             client_id: "sim-client-id".into(),
             client_secret: "sim-client-secret".into(),
             token_ttl_secs: 86_399,
+            latency_ms: 0,
         }
     }
 }
@@ -468,6 +471,9 @@ async fn graphql(
     body: axum::body::Bytes,
 ) -> Response {
     let cfg = sim.config();
+    if cfg.latency_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(cfg.latency_ms)).await;
+    }
     let token = headers
         .get("x-shopify-access-token")
         .and_then(|v| v.to_str().ok())
