@@ -76,6 +76,8 @@ pub struct NewOrder {
     pub created_at: Timestamp,
     /// Why the shop holds it (it cannot be assigned until released), if it does.
     pub hold: Option<String>,
+    /// The shop's own id of the order it came from (privacy requests name orders by it).
+    pub shop_order_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -297,4 +299,73 @@ pub enum IdempotencyStart {
     InProgress,
     /// The key was used for a different request.
     Mismatch,
+}
+
+/// A shop's numeric id from its GraphQL id (`gid://shopify/Order/123` → `123`), as its REST
+/// payloads (privacy webhooks) name things.
+pub fn shop_numeric_id(gid: &str) -> &str {
+    gid.rsplit('/').next().unwrap_or(gid)
+}
+
+/// What an erased customer name reads as.
+pub const REDACTED: &str = "(redacted)";
+
+/// What a privacy request from the shop asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrivacyKind {
+    /// `customers/data_request`: what the bench holds on a customer, for the merchant to pass on.
+    CustomerDataRequest,
+    /// `customers/redact`: erase a customer's details from the named orders.
+    CustomerRedact,
+    /// `shop/redact` (48 hours after the app was uninstalled): erase every customer detail
+    /// that came from the shop.
+    ShopRedact,
+}
+
+impl PrivacyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CustomerDataRequest => "customer_data_request",
+            Self::CustomerRedact => "customer_redact",
+            Self::ShopRedact => "shop_redact",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::CustomerDataRequest,
+            Self::CustomerRedact,
+            Self::ShopRedact,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+
+    /// The kind a webhook topic brings, if it is a privacy topic.
+    pub fn from_topic(topic: &str) -> Option<Self> {
+        match topic {
+            "customers/data_request" => Some(Self::CustomerDataRequest),
+            "customers/redact" => Some(Self::CustomerRedact),
+            "shop/redact" => Some(Self::ShopRedact),
+            _ => None,
+        }
+    }
+}
+
+/// A privacy request from the shop and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrivacyRequest {
+    /// The id of the webhook delivery that brought it.
+    pub id: String,
+    pub kind: PrivacyKind,
+    /// The shop's customer id, when the request is about one customer.
+    pub customer_id: Option<String>,
+    /// The shop's order ids it names (empty for a whole-shop redaction).
+    pub shop_order_ids: Vec<String>,
+    pub received_at: Timestamp,
+    /// When it was fully carried out; `None` while it waits (orders still on their way).
+    pub completed_at: Option<Timestamp>,
+    /// What was found (data request) or what was done and what still waits (redactions).
+    pub result: Option<serde_json::Value>,
 }

@@ -251,12 +251,51 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         limit: u32,
     ) -> StoreResult<Vec<(String, String, Vec<u8>)>>;
+    /// Marks a delivery processed and drops its body (it carries customer details the bench
+    /// no longer needs); the id stays for de-duplication.
     async fn inbox_done(
         &self,
         tenant: &TenantId,
         webhook_id: &str,
         now: Timestamp,
     ) -> StoreResult<()>;
+
+    /// Keeps a privacy request (once per id: `false` when it was already here).
+    async fn put_privacy_request(
+        &self,
+        tenant: &TenantId,
+        request: &crate::model::PrivacyRequest,
+    ) -> StoreResult<bool>;
+    /// The tenant's privacy requests, newest first; only the ones still waiting when `open`.
+    async fn privacy_requests(
+        &self,
+        tenant: &TenantId,
+        open: bool,
+    ) -> StoreResult<Vec<crate::model::PrivacyRequest>>;
+    /// Records what a privacy request found or did, and whether it is complete.
+    async fn update_privacy_request(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        result: &serde_json::Value,
+        completed_at: Option<Timestamp>,
+    ) -> StoreResult<()>;
+    /// Bench orders that came from the named shop orders (every order from the shop when
+    /// `None`).
+    async fn orders_from_shop(
+        &self,
+        tenant: &TenantId,
+        shop_order_ids: Option<&[String]>,
+    ) -> StoreResult<Vec<OrderId>>;
+    /// Erases an order's customer details in one transaction: its customer name and ship-to,
+    /// its shipments' ship-to, and its label images (they print the address), with a
+    /// `customer_redacted` event. `false` when there was nothing left to erase.
+    async fn redact_order(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
 
     /// Where the last complete import from the shop got to (`None`: never, or cleared).
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;

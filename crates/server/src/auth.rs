@@ -53,10 +53,12 @@ pub enum Permission {
     SyncRun,
     SyncClear,
     BatchesRun,
+    /// The shop's privacy requests (they hold customer details): admins only.
+    PrivacyRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Self::OrdersRead,
         Self::OrdersWork,
         Self::OrdersCancel,
@@ -71,6 +73,7 @@ impl Permission {
         Self::SyncRun,
         Self::SyncClear,
         Self::BatchesRun,
+        Self::PrivacyRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +92,7 @@ impl Permission {
             Self::SyncRun => "sync.run",
             Self::SyncClear => "sync.clear",
             Self::BatchesRun => "batches.run",
+            Self::PrivacyRead => "privacy.read",
         }
     }
 

@@ -84,6 +84,7 @@ pub fn sample_order(i: u64, created_at: Timestamp, rng: &mut impl Rng) -> NewOrd
     let (city, state, zip) = CITIES[rng.random_range(0..CITIES.len())];
     NewOrder {
         hold: None,
+        shop_order_id: None,
         name: format!("#{}", 1001 + i),
         external_id: Some(format!("demo:{}", 1001 + i)),
         customer_name: Some(name.into()),

@@ -4,7 +4,7 @@
 //! orders and closed fulfillment orders bring nothing.
 
 use packbench_core::domain::{Gtin, Sku};
-use packbench_core::model::{Address, NewOrder, NewOrderLine};
+use packbench_core::model::{Address, NewOrder, NewOrderLine, shop_numeric_id};
 
 use crate::wire;
 
@@ -93,6 +93,7 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
                 lines,
                 created_at: order.created_at,
                 hold: (fo.status == "ON_HOLD").then(|| "on hold in Shopify".to_string()),
+                shop_order_id: Some(shop_numeric_id(&order.id).to_owned()),
             })
         })
         .collect()

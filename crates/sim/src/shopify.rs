@@ -336,6 +336,12 @@ impl ShopifySim {
         Some(r.status().as_u16())
     }
 
+    /// The shop's numeric id of an order, by name (as privacy webhooks name orders).
+    pub fn order_id(&self, name: &str) -> Option<u64> {
+        let orders = self.orders.lock().ok()?;
+        orders.iter().find(|o| o.name == name).map(|o| o.id)
+    }
+
     /// Edits an order as a merchant would: one more of its first item.
     pub fn edit_order(&self, name: &str) {
         if let Ok(mut orders) = self.orders.lock() {

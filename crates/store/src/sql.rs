@@ -10,8 +10,8 @@ use packbench_core::domain::{
 };
 use packbench_core::model::{
     Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
-    Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
-    Timestamp, User,
+    Page, PrivacyKind, PrivacyRequest, REDACTED, Shipment, ShipmentFilter, StockChange, StockEvent,
+    StockLevel, StockMove, Tenant, Timestamp, User,
 };
 use packbench_core::ports::{
     LoginFailures, PushState, Session, Store, StoreError, StoreResult, TrackingEvent, TrackingKind,
@@ -20,7 +20,7 @@ use packbench_core::workflow::{OrderStatus, Transition};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
-use crate::rows::{self, db, int, ms, opt_int, opt_text, text, to_json};
+use crate::rows::{self, db, int, ms, opt_int, opt_text, text, to_json, ts};
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +191,23 @@ impl SqlStore {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// What a webhook delivery still holds of its body (empty once processed), for audits.
+    pub async fn inbox_body(
+        &self,
+        tenant: &TenantId,
+        webhook_id: &str,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let row =
+            sqlx::query("select body from webhook_inbox where tenant_id = $1 and webhook_id = $2")
+                .bind(tenant.as_str())
+                .bind(webhook_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db)?;
+        row.map(|r| r.try_get::<Vec<u8>, _>("body").map_err(db))
+            .transpose()
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -724,8 +741,8 @@ impl Store for SqlStore {
         let id = OrderId::generate();
         let mut tx = self.pool.begin().await.map_err(db)?;
         sqlx::query(
-            "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason)
-             values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8, $9)",
+            "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason, shop_order_id)
+             values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8, $9, $10)",
         )
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -736,6 +753,7 @@ impl Store for SqlStore {
         .bind(ms(order.created_at))
         .bind(ms(now))
         .bind(order.hold.clone())
+        .bind(order.shop_order_id.clone())
         .execute(&mut *tx)
         .await
         .map_err(|e| match db(e) {
@@ -778,7 +796,7 @@ impl Store for SqlStore {
                 .zip(chunk)
                 .map(|(id, o)| {
                     format!(
-                        "({}, {}, {}, {}, 'pending', 1, {}, {}, {}, {}, {})",
+                        "({}, {}, {}, {}, 'pending', 1, {}, {}, {}, {}, {}, {})",
                         a.text(tenant.as_str()),
                         a.text(id.as_str()),
                         a.text(o.name.as_str()),
@@ -788,13 +806,14 @@ impl Store for SqlStore {
                         a.int(ms(o.created_at)),
                         a.int(ms(now)),
                         a.opt_text(o.hold.clone()),
+                        a.opt_text(o.shop_order_id.clone()),
                     )
                 })
                 .collect();
             // Orders already here (same external id or name) are skipped; the ids returned are
             // the ones created.
             let sql = format!(
-                "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason)
+                "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason, shop_order_id)
                  values {} on conflict do nothing returning order_id",
                 values.join(", ")
             );
@@ -1620,15 +1639,186 @@ impl Store for SqlStore {
     ) -> StoreResult<()> {
         let _writer = self.writer().await;
         sqlx::query(
-            "update webhook_inbox set processed_at = $3 where tenant_id = $1 and webhook_id = $2",
+            "update webhook_inbox set processed_at = $3, body = $4 where tenant_id = $1 and webhook_id = $2",
         )
         .bind(tenant.as_str())
         .bind(webhook_id)
         .bind(ms(now))
+        .bind(Vec::<u8>::new())
         .execute(&self.pool)
         .await
         .map_err(db)?;
         Ok(())
+    }
+
+    async fn put_privacy_request(
+        &self,
+        tenant: &TenantId,
+        r: &PrivacyRequest,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer().await;
+        let done = sqlx::query(
+            "insert into privacy_request (tenant_id, request_id, kind, customer_id, shop_order_ids, received_at, completed_at, result)
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (tenant_id, request_id) do nothing",
+        )
+        .bind(tenant.as_str())
+        .bind(r.id.as_str())
+        .bind(r.kind.as_str())
+        .bind(r.customer_id.clone())
+        .bind(serde_json::json!(r.shop_order_ids).to_string())
+        .bind(ms(r.received_at))
+        .bind(r.completed_at.map(ms))
+        .bind(r.result.as_ref().map(|v| v.to_string()))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn privacy_requests(
+        &self,
+        tenant: &TenantId,
+        open: bool,
+    ) -> StoreResult<Vec<PrivacyRequest>> {
+        let rows = sqlx::query(&format!(
+            "select request_id, kind, customer_id, shop_order_ids, received_at, completed_at, result
+             from privacy_request where tenant_id = $1 {} order by received_at desc, request_id",
+            if open { "and completed_at is null" } else { "" }
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                let json = |col: &str| -> StoreResult<Option<serde_json::Value>> {
+                    opt_text(r, col)?
+                        .map(|t| serde_json::from_str(&t).map_err(|e| rows::corrupt(e.to_string())))
+                        .transpose()
+                };
+                let kind = text(r, "kind")?;
+                Ok(PrivacyRequest {
+                    id: text(r, "request_id")?,
+                    kind: PrivacyKind::parse(&kind)
+                        .ok_or_else(|| rows::corrupt(format!("privacy request kind {kind}")))?,
+                    customer_id: opt_text(r, "customer_id")?,
+                    shop_order_ids: serde_json::from_value(
+                        json("shop_order_ids")?.unwrap_or_default(),
+                    )
+                    .map_err(|e| rows::corrupt(e.to_string()))?,
+                    received_at: rows::time(r, "received_at")?,
+                    completed_at: opt_int(r, "completed_at")?.map(ts).transpose()?,
+                    result: json("result")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn update_privacy_request(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        result: &serde_json::Value,
+        completed_at: Option<Timestamp>,
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "update privacy_request set result = $3, completed_at = $4 where tenant_id = $1 and request_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(id)
+        .bind(result.to_string())
+        .bind(completed_at.map(ms))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn orders_from_shop(
+        &self,
+        tenant: &TenantId,
+        shop_order_ids: Option<&[String]>,
+    ) -> StoreResult<Vec<OrderId>> {
+        let mut a = Args::default();
+        let t = a.text(tenant.as_str());
+        let which = match shop_order_ids {
+            None => "shop_order_id is not null".to_owned(),
+            Some([]) => return Ok(Vec::new()),
+            Some(ids) => {
+                let list: Vec<String> = ids.iter().map(|i| a.text(i.as_str())).collect();
+                format!("shop_order_id in ({})", list.join(", "))
+            }
+        };
+        let sql = format!(
+            "select order_id from sales_order where tenant_id = {t} and {which} order by created_at, order_id"
+        );
+        a.query(&sql)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(|r| {
+                OrderId::parse(&text(r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    async fn redact_order(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let row = sqlx::query(
+            "update sales_order set customer_name = $3, ship_to = null, version = version + 1, updated_at = $4
+             where tenant_id = $1 and order_id = $2
+               and (ship_to is not null or customer_name is null or customer_name <> $3)
+             returning version",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(REDACTED)
+        .bind(ms(now))
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(row) = row else {
+            tx.rollback().await.map_err(db)?;
+            return Ok(false);
+        };
+        let version = int(&row, "version")?;
+        let labels = sqlx::query(
+            "delete from label where tenant_id = $1
+               and shipment_id in (select shipment_id from shipment where tenant_id = $1 and order_id = $2)",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
+        sqlx::query("update shipment set ship_to = null where tenant_id = $1 and order_id = $2")
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            id,
+            version,
+            "customer_redacted",
+            &serde_json::json!({"label_images_erased": labels}),
+            &Actor::system(),
+            now,
+        )
+        .await?;
+        tx.commit().await.map_err(db)?;
+        Ok(true)
     }
 
     async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>> {

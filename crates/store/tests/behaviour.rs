@@ -24,6 +24,7 @@ fn at(minutes: i64) -> Timestamp {
 fn new_order(name: &str, created: Timestamp, lines: &[(&str, u32)]) -> NewOrder {
     NewOrder {
         hold: None,
+        shop_order_id: None,
         name: name.into(),
         external_id: Some(format!("gid://shopify/Order/{name}")),
         customer_name: Some(format!("Customer of {name}")),

@@ -57,6 +57,7 @@ pub fn api() -> Router<Arc<AppState>> {
         .route("/labels/{id}/{format}", get(shipments::label))
         .route("/sync", post(sync::start).delete(sync::clear))
         .route("/webhooks/shopify", post(sync::webhook))
+        .route("/privacy-requests", get(sync::privacy_requests))
         .route("/settings", get(settings::get).patch(settings::patch))
         .route(
             "/device-settings",

@@ -72,6 +72,17 @@ pub async fn webhook(
     Ok(data(json!({"accepted": true, "duplicate": !new})))
 }
 
+/// Admin only: the shop's privacy requests, newest first: what each asked, what the bench found
+/// (a data request's answer, to pass on to the customer) or erased, and what still waits.
+pub async fn privacy_requests(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::PrivacyRead)?;
+    let requests = app.fulfillment.privacy_requests(&caller.tenant.id).await?;
+    Ok(data(requests))
+}
+
 /// Server-sent events for live screens: order changes, stock changes, progress.
 pub async fn events(
     State(app): State<Arc<AppState>>,

@@ -248,6 +248,7 @@ impl TestApp {
     ) -> Order {
         let order = NewOrder {
             hold: None,
+            shop_order_id: None,
             name: name.into(),
             external_id: Some(format!("gid://shopify/Order/{name}")),
             customer_name: Some(format!("Customer {name}")),

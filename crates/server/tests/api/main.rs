@@ -1171,6 +1171,21 @@ async fn postgres_webhooks_are_verified_kept_once_and_processed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_privacy_requests_are_answered_and_carried_out() {
+    shopify_sim::privacy_requests_are_answered_and_carried_out(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_privacy_requests_are_answered_and_carried_out() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::privacy_requests_are_answered_and_carried_out(url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_the_sims_signed_webhooks_bring_changes_without_a_sync() {
     shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(
         packbench_store::testing::sqlite_url(),

@@ -647,3 +647,181 @@ pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(sim.token_calls(), 2);
 }
+
+/// The privacy webhooks: a data request is answered with what the bench holds on the orders it
+/// names; a redaction erases customer details from orders the bench is done with (here a
+/// cancelled one) and waits for the one still at the bench, finishing once it is cancelled too.
+/// Processed deliveries keep no body.
+pub async fn privacy_requests_are_answered_and_carried_out(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders: 4,
+        ..ShopifySimConfig::default()
+    };
+    let shop = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
+    let secret = "shpss_test_secret";
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                "api_secret": secret, "location_ids": [config.locations[0]],
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let by_name = |name: &'static str| {
+        let app = &app;
+        async move {
+            let list = app.get("/orders?limit=50", &app.admin).await;
+            let id = list.body["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|o| o["name"] == name)
+                .map(|o| o["id"].as_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("{name} imported"));
+            app.get(&format!("/orders/{id}"), &app.admin).await.body["data"].clone()
+        }
+    };
+    let open = by_name("#1001").await;
+    let done = by_name("#1002").await;
+    assert!(open["ship_to"].is_object() && done["customer_name"].is_string());
+    let r = app
+        .operate(
+            done["id"].as_str().unwrap(),
+            &app.admin,
+            json!({"action": "cancel", "reason": "customer called"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let shop_ids = json!([
+        shop.order_id("#1001").unwrap(),
+        shop.order_id("#1002").unwrap()
+    ]);
+    let deliver = |topic: &'static str, id: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let body = body.to_string();
+            let r = app
+                .http
+                .post(format!("{}/api/acme/webhooks/shopify", app.base))
+                .header("content-type", "application/json")
+                .header("x-shopify-topic", topic)
+                .header("x-shopify-webhook-id", id)
+                .header(
+                    "x-shopify-hmac-sha256",
+                    packbench_shopify::webhook::sign(secret.as_bytes(), body.as_bytes()),
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+        }
+    };
+    let requests = || {
+        let app = &app;
+        async move {
+            for _ in 0..50 {
+                if app
+                    .store
+                    .inbox_pending(&app.acme.id, 10)
+                    .await
+                    .unwrap()
+                    .is_empty()
+                {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            let r = app.get("/privacy-requests", &app.admin).await;
+            assert_eq!(r.status, 200, "{}", r.body);
+            r.body["data"].as_array().unwrap().clone()
+        }
+    };
+    let customer = json!({"id": 191167, "email": "john@example.com", "phone": "555-625-1199"});
+
+    deliver(
+        "customers/data_request",
+        "privacy-1",
+        json!({"shop_id": 954889, "shop_domain": "acme.myshopify.com", "customer": customer,
+               "orders_requested": shop_ids, "data_request": {"id": 9999}}),
+    )
+    .await;
+    let list = requests().await;
+    assert_eq!(list.len(), 1);
+    let answer = &list[0];
+    assert_eq!(answer["kind"], "customer_data_request");
+    assert_eq!(answer["customer_id"], "191167");
+    assert!(answer["completed_at"].is_string(), "{answer}");
+    let found = answer["result"]["orders"].as_array().unwrap();
+    assert_eq!(found.len(), 2, "{answer}");
+    let first = found.iter().find(|o| o["order"] == "#1001").unwrap();
+    assert_eq!(first["ship_to"], open["ship_to"]);
+    assert_eq!(first["customer_name"], open["customer_name"]);
+
+    deliver(
+        "customers/redact",
+        "privacy-2",
+        json!({"shop_id": 954889, "shop_domain": "acme.myshopify.com", "customer": customer,
+               "orders_to_redact": shop_ids}),
+    )
+    .await;
+    let list = requests().await;
+    let redact = list.iter().find(|r| r["id"] == "privacy-2").unwrap();
+    assert_eq!(redact["kind"], "customer_redact");
+    assert_eq!(redact["result"]["erased"], json!(["#1002"]), "{redact}");
+    assert_eq!(redact["result"]["waiting"], json!(["#1001"]));
+    assert!(redact["completed_at"].is_null(), "still waiting for #1001");
+    let erased = by_name("#1002").await;
+    assert_eq!(erased["customer_name"], "(redacted)");
+    assert!(erased["ship_to"].is_null());
+    assert!(
+        erased["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "customer_redacted")
+    );
+    let kept = by_name("#1001").await;
+    assert_eq!(
+        kept["ship_to"], open["ship_to"],
+        "an order still at the bench keeps its address"
+    );
+
+    // Once #1001 leaves the bench (cancelled here), the next round finishes the redaction.
+    let r = app
+        .operate(
+            kept["id"].as_str().unwrap(),
+            &app.admin,
+            json!({"action": "cancel", "reason": "customer asked to be forgotten"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    app.state
+        .fulfillment
+        .process_inbox(&app.acme.id)
+        .await
+        .unwrap();
+    let list = requests().await;
+    let redact = list.iter().find(|r| r["id"] == "privacy-2").unwrap();
+    assert!(redact["completed_at"].is_string(), "{redact}");
+    assert_eq!(redact["result"]["waiting"], json!([]));
+    assert!(by_name("#1001").await["ship_to"].is_null());
+
+    // Admins only; and the processed deliveries' bodies (customer details) are gone.
+    let r = app.get("/privacy-requests", &app.packer).await;
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        app.store
+            .inbox_body(&app.acme.id, "privacy-1")
+            .await
+            .unwrap(),
+        Some(Vec::new())
+    );
+}

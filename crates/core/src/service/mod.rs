@@ -2,6 +2,9 @@
 //! workflow decide, saves the outcome and tells live screens. Handlers and Tauri commands call
 //! exactly one of these.
 
+mod privacy;
+pub use privacy::{IN_TRANSIT_FOR, done_with_customer, privacy_request};
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -840,18 +843,28 @@ impl Fulfillment {
     /// Processes the kept deliveries: order and fulfillment-order topics bring an incremental
     /// import (one per round, however many arrived: the import re-reads the current state, so
     /// an older delivery can never overwrite newer data); `app/uninstalled` disconnects the
-    /// store; privacy topics are recorded (Packbench keeps no customer records beyond the
-    /// orders' ship-to, which follows the orders). Answers how many were processed.
+    /// store; privacy topics become privacy requests, carried out at the end of the round (see
+    /// [`Fulfillment::apply_privacy_requests`]). A processed delivery's body is dropped. Answers
+    /// how many were processed.
     pub async fn process_inbox(&self, tenant: &TenantId) -> Result<usize> {
         let mut processed = 0;
         loop {
             let batch = self.store.inbox_pending(tenant, 200).await?;
             if batch.is_empty() {
+                // Redactions waiting for orders on their way are looked at on every round.
+                self.apply_privacy_requests(tenant).await?;
                 return Ok(processed);
             }
             let mut needs_sync = false;
             let mut uninstalled = false;
-            for (_, topic, _) in &batch {
+            for (id, topic, body) in &batch {
+                if let Some(kind) = crate::model::PrivacyKind::from_topic(topic) {
+                    // Kept before the delivery is marked done (and its body dropped): a crash
+                    // in between finds it again, and the id keeps it from being kept twice.
+                    let request = privacy_request(kind, id, body, self.clock.now());
+                    self.store.put_privacy_request(tenant, &request).await?;
+                    continue;
+                }
                 match topic.as_str() {
                     t if t.starts_with("orders/")
                         || t.starts_with("fulfillment_orders/")
