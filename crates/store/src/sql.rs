@@ -90,26 +90,43 @@ enum Bind {
     OptText(Option<String>),
 }
 
-/// Builds `$n` placeholders and their values in step.
+/// Builds placeholders and their values in step: `$n`, or for bulk statements on SQLite plain
+/// `?` (each used once, in order). SQLite looks a `$n` up by name in a list, so binding a
+/// statement with thousands of named parameters costs their square; plain `?` has no name.
 #[derive(Default)]
-struct Args(Vec<Bind>);
+struct Args {
+    binds: Vec<Bind>,
+    anonymous: bool,
+}
 
 impl Args {
+    /// For statements with many values, where every placeholder appears once and in order.
+    fn bulk(backend: Backend) -> Self {
+        Self {
+            binds: Vec::new(),
+            anonymous: backend == Backend::Sqlite,
+        }
+    }
+    fn push(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        if self.anonymous {
+            "?".to_owned()
+        } else {
+            format!("${}", self.binds.len())
+        }
+    }
     fn text(&mut self, v: impl Into<String>) -> String {
-        self.0.push(Bind::Text(v.into()));
-        format!("${}", self.0.len())
+        self.push(Bind::Text(v.into()))
     }
     fn int(&mut self, v: i64) -> String {
-        self.0.push(Bind::Int(v));
-        format!("${}", self.0.len())
+        self.push(Bind::Int(v))
     }
     fn opt_text(&mut self, v: Option<String>) -> String {
-        self.0.push(Bind::OptText(v));
-        format!("${}", self.0.len())
+        self.push(Bind::OptText(v))
     }
     fn query(self, sql: &str) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(sql);
-        for b in self.0 {
+        for b in self.binds {
             q = match b {
                 Bind::Text(s) => q.bind(s),
                 Bind::Int(i) => q.bind(i),
@@ -790,7 +807,7 @@ impl Store for SqlStore {
         let ids: Vec<OrderId> = orders.iter().map(|_| OrderId::generate()).collect();
         let mut inserted = std::collections::HashSet::new();
         for (chunk_ids, chunk) in ids.chunks(200).zip(orders.chunks(200)) {
-            let mut a = Args::default();
+            let mut a = Args::bulk(self.backend);
             let values: Vec<String> = chunk_ids
                 .iter()
                 .zip(chunk)
@@ -834,7 +851,7 @@ impl Store for SqlStore {
                 .filter_map(|(o, _)| o.external_id.as_deref())
                 .collect();
             for part in ext.chunks(400) {
-                let mut a = Args::default();
+                let mut a = Args::bulk(self.backend);
                 let reason = a.opt_text(hold.then(|| "on hold in Shopify".to_string()));
                 let t = a.text(tenant.as_str());
                 let list: Vec<String> = part.iter().map(|e| a.text(*e)).collect();
@@ -856,7 +873,7 @@ impl Store for SqlStore {
             .flat_map(|(id, o)| o.lines.iter().enumerate().map(move |(i, l)| (*id, i, l)))
             .collect();
         for chunk in lines.chunks(400) {
-            let mut a = Args::default();
+            let mut a = Args::bulk(self.backend);
             let values: Vec<String> = chunk
                 .iter()
                 .map(|(id, i, l)| {
@@ -880,7 +897,7 @@ impl Store for SqlStore {
             a.query(&sql).execute(&mut *tx).await.map_err(db)?;
         }
         for chunk in new.chunks(400) {
-            let mut a = Args::default();
+            let mut a = Args::bulk(self.backend);
             let values: Vec<String> = chunk
                 .iter()
                 .map(|(id, o)| {
