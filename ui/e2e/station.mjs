@@ -1,6 +1,7 @@
 // The whole bench in a real browser against a real hub on the sims: login → import from
 // Shopify → take an order → scan every item (one wrong scan) → weigh on the simulated scale →
 // buy the label → label preview → reprint → tracking to delivered. Screenshots in ui/e2e/out/.
+import { createHmac } from 'node:crypto';
 import { join } from 'node:path';
 import { OUT, api, check, launchBrowser, startDemo } from './harness.mjs';
 
@@ -176,9 +177,22 @@ try {
   const stock = await admin('GET', 'inventory?sku=PROD-003');
   check(stock.length === 1 && stock[0].on_hand === 50, `stock adjusted (+1 from ${before}) then counted to 50 on the hub`);
 
+  // A privacy request from the shop (a signed customers/data_request webhook) shows in Settings.
+  const webhookSecret = 'e2e-webhook-secret';
+  await admin('PATCH', 'settings', { shopify: { api_secret: webhookSecret } });
+  const privacyBody = JSON.stringify({ shop_id: 1, shop_domain: 'packbench-demo.myshopify.com', customer: { id: 4242, email: 'ann@example.com' }, orders_requested: [1], data_request: { id: 1 } });
+  const delivered = await fetch(`${demo.hub}/api/demo/webhooks/shopify`, {
+    method: 'POST', body: privacyBody,
+    headers: { 'content-type': 'application/json', 'x-shopify-topic': 'customers/data_request', 'x-shopify-webhook-id': 'e2e-privacy-1',
+      'x-shopify-hmac-sha256': createHmac('sha256', webhookSecret).update(privacyBody).digest('base64') },
+  });
+  check(delivered.status === 200, `a signed privacy webhook is accepted (${delivered.status})`);
+  for (let i = 0; i < 50 && !(await admin('GET', 'privacy-requests')).some((r) => r.completed_at); i++) await page.waitForTimeout(100);
   await page.click('[data-nav=settings]');
   await page.waitForSelector('[data-testid=settings]');
-  check(!(await page.content()).includes('sim-secret'), 'settings never show a secret');
+  check(!(await page.content()).includes('sim-secret') && !(await page.content()).includes(webhookSecret), 'settings never show a secret');
+  await page.waitForSelector('[data-testid=privacy-request][data-kind=customer_data_request]');
+  check((await page.textContent('[data-testid=privacy-state]')).includes('0 order(s) found'), 'the data request is listed with what the bench found');
   await shot('11-settings');
   await page.click('[data-nav=devices]');
   await page.waitForSelector('[data-testid=found-devices]');

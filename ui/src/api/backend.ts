@@ -2,7 +2,7 @@
 // real one (the REST API), and tests may drive the screens through it against a real hub.
 import type {
   AddressCheck, BatchShipResult, Capabilities, DeviceSettings, LiveEvent, Operation,
-  NewShipment, Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, Rate, Session, Settings, Shipment,
+  NewShipment, Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, Session, Settings, Shipment,
   StockChange, StockLevel,
   ServiceCode, StatusCounts,
 } from './types';
@@ -56,6 +56,8 @@ export interface Backend {
 
   settings(): Promise<Settings>;
   patchSettings(patch: Settings): Promise<Settings>;
+  /** Admin: the shop's privacy requests, newest first. */
+  privacyRequests(): Promise<PrivacyRequest[]>;
   deviceSettings(stationId: string): Promise<DeviceSettings>;
   saveDeviceSettings(stationId: string, settings: Partial<DeviceSettings>): Promise<DeviceSettings>;
 

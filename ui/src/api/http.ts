@@ -7,7 +7,7 @@ import { ApiError, OfflineError } from './errors';
 import { SseParser } from './sse';
 import type {
   AddressCheck, Capabilities, DeviceSettings, LiveEvent, NewShipment, Operation, Order, OrderQuery,
-  OrderSummary, PackageInput, Page, PickList, Rate, ServiceCode, Session, Settings, Shipment,
+  OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, ServiceCode, Session, Settings, Shipment,
   StatusCounts, StockChange, StockLevel,
 } from './types';
 
@@ -164,6 +164,7 @@ export class HttpBackend implements Backend {
 
   settings() { return this.json<Settings>('GET', 'settings'); }
   patchSettings(patch: Settings) { return this.json<Settings>('PATCH', 'settings', patch); }
+  privacyRequests() { return this.json<PrivacyRequest[]>('GET', 'privacy-requests'); }
   async deviceSettings(stationId: string): Promise<DeviceSettings> {
     const d = await this.json<{ station_id: string; settings: DeviceSettings }>('GET', 'device-settings' + qs({ station_id: stationId }));
     return { ...d.settings, station_id: d.station_id };

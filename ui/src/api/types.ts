@@ -224,6 +224,19 @@ export interface PickList { orders: PickListOrder[]; entries: PickListEntry[]; t
 /** Business settings (`GET/PATCH settings`); secrets are write-only and come back as flags. */
 export type Settings = Record<string, unknown>;
 
+/** A privacy request from the shop (GDPR/CCPA webhooks) and what became of it. */
+export interface PrivacyRequest {
+  id: string;
+  kind: 'customer_data_request' | 'customer_redact' | 'shop_redact';
+  customer_id: string | null;
+  shop_order_ids: string[];
+  received_at: string;
+  /** null while a redaction waits for orders still on their way. */
+  completed_at: string | null;
+  /** Data request: `{orders: [...]}`; redaction: `{erased: names, waiting: names}`. */
+  result: { orders?: Record<string, unknown>[]; erased?: string[]; waiting?: string[] } | null;
+}
+
 export interface BoxPreset { name: string; length: number; width: number; height: number }
 
 /** A station's devices (`GET/POST device-settings`; the station keeps this document). */

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { Settings } from '../api/types';
+import type { PrivacyRequest, Settings } from '../api/types';
+import { ago } from '../lib/format';
 import { useStation } from '../station';
 
 type Obj = Record<string, unknown>;
@@ -14,6 +15,48 @@ function Field({ label, value, onChange, type = 'text', placeholder, testid }: {
   return <label>{label}{type === 'password'
     ? <input type="password" value={value} placeholder={placeholder} onInput={input} data-testid={testid} autocomplete="new-password" />
     : <input type="text" value={value} placeholder={placeholder} onInput={input} data-testid={testid} autocomplete="off" />}</label>;
+}
+
+const PRIVACY_KIND: Record<PrivacyRequest['kind'], string> = {
+  customer_data_request: 'Customer asks for their data',
+  customer_redact: 'Erase a customer',
+  shop_redact: 'Erase the shop’s customers',
+};
+
+/** The shop's privacy requests: what each asked and where it stands. A data request's answer is
+ * downloaded for the merchant to pass on; a redaction names the orders it still waits for. */
+function PrivacyRequests() {
+  const st = useStation();
+  const [list, setList] = useState<PrivacyRequest[] | null>(null);
+  useEffect(() => { st.backend.privacyRequests().then(setList, st.fail); }, []);
+  const download = (r: PrivacyRequest) => {
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([JSON.stringify(r.result, null, 2)], { type: 'application/json' }));
+    a.download = `data-request-${r.customer_id ?? r.id}.json`;
+    a.click();
+  };
+  return (
+    <section class="card" data-testid="privacy-requests">
+      <h2>Privacy requests from the shop</h2>
+      {list === null ? <p class="muted">Loading…</p> : list.length === 0 ? <p class="muted">None so far.</p> : (
+        <table class="lines">
+          <thead><tr><th>Received</th><th>Request</th><th>Customer</th><th>Where it stands</th><th /></tr></thead>
+          <tbody>{list.map((r) => (
+            <tr key={r.id} data-testid="privacy-request" data-kind={r.kind}>
+              <td>{ago(r.received_at)}</td>
+              <td>{PRIVACY_KIND[r.kind]}</td>
+              <td>{r.customer_id ?? '—'}</td>
+              <td data-testid="privacy-state">{r.kind === 'customer_data_request'
+                ? `${r.result?.orders?.length ?? 0} order(s) found`
+                : r.completed_at
+                  ? `Erased from ${r.result?.erased?.length ?? 0} order(s)`
+                  : `Erased from ${r.result?.erased?.length ?? 0}; waiting for ${(r.result?.waiting ?? []).join(', ')} to be delivered or cancelled`}</td>
+              <td>{r.kind === 'customer_data_request' && r.result && <button type="button" onClick={() => download(r)}>Download</button>}</td>
+            </tr>))}
+          </tbody>
+        </table>)}
+    </section>
+  );
 }
 
 /** Admin: the tenant's business settings. Secrets are write-only: blank keeps the stored one. */
@@ -47,6 +90,7 @@ export function SettingsScreen() {
   const units = obj(top('units'));
 
   return (
+    <>
     <form class="settings" onSubmit={save} data-testid="settings">
       <div class="row between"><h1>Settings</h1><button class="primary big" type="submit" disabled={saving || Object.keys(patch).length === 0} data-testid="save-settings">{saving ? 'Saving…' : 'Save'}</button></div>
       <div class="grid2">
@@ -87,5 +131,7 @@ export function SettingsScreen() {
         </fieldset>
       </div>
     </form>
+    <PrivacyRequests />
+    </>
   );
 }
