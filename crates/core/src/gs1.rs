@@ -16,21 +16,29 @@ fn fixed_len(ai: &str) -> Option<usize> {
         "01" | "02" => Some(14),
         "11" | "12" | "13" | "15" | "16" | "17" => Some(6),
         "20" => Some(2),
+        "402" => Some(17),
+        "410" | "411" | "412" | "413" | "414" | "415" | "416" | "417" => Some(13),
+        // Measures (31xx-36xx): six digits.
+        m if m.len() == 4 && ("31".."37").contains(&&m[..2]) => Some(6),
         _ => None,
     }
 }
 
-/// The AI of a field starting here: two digits, or four for the 31xx-36xx measures.
+/// The AI of a field starting here. Its length follows from its first two digits (GS1 General
+/// Specifications, the table of AI lengths by prefix): (01), (240), (3103), (8020)...
 fn ai_at(s: &str) -> Option<&str> {
     let two = s.get(..2)?;
     if !two.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    if ("31"..="36").contains(&two) {
-        let four = s.get(..4)?;
-        return four.bytes().all(|b| b.is_ascii_digit()).then_some(four);
-    }
-    Some(two)
+    let len = match two {
+        "23" | "24" | "25" | "40" | "41" | "42" | "71" => 3,
+        "31" | "32" | "33" | "34" | "35" | "36" | "39" | "43" | "70" | "72" | "80" | "81"
+        | "82" => 4,
+        _ => 2,
+    };
+    let ai = s.get(..len)?;
+    ai.bytes().all(|b| b.is_ascii_digit()).then_some(ai)
 }
 
 /// Splits an element string into (AI, value) pairs.
@@ -56,10 +64,9 @@ pub fn parse(raw: &str) -> Result<Vec<(String, String)>, ParseError> {
     while !rest.is_empty() {
         let ai = ai_at(rest).ok_or_else(|| err("expected an application identifier"))?;
         let after = &rest[ai.len()..];
-        let len = match (fixed_len(ai), ai.len()) {
-            (Some(n), _) => n,
-            (None, 4) => 6,
-            (None, _) => after.find(GS).unwrap_or(after.len()).min(30),
+        let len = match fixed_len(ai) {
+            Some(n) => n,
+            None => after.find(GS).unwrap_or(after.len()).min(30),
         };
         let value = after
             .get(..len)
@@ -95,6 +102,17 @@ pub fn product_code(raw: &str) -> Option<Gtin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn three_and_four_digit_ais_are_read_whole() {
+        let raw = "\u{1d}0109501101530003\u{1d}240PART-7\u{1d}4101234567890128\u{1d}3103001250\u{1d}8020REF42";
+        let fields = parse(raw).unwrap();
+        let ais: Vec<&str> = fields.iter().map(|(ai, _)| ai.as_str()).collect();
+        assert_eq!(ais, ["01", "240", "410", "3103", "8020"]);
+        assert_eq!(fields[2].1, "1234567890128");
+        assert_eq!(fields[3].1, "001250");
+        assert_eq!(product_code(raw).unwrap().as_str(), "09501101530003");
+    }
 
     #[test]
     fn a_gs1_128_case_label_yields_its_gtin() {

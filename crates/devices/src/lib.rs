@@ -1,11 +1,14 @@
-//! Packbench's bench hardware. Protocols are sans-IO functions tested on bytes (`scale`,
-//! `printer`); transports (`transport`) move the bytes. This first slice has HID and serial
-//! scale parsing with the scale state machine, and Zebra-class printers over raw TCP with
-//! `~HS` status; USB/serial transports, scanners, device discovery and the desktop wiring
-//! follow in the devices issue.
+//! Packbench's bench hardware. Protocols are sans-IO functions and state machines tested on
+//! bytes: `hid` (what a HID device is, from its report descriptor), `scale` (HID POS and serial
+//! scale frames, the scale's state), `scanner` (HID POS and serial scanners), `printer` (ZPL
+//! jobs and `~HS` status), `spooler` (the OS print queue's state). Transports (`transport`)
+//! move the bytes: raw TCP, serial ports, Linux hidraw, USB (rusb) and a scripted one for tests.
+//! `discover` finds what is plugged in.
 
+pub mod hid;
 pub mod printer;
 pub mod scale;
+pub mod scanner;
 pub mod serial_scale;
 
 pub mod transport;

@@ -96,6 +96,17 @@ fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time (user + system) a process has used so far, in milliseconds.
+fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) ends with ')'.
+    let rest = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // USER_HZ is 100 on Linux.
+    Some(ticks * 10.0)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -197,22 +208,26 @@ async fn main() -> anyhow::Result<()> {
         "PostgreSQL"
     };
     println!(
-        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub RSS (peak) |"
+        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub CPU per op | hub RSS (peak) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
 
     // Phase 2: picks and packs from C clients, for each C asked for. Each client claims
     // orders and works them: a pick per line, then a pack.
     for &clients in &args.clients {
+        let cpu_before = cpu_ms(pid).unwrap_or(0.0);
         let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops).await?;
+        // Claims included: the CPU the hub spent for each timed pick or pack.
+        let cpu_per_op = (cpu_ms(pid).unwrap_or(0.0) - cpu_before) / lat.len() as f64;
         let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
         let throughput = lat.len() as f64 / elapsed;
         let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
         let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
         println!(
-            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.1} MB ({:.1} MB) |",
+            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.2} ms | {:.1} MB ({:.1} MB) |",
             args.orders,
             lat.len(),
+            cpu_per_op,
             rss as f64 / 1024.0,
             hwm as f64 / 1024.0
         );
