@@ -5,10 +5,14 @@
 //! move the bytes: raw TCP, serial ports, Linux hidraw, USB (rusb) and a scripted one for tests.
 //! `discover` finds what is plugged in.
 
+pub mod discover;
 pub mod hid;
 pub mod printer;
 pub mod scale;
+pub mod scale_task;
 pub mod scanner;
 pub mod serial_scale;
+pub mod spooler;
+pub mod target;
 
 pub mod transport;

@@ -260,9 +260,11 @@ impl Transport for Hidraw {
         match self.file.read(buf) {
             Ok(n) => Ok(n),
             // ENODEV: the device went away under us.
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NODEV.raw_os_error()) => Err(TransportError::Unplugged {
-                target: self.path.clone(),
-            }),
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::NODEV.raw_os_error()) => {
+                Err(TransportError::Unplugged {
+                    target: self.path.clone(),
+                })
+            }
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Ok(0),
             Err(e) => Err(e.into()),
         }
@@ -344,6 +346,13 @@ impl UsbPrinter {
             out,
             inp,
         })
+    }
+}
+
+impl UsbPrinter {
+    /// Whether the printer can answer (`~HS`): it has a bulk IN endpoint.
+    pub fn answers_status(&self) -> bool {
+        self.inp.is_some()
     }
 }
 
