@@ -62,7 +62,7 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
-    /// Bench devices: printers (scales and scanners come with the devices issue).
+    /// Bench devices: find them, weigh, print, ask a printer's state.
     Device {
         #[command(subcommand)]
         command: DeviceCommand,
@@ -71,19 +71,23 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DeviceCommand {
-    /// Send a label (a .zpl file) to a printer: --to tcp://HOST:PORT.
+    /// What is plugged in: scales, scanners, printers and serial ports, with what Packbench
+    /// thinks each is and anything in the way (permissions, a driver holding it).
+    List,
+    /// Send a file to a printer: a .zpl label, a .png label (converted to ZPL), or a .pdf
+    /// (documents, through the spooler). --to tcp://HOST[:PORT] | usb:VID:PID | spool:QUEUE.
     Print {
         #[arg(long)]
         to: String,
         file: PathBuf,
     },
-    /// Ask a printer for its status (~HS): --to tcp://HOST:PORT.
+    /// A printer's state: ~HS for label printers, the queue's state for spool:QUEUE.
     Status {
         #[arg(long)]
         to: String,
     },
-    /// One stable weight from a serial scale:
-    /// --scale serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600].
+    /// One stable weight: --scale hid:/dev/hidrawN (a HID scale, see `device list`) or
+    /// serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600].
     Weigh {
         #[arg(long)]
         scale: String,
@@ -100,9 +104,7 @@ fn serial_scale(
     use packbench_devices::serial_scale::SerialProtocol;
     use packbench_devices::transport::{Serial, SerialSettings};
     let Some(rest) = spec.strip_prefix("serial:") else {
-        bail!(
-            "--scale must be serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600] for now (USB HID scales come with the devices issue), not `{spec}`"
-        );
+        bail!("--scale must be hid:/dev/hidrawN or serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600], not `{spec}`");
     };
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let (mut protocol, mut baud) = (SerialProtocol::Nci, 9600);
@@ -131,56 +133,95 @@ fn serial_scale(
     Ok((Serial::open(path, settings)?, protocol))
 }
 
-/// Opens `tcp://HOST:PORT` (port 9100 when left out).
-fn printer(to: &str) -> anyhow::Result<packbench_devices::transport::Tcp> {
-    let Some(rest) = to.strip_prefix("tcp://") else {
-        bail!(
-            "--to must be tcp://HOST:PORT for now (usb: and spool: come with the devices issue), not `{to}`"
-        );
-    };
-    let target = if rest.contains(':') {
-        rest.to_owned()
-    } else {
-        format!("{rest}:9100")
-    };
-    Ok(packbench_devices::transport::Tcp::connect(
-        &target,
-        std::time::Duration::from_secs(5),
-    )?)
+/// One stable, usable reading from a HID scale, through the scale task (10 s at most).
+#[cfg(unix)]
+fn weigh_hid(path: &str) -> anyhow::Result<packbench_core::domain::Weight> {
+    use packbench_devices::scale::ScaleState;
+    use packbench_devices::scale_task::{ScaleTask, ScaleTaskOptions};
+    use packbench_devices::transport::Hidraw;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let node = path.to_owned();
+    let _task = ScaleTask::start(
+        Box::new(move || Ok(Box::new(Hidraw::open(&node)?) as _)),
+        move |e| {
+            if let Ok(tx) = tx.lock() {
+                let _ = tx.send(e);
+            }
+        },
+        ScaleTaskOptions::default(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut last = String::from("no reading");
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        let Ok(e) = rx.recv_timeout(left) else { break };
+        match e.state {
+            ScaleState::Reading { reading, .. } => {
+                if let Some(w) = reading.package_weight() {
+                    return Ok(w);
+                }
+                last = reading.status.describe().to_owned();
+            }
+            ScaleState::Unplugged => {
+                bail!("{}", e.problem.unwrap_or_else(|| "the scale is unplugged".into()))
+            }
+            ScaleState::Asleep => last = "the scale is asleep: press its power button".into(),
+            ScaleState::Unreadable => last = "its reports do not read as a scale's".into(),
+            ScaleState::Starting => {}
+        }
+    }
+    bail!("no stable weight within 10 s ({last}): put the box on the scale and keep it still")
 }
 
 fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
-    use packbench_devices::printer;
+    use packbench_devices::target::{Job, PrinterTarget};
     let timeout = std::time::Duration::from_secs(3);
     match command {
+        DeviceCommand::List => {
+            let found = packbench_devices::discover::discover(&Default::default());
+            if found.is_empty() {
+                println!("no scales, scanners, USB printers or USB serial ports found");
+            }
+            for f in found {
+                println!("{:<28} {:<40} {}", f.id, f.kind.describe(), f.name);
+                if let Some(note) = f.note {
+                    println!("{:<28} note: {note}", "");
+                }
+            }
+            Ok(())
+        }
         DeviceCommand::Print { to, file } => {
+            let target = PrinterTarget::parse(&to)?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             let ext = file
                 .extension()
                 .and_then(|e| e.to_str())
                 .map(str::to_ascii_lowercase);
+            let label;
             let job = match ext.as_deref() {
-                Some("zpl") => bytes,
+                Some("zpl") => Job::Label(&bytes),
                 // Images go as a Z64 graphic field, 1 bit per dot.
-                Some("png") => packbench_labels::zpl::png_label(&bytes)
-                    .with_context(|| format!("{} is not a readable PNG", file.display()))?
-                    .into_bytes(),
-                _ => bail!(
-                    "print .zpl or .png files (PDF to a label printer comes with the labels work)"
-                ),
+                Some("png") => {
+                    label = packbench_labels::zpl::png_label(&bytes)
+                        .with_context(|| format!("{} is not a readable PNG", file.display()))?
+                        .into_bytes();
+                    Job::Label(&label)
+                }
+                Some("pdf") => Job::Document(&bytes),
+                _ => bail!("print .zpl, .png or .pdf files"),
             };
-            let mut t = printer(&to)?;
-            let status = printer::query_status(&mut t, timeout)?;
-            if !status.ready() {
-                let why: Vec<&str> = status.problems.iter().map(|p| p.describe()).collect();
-                bail!("the printer cannot print: {}", why.join("; "));
-            }
-            printer::send_job(&mut t, &job)?;
-            println!("sent {} bytes to {to}", job.len());
+            target.print(job, timeout)?;
+            println!("sent {} bytes to {}", bytes.len(), target.id());
             Ok(())
         }
         DeviceCommand::Weigh { scale } => {
+            #[cfg(unix)]
+            if let Some(path) = scale.strip_prefix("hid:") {
+                let w = weigh_hid(path)?;
+                println!("{:.2} {}", w.value(), w.unit().as_str());
+                return Ok(());
+            }
             let (mut port, protocol) = serial_scale(&scale)?;
             let reading =
                 packbench_devices::serial_scale::weigh_stable(&mut port, protocol, 10, timeout)?;
@@ -191,14 +232,10 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         DeviceCommand::Status { to } => {
-            let mut t = printer(&to)?;
-            let status = printer::query_status(&mut t, timeout)?;
-            if status.ready() {
-                println!("ready ({} formats waiting)", status.formats_waiting);
-            } else {
-                for p in &status.problems {
-                    println!("{}", p.describe());
-                }
+            let status = PrinterTarget::parse(&to)?.status(timeout)?;
+            println!("{}", status.message);
+            if !status.ready() {
+                std::process::exit(1);
             }
             Ok(())
         }

@@ -419,3 +419,69 @@ fn a_serial_scale_is_weighed_until_it_settles() {
     assert!(String::from_utf8_lossy(&r.stderr).contains("nci or sics"));
     drop(port);
 }
+
+#[test]
+fn a_hid_scale_is_weighed_through_its_hidraw_node() {
+    // A FIFO stands in for /dev/hidraw: the scale's reports arrive one at a time, the first
+    // (stale, from before the box) is dropped, the moving one is not a weight, the stable is.
+    let dir = std::env::temp_dir().join(format!("packbench-hid-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let node = dir.join("hidraw7");
+    let _ = std::fs::remove_file(&node);
+    assert!(
+        Command::new("mkfifo")
+            .arg(&node)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let writer = {
+        let node = node.clone();
+        std::thread::spawn(move || {
+            let mut scale = std::fs::OpenOptions::new().write(true).open(&node).unwrap();
+            for report in [
+                [0x03, 0x04, 0x0C, 0xFE, 0x10, 0x27], // stale: 100.00 lb
+                [0x03, 0x03, 0x0C, 0xFE, 0x00, 0x03], // moving: 7.68 lb
+                [0x03, 0x04, 0x0C, 0xFE, 0x11, 0x03], // stable: 7.85 lb
+            ] {
+                scale.write_all(&report).unwrap();
+                std::thread::sleep(Duration::from_millis(150));
+            }
+        })
+    };
+    let db = packbench_store::testing::sqlite_url();
+    let r = packbench(
+        &db,
+        &[
+            "device",
+            "weigh",
+            "--scale",
+            &format!("hid:{}", node.display()),
+        ],
+        None,
+    );
+    writer.join().unwrap();
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(String::from_utf8_lossy(&r.stdout).trim(), "7.85 lb");
+
+    let r = packbench(
+        &db,
+        &["device", "weigh", "--scale", "hid:/dev/hidraw-not-here"],
+        None,
+    );
+    assert!(!r.status.success());
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("not found"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let r = packbench(&db, &["device", "print", "--to", "lpt1", "x.zpl"], None);
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("usb:VID:PID"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let r = packbench(&db, &["device", "list"], None);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
