@@ -1,17 +1,20 @@
 //! The bench devices as the station window sees them: thin Tauri commands over
-//! `crates/devices`. Scale readings are pushed to the window as `scale` events (never polled).
-//!
-//! What is here today: a simulated scale (settles like a real one) and a simulated printer
-//! (each job written to `<app data>/printed/`), raw TCP 9100 printers with `~HS` status
-//! (`tcp://HOST:PORT`), and the OS spooler (`spool:QUEUE`, `lp -o raw`). USB scales, scanners
-//! and printers over rusb are the devices issue's next slice.
+//! `crates/devices`. Scale readings are pushed to the window as `scale` events (never polled)
+//! by the scale task that owns the chosen scale: a HID scale's hidraw node (`hid:/dev/hidrawN`)
+//! or the simulated scale (`sim:scale`, the same HID reports made up in `devices::sim`).
+//! Printers: the simulated one (each job written to `<app data>/printed/`), raw TCP 9100
+//! (`tcp://HOST:PORT`), USB (`usb:VID:PID`) and the OS spooler (`spool:QUEUE`), through
+//! `devices::target`. The device list comes from `devices::discover`.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use packbench_devices::printer::{self, PrinterProblem};
-use packbench_devices::transport::Tcp;
+use packbench_devices::discover::{self, FoundKind};
+use packbench_devices::scale::{ScaleState, ScaleStatus};
+use packbench_devices::scale_task::{ScaleCommand, ScaleEvent, ScaleTask, ScaleTaskOptions};
+use packbench_devices::sim::SimScale;
+use packbench_devices::target::{Job, PrinterTarget};
 use serde::Serialize;
 use tauri::{AppHandle, Emitter};
 
@@ -21,14 +24,20 @@ pub struct Detected {
     pub kind: &'static str,
     pub name: String,
     pub transport: &'static str,
+    /// Anything in the way (no permission, held by a driver).
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ScaleReading {
-    /// stable, moving, zero, under_zero, overload, asleep, unplugged, none
+    /// stable, moving, zero, under_zero, overload, fault, starting, asleep, unplugged, none
     pub state: &'static str,
     pub weight: Option<WeightView>,
     pub device: Option<String>,
+    /// What is wrong, in words, for fault and unplugged.
+    pub problem: Option<String>,
+    /// When the frame behind this reading was read from the scale (ms since the epoch).
+    pub frame_at_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -39,7 +48,7 @@ pub struct WeightView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PrinterStatusView {
-    /// ready, paper_out, head_open, paused, buffer_full, offline, unknown
+    /// ready, paper_out, head_open, paused, buffer_full, stopped, offline, unknown
     pub state: &'static str,
     pub message: String,
 }
@@ -47,36 +56,84 @@ pub struct PrinterStatusView {
 pub struct Bench {
     app: AppHandle,
     printed: PathBuf,
-    scale: Mutex<Option<String>>,
-    reading: Mutex<ScaleReading>,
-    settle: Mutex<Option<tauri::async_runtime::JoinHandle<()>>>,
+    sim: SimScale,
+    reading: Arc<Mutex<ScaleReading>>,
+    task: Mutex<Option<(String, ScaleTask)>>,
     jobs: Mutex<u64>,
 }
 
 const SIM_SCALE: &str = "sim:scale";
 const SIM_PRINTER: &str = "sim:printer";
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A scale task's event as the window shows it.
+pub fn reading_view(e: &ScaleEvent, device: &str) -> ScaleReading {
+    let mut view = ScaleReading {
+        state: "none",
+        weight: None,
+        device: Some(device.to_owned()),
+        problem: e.problem.clone(),
+        frame_at_ms: e.frame_at_ms,
+    };
+    match e.state {
+        ScaleState::Reading { reading, .. } => {
+            let unit = reading
+                .unit
+                .unwrap_or(packbench_core::domain::WeightUnit::G);
+            let per_unit = packbench_core::domain::Weight::new(1.0, unit)
+                .map(|w| w.grams())
+                .unwrap_or(1.0);
+            let weight = Some(WeightView {
+                value: (reading.grams / per_unit * 100.0).round() / 100.0,
+                unit: unit.as_str(),
+            });
+            view.state = match reading.status {
+                ScaleStatus::Stable => "stable",
+                ScaleStatus::InMotion => "moving",
+                ScaleStatus::StableZero => "zero",
+                ScaleStatus::UnderZero => "under_zero",
+                ScaleStatus::OverWeight => "overload",
+                ScaleStatus::Fault | ScaleStatus::NeedsCalibration | ScaleStatus::NeedsZeroing => {
+                    view.problem = Some(reading.status.describe().to_owned());
+                    "fault"
+                }
+            };
+            if matches!(view.state, "stable" | "moving" | "zero") {
+                view.weight = weight;
+            }
+        }
+        ScaleState::Starting => view.state = "starting",
+        ScaleState::Asleep => view.state = "asleep",
+        ScaleState::Unplugged => view.state = "unplugged",
+        ScaleState::Unreadable => {
+            view.state = "fault";
+            view.problem = Some("its reports do not read as a scale's".into());
+        }
+    }
+    view
+}
+
 impl Bench {
     pub fn new(app: AppHandle, data_dir: PathBuf) -> Arc<Self> {
-        Arc::new(Self {
+        let bench = Arc::new(Self {
             app,
             printed: data_dir.join("printed"),
-            scale: Mutex::new(Some(SIM_SCALE.into())),
-            reading: Mutex::new(ScaleReading {
-                state: "zero",
-                weight: Some(WeightView {
-                    value: 0.0,
-                    unit: "lb",
-                }),
+            sim: SimScale::new(Duration::from_millis(300), Duration::from_millis(250)),
+            reading: Arc::new(Mutex::new(ScaleReading {
+                state: "starting",
+                weight: None,
                 device: Some(SIM_SCALE.into()),
-            }),
-            settle: Mutex::new(None),
+                problem: None,
+                frame_at_ms: None,
+            })),
+            task: Mutex::new(None),
             jobs: Mutex::new(0),
-        })
-    }
-
-    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-        m.lock().unwrap_or_else(|p| p.into_inner())
+        });
+        bench.use_scale(Some(SIM_SCALE.into()));
+        bench
     }
 
     pub fn list(&self) -> Vec<Detected> {
@@ -86,15 +143,33 @@ impl Bench {
                 kind: "scale",
                 name: "Simulated scale (0-150 lb)".into(),
                 transport: "simulated",
+                note: None,
             },
             Detected {
                 id: SIM_PRINTER.into(),
                 kind: "printer",
                 name: format!("Simulated printer (jobs in {})", self.printed.display()),
                 transport: "simulated",
+                note: None,
             },
         ];
-        // Printers named in the environment (a TCP printer or a spooler queue per entry).
+        for f in discover::discover(&Default::default()) {
+            let kind = match f.kind {
+                FoundKind::Scale => "scale",
+                FoundKind::Printer => "printer",
+                FoundKind::BarcodeScanner | FoundKind::Keyboard => "scanner",
+                FoundKind::SerialPort => "serial",
+                FoundKind::Other => continue,
+            };
+            out.push(Detected {
+                id: f.id,
+                kind,
+                name: f.name,
+                transport: f.transport,
+                note: f.note,
+            });
+        }
+        // Network and spooler printers are named, not found: PACKBENCH_PRINTERS lists them.
         if let Ok(list) = std::env::var("PACKBENCH_PRINTERS") {
             for id in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let transport = if id.starts_with("tcp://") {
@@ -107,6 +182,7 @@ impl Bench {
                     kind: "printer",
                     name: id.into(),
                     transport,
+                    note: None,
                 });
             }
         }
@@ -114,66 +190,68 @@ impl Bench {
     }
 
     pub fn current(&self) -> ScaleReading {
-        match Self::lock(&self.scale).as_deref() {
-            Some(_) => Self::lock(&self.reading).clone(),
-            None => ScaleReading {
+        if lock(&self.task).is_none() {
+            return ScaleReading {
                 state: "none",
                 weight: None,
                 device: None,
-            },
+                problem: None,
+                frame_at_ms: None,
+            };
         }
+        lock(&self.reading).clone()
     }
 
-    fn publish(&self, r: ScaleReading) {
-        *Self::lock(&self.reading) = r;
-        let _ = self.app.emit("scale", self.current());
-    }
-
+    /// Chooses the station's scale: a task starts to own it (the previous one stops).
     pub fn use_scale(&self, id: Option<String>) {
-        *Self::lock(&self.scale) = id;
-        let _ = self.app.emit("scale", self.current());
+        let old = lock(&self.task).take();
+        drop(old);
+        let Some(id) = id else {
+            let _ = self.app.emit("scale", self.current());
+            return;
+        };
+        let opener: packbench_devices::scale_task::Opener = if id == SIM_SCALE {
+            let sim = self.sim.clone();
+            Box::new(move || Ok(Box::new(sim.transport()) as _))
+        } else if let Some(path) = id.strip_prefix("hid:") {
+            let path = path.to_owned();
+            Box::new(move || {
+                Ok(Box::new(packbench_devices::transport::Hidraw::open(&path)?) as _)
+            })
+        } else {
+            let problem = format!("`{id}` is not a scale Packbench can use (hid:/dev/hidrawN)");
+            *lock(&self.reading) = ScaleReading {
+                state: "unplugged",
+                weight: None,
+                device: Some(id),
+                problem: Some(problem),
+                frame_at_ms: None,
+            };
+            let _ = self.app.emit("scale", lock(&self.reading).clone());
+            return;
+        };
+        let (app, reading, device) = (self.app.clone(), self.reading.clone(), id.clone());
+        let task = ScaleTask::start(
+            opener,
+            move |e| {
+                let view = reading_view(&e, &device);
+                *lock(&reading) = view.clone();
+                let _ = app.emit("scale", view);
+            },
+            ScaleTaskOptions::default(),
+        );
+        *lock(&self.task) = Some((id, task));
+    }
+
+    pub fn zero(&self) {
+        if let Some((_, task)) = lock(&self.task).as_ref() {
+            task.send(ScaleCommand::Zero);
+        }
     }
 
     /// The simulated scale: a load reads as moving, then settles to stable.
-    pub fn simulate(self: &Arc<Self>, value: f64) {
-        if let Some(h) = Self::lock(&self.settle).take() {
-            h.abort();
-        }
-        let w = |v: f64| {
-            Some(WeightView {
-                value: v,
-                unit: "lb",
-            })
-        };
-        let device = Some(SIM_SCALE.to_owned());
-        if value <= 0.0 {
-            return self.publish(ScaleReading {
-                state: "zero",
-                weight: w(0.0),
-                device,
-            });
-        }
-        if value > 150.0 {
-            return self.publish(ScaleReading {
-                state: "overload",
-                weight: None,
-                device,
-            });
-        }
-        self.publish(ScaleReading {
-            state: "moving",
-            weight: w((value * 0.93 * 100.0).round() / 100.0),
-            device: device.clone(),
-        });
-        let me = self.clone();
-        *Self::lock(&self.settle) = Some(tauri::async_runtime::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            me.publish(ScaleReading {
-                state: "stable",
-                weight: w(value),
-                device,
-            });
-        }));
+    pub fn simulate(&self, value: f64) {
+        self.sim.load(value);
     }
 
     pub fn print(
@@ -187,7 +265,7 @@ impl Bench {
             std::fs::create_dir_all(&self.printed)
                 .map_err(|e| format!("the simulated printer's folder: {e}"))?;
             let n = {
-                let mut j = Self::lock(&self.jobs);
+                let mut j = lock(&self.jobs);
                 *j += 1;
                 *j
             };
@@ -200,60 +278,40 @@ impl Bench {
                 .map_err(|e| format!("writing {}: {e}", path.display()))?;
             return Ok(ready());
         }
+        let target = PrinterTarget::parse(printer).map_err(|e| e.to_string())?;
+        let label;
         let job = match format {
-            "zpl" => bytes,
-            "png" => packbench_labels::zpl::png_label(&bytes)
-                .map_err(|e| {
-                    format!("the label image could not be converted for the printer: {e}")
-                })?
-                .into_bytes(),
-            other => {
-                return Err(format!(
-                    "a label printer takes ZPL or PNG labels, not {other}; choose ZPL under Devices"
-                ));
+            "zpl" => Job::Label(&bytes),
+            "png" => {
+                label = packbench_labels::zpl::png_label(&bytes)
+                    .map_err(|e| {
+                        format!("the label image could not be converted for the printer: {e}")
+                    })?
+                    .into_bytes();
+                Job::Label(&label)
             }
+            "pdf" => Job::Document(&bytes),
+            other => return Err(format!("cannot print {other} files")),
         };
-        if let Some(addr) = printer.strip_prefix("tcp://") {
-            let mut t = Tcp::connect(addr, Duration::from_secs(3))
-                .map_err(|e| format!("the printer at {addr} is not answering: {e}"))?;
-            let status =
-                printer::query_status(&mut t, Duration::from_secs(2)).map_err(|e| e.to_string())?;
-            if !status.ready() {
-                return Err(view(&status.problems).message);
-            }
-            printer::send_job(&mut t, &job).map_err(|e| e.to_string())?;
-            return Ok(ready());
-        }
-        if let Some(queue) = printer.strip_prefix("spool:") {
-            return spool(queue, &job);
-        }
-        Err(format!(
-            "unknown printer `{printer}`: choose one under Devices"
-        ))
+        target
+            .print(job, Duration::from_secs(3))
+            .map_err(|e| e.to_string())?;
+        Ok(ready())
     }
 
     pub fn status(&self, printer: &str) -> PrinterStatusView {
         if printer == SIM_PRINTER {
             return ready();
         }
-        if let Some(addr) = printer.strip_prefix("tcp://") {
-            return match Tcp::connect(addr, Duration::from_secs(3)) {
-                Err(e) => PrinterStatusView {
-                    state: "offline",
-                    message: format!("not answering: {e}"),
-                },
-                Ok(mut t) => match printer::query_status(&mut t, Duration::from_secs(2)) {
-                    Ok(s) => view(&s.problems),
-                    Err(e) => PrinterStatusView {
-                        state: "offline",
-                        message: e.to_string(),
-                    },
-                },
-            };
-        }
-        PrinterStatusView {
-            state: "unknown",
-            message: "the spooler does not report the printer's state".into(),
+        match PrinterTarget::parse(printer).and_then(|t| t.status(Duration::from_secs(3))) {
+            Ok(s) => PrinterStatusView {
+                state: s.state,
+                message: s.message,
+            },
+            Err(e) => PrinterStatusView {
+                state: "offline",
+                message: e.to_string(),
+            },
         }
     }
 }
@@ -262,59 +320,5 @@ fn ready() -> PrinterStatusView {
     PrinterStatusView {
         state: "ready",
         message: "Ready".into(),
-    }
-}
-
-fn view(problems: &[PrinterProblem]) -> PrinterStatusView {
-    let state = match problems.first() {
-        None => return ready(),
-        Some(PrinterProblem::PaperOut) => "paper_out",
-        Some(PrinterProblem::HeadOpen) => "head_open",
-        Some(PrinterProblem::Paused) => "paused",
-        Some(PrinterProblem::BufferFull) => "buffer_full",
-        Some(_) => "unknown",
-    };
-    let message = problems
-        .iter()
-        .map(|p| p.describe())
-        .collect::<Vec<_>>()
-        .join("; ");
-    PrinterStatusView {
-        state,
-        message: format!("The printer cannot print: {message}"),
-    }
-}
-
-/// Through the OS spooler as a raw job (CUPS `lp -o raw`).
-fn spool(queue: &str, job: &[u8]) -> Result<PrinterStatusView, String> {
-    use std::io::Write;
-    if queue.is_empty()
-        || !queue
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
-    {
-        return Err(format!("`{queue}` is not a printer queue name"));
-    }
-    let mut child = std::process::Command::new("lp")
-        .args(["-d", queue, "-o", "raw"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("the print spooler (lp) is not available: {e}"))?;
-    child
-        .stdin
-        .take()
-        .map(|mut s| s.write_all(job))
-        .transpose()
-        .map_err(|e| e.to_string())?;
-    let out = child.wait_with_output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(ready())
-    } else {
-        Err(format!(
-            "the spooler refused the job: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
     }
 }

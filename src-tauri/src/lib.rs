@@ -153,7 +153,7 @@ fn scale_use(shell: tauri::State<'_, Shell>, id: Option<String>) {
 
 #[tauri::command]
 fn scale_zero(shell: tauri::State<'_, Shell>) {
-    shell.bench.simulate(0.0);
+    shell.bench.zero();
 }
 
 /// Puts a load on the simulated scale (demos, training, the desktop test).

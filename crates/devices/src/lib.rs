@@ -12,6 +12,7 @@ pub mod scale;
 pub mod scale_task;
 pub mod scanner;
 pub mod serial_scale;
+pub mod sim;
 pub mod spooler;
 pub mod target;
 

@@ -4,7 +4,7 @@
 import type { WeightUnit } from '../api/types';
 
 export type ScaleState =
-  | 'stable' | 'moving' | 'zero' | 'under_zero' | 'overload' | 'asleep' | 'unplugged' | 'none';
+  | 'stable' | 'moving' | 'zero' | 'under_zero' | 'overload' | 'fault' | 'starting' | 'asleep' | 'unplugged' | 'none';
 
 export interface ScaleReading {
   state: ScaleState;
@@ -13,6 +13,10 @@ export interface ScaleReading {
   /** performance.now()-comparable time the frame arrived (for the frame → screen benchmark). */
   at: number;
   device?: string;
+  /** What is wrong, in words (a fault, why the scale cannot be opened). */
+  problem?: string | null;
+  /** Epoch ms when the scale's frame was read (desktop): frame → screen latency. */
+  frame_at_ms?: number | null;
 }
 
 export type PrinterState = 'ready' | 'paper_out' | 'head_open' | 'paused' | 'buffer_full' | 'offline' | 'unknown';
@@ -25,6 +29,8 @@ export interface DetectedDevice {
   name: string;
   /** usb, serial, tcp, spool, simulated */
   transport: string;
+  /** Anything in the way: no permission (with the fix), held by another driver. */
+  note?: string | null;
 }
 
 export interface PrintJob {
@@ -55,6 +61,8 @@ export const SCALE_WORDS: Record<ScaleState, string> = {
   zero: 'Empty (zero)',
   under_zero: 'Below zero: take everything off and zero the scale',
   overload: 'Too heavy for the scale',
+  fault: 'The scale reports a problem',
+  starting: 'Connecting to the scale…',
   asleep: 'Scale asleep: press its button or put something on it',
   unplugged: 'Scale unplugged: check its USB cable',
   none: 'No scale chosen for this station',

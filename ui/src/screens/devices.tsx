@@ -65,12 +65,12 @@ export function DevicesScreen() {
       <div class="grid2">
         <div class="card"><h2>Found on this computer</h2>
           {found === null ? <p class="muted">Looking…</p> : found.length === 0 ? <p class="muted">No scales, printers or scanners found. Check cables and power.</p> :
-            <ul data-testid="found-devices">{found.map((x) => <li><strong>{x.kind}</strong>: {x.name} <span class="muted">({x.transport}, {x.id})</span></li>)}</ul>}
+            <ul data-testid="found-devices">{found.map((x) => <li><strong>{x.kind}</strong>: {x.name} <span class="muted">({x.transport}, {x.id})</span>{x.note && <div class="small error-text">{x.note}</div>}</li>)}</ul>}
           {st.devices.kind === 'simulated' && <p class="muted small">This is a browser: the bench is simulated (panel at the bottom right). Keyboard-wedge scanners work as they are.</p>}
         </div>
         <div class="card"><h2>Scale</h2>
           {pick('scale', 'scale', 'Scale')}
-          <div class={`scale ${reading.state}`} data-testid="test-weigh"><div class="scale-weight">{weight(reading.weight)}</div><div>{SCALE_WORDS[reading.state]}</div></div>
+          <div class={`scale ${reading.state}`} data-testid="test-weigh"><div class="scale-weight">{weight(reading.weight)}</div><div>{SCALE_WORDS[reading.state]}</div>{reading.problem && <div class="small error-text">{reading.problem}</div>}</div>
           <button onClick={() => void st.devices.zeroScale()}>Zero the scale</button>
           {st.devices.kind === 'desktop' && (d.scale ?? 'sim:scale') === 'sim:scale' && <SimScale />}
         </div>

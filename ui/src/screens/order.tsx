@@ -223,7 +223,13 @@ export function useScale(): ScaleReading {
   const [r, setR] = useState<ScaleReading>({ state: 'none', weight: null, at: 0 });
   useEffect(() => st.devices.onScale((x) => {
     setR(x);
-    requestAnimationFrame(() => { performance.mark('scale:painted'); (window as unknown as { __scaleLag?: number[] }).__scaleLag?.push(performance.now() - x.at); });
+    requestAnimationFrame(() => {
+      performance.mark('scale:painted');
+      const w = window as unknown as { __scaleLag?: number[]; __scaleFrameLag?: number[] };
+      w.__scaleLag?.push(performance.now() - x.at);
+      // Desktop: from the scale's frame being read to it being on screen (same clock).
+      if (x.frame_at_ms) w.__scaleFrameLag?.push(Date.now() - x.frame_at_ms);
+    });
   }), []);
   return r;
 }
@@ -269,6 +275,7 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
         <div class={`scale ${reading.state}`} data-testid="scale" data-state={reading.state}>
           <div class="scale-weight" data-testid="scale-weight">{reading.weight ? weight(reading.weight) : '—'}</div>
           <div class="scale-state">{reading.state === 'stable' ? '● ' : reading.state === 'moving' ? '◌ ' : '⚠ '}{SCALE_WORDS[reading.state]}</div>
+          {reading.problem && <div class="small error-text" data-testid="scale-problem">{reading.problem}</div>}
           <button class="ghost" onClick={() => void st.devices.zeroScale()}>Zero <kbd>Z</kbd></button>
         </div>
         <div class="boxes" role="radiogroup" aria-label="Box">
