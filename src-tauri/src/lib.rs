@@ -29,6 +29,9 @@ struct ShellInfo {
     first_run: bool,
     version: &'static str,
     error: Option<String>,
+    /// `PACKBENCH_SCALE_PROBE=N`: the window measures N simulated scale frames to the screen
+    /// (the frame → screen benchmark, `ui/e2e/desktop-bench.mjs`).
+    scale_probe: Option<u32>,
 }
 
 struct Shell {
@@ -53,8 +56,46 @@ static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::n
 
 /// The window calls this once its first screen (login or first run) takes input. With
 /// `PACKBENCH_STARTUP_PROBE=1` the time since start goes to stdout for `ui/e2e/desktop-bench.mjs`.
+fn scale_probe() -> Option<u32> {
+    std::env::var("PACKBENCH_SCALE_PROBE")
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The window's measurements in probe mode, printed for the benchmark script.
 #[tauri::command]
-fn ui_ready(screen: String) {
+fn probe_report(name: String, mut values: Vec<f64>) {
+    values.retain(|v| v.is_finite());
+    values.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        values
+            .get(((values.len() as f64 * q).ceil() as usize).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "probe {name} n={} p50={:.1} p99={:.1} max={:.1}",
+        values.len(),
+        at(0.50),
+        at(0.99),
+        values.last().copied().unwrap_or(f64::NAN)
+    );
+}
+
+#[tauri::command]
+fn ui_ready(shell: tauri::State<'_, Shell>, screen: String) {
+    // Probe mode: once the window listens, load the simulated scale N times, 40 ms apart.
+    if let Some(n) = shell.info.borrow().scale_probe {
+        let bench = shell.bench.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            for i in 0..n {
+                bench.simulate(1.0 + f64::from(i % 40) * 0.5);
+                std::thread::sleep(std::time::Duration::from_millis(40));
+            }
+        });
+    }
     if std::env::var_os("PACKBENCH_STARTUP_PROBE").is_some()
         && let Some(t) = STARTED.get()
     {
@@ -264,6 +305,7 @@ pub fn run() {
             shell_info,
             app_version,
             ui_ready,
+            probe_report,
             create_tenant,
             open_demo,
             devices_list,
@@ -288,6 +330,7 @@ pub fn run() {
                 first_run: false,
                 version: env!("CARGO_PKG_VERSION"),
                 error: None,
+                scale_probe: scale_probe(),
             });
             tune_webview(app);
             let hub = Arc::new(OnceCell::new());

@@ -3,6 +3,9 @@
 // the shell prints the time since it started, and this script also times from spawn), and the
 // idle memory of all the app's processes (the app + WebKit's web and network processes) after
 // 10 s, as RSS and as PSS (shared pages split between processes, so nothing counts twice).
+// Then the scale: with PACKBENCH_SCALE_PROBE=N the shell loads its simulated scale N times and
+// the window reports, for each frame, the time from the scale task reading it (the simulated
+// scale speaks the same HID reports as a real one) to the reading being painted.
 // Run under X: xvfb-run -a node ui/e2e/desktop-bench.mjs [runs]
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
@@ -75,5 +78,23 @@ const median = spawnMs[Math.floor(spawnMs.length / 2)];
 console.log(`binary ${BIN} (${(Number(execFileSync('stat', ['-c', '%s', BIN]).toString()) / 1048576).toFixed(1)} MiB)`);
 for (const r of runs) console.log(`  ${r.screen}: spawn → interactive ${r.spawn_ms.toFixed(0)} ms (shell start → ui_ready ${r.shell_ms.toFixed(0)} ms)`);
 console.log(`cold start to the ${runs[0].screen} screen: median ${median.toFixed(0)} ms, worst ${spawnMs[spawnMs.length - 1].toFixed(0)} ms over ${RUNS} runs`);
+
+// Scale frame → screen, through the real event path (scale task → Tauri event → paint).
+{
+  const N = 300;
+  const child = spawn(BIN, [], { env: { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, PACKBENCH_SCALE_PROBE: String(N) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('no scale probe report in 60 s')), 60_000);
+    let buf = '';
+    child.stdout.on('data', (b) => {
+      buf += b;
+      const m = /probe scale_frame_to_screen_ms .*/.exec(buf);
+      if (m) { clearTimeout(timer); ok(m[0]); }
+    });
+  });
+  child.kill('SIGTERM');
+  await new Promise((r) => child.on('exit', r));
+  console.log(`scale frame → screen (ms, target p99 ≤ 20): ${line.replace('probe scale_frame_to_screen_ms ', '')}`);
+}
 const m = runs[runs.length - 1].mem;
 console.log(`idle memory after 10 s, ${m.processes.length} processes (PSS/RSS: ${m.processes.join(', ')}): RSS ${m.rss_mb.toFixed(0)} MB, PSS ${m.pss_mb.toFixed(0)} MB, of which anonymous (heaps, JS, buffers; the rest is mapped library code) ${m.anon_mb.toFixed(0)} MB`);

@@ -69,6 +69,22 @@ export function App({ env }: { env: Env }) {
     setLogged(l);
   };
 
+  // Benchmark mode (desktop): every scale frame's time from being read by the shell's scale
+  // task to being painted here, reported once enough came.
+  useEffect(() => {
+    const want = env.shell?.scale_probe;
+    if (!want) return;
+    const lags: number[] = [];
+    return env.devices.onScale((r) => {
+      if (!r.frame_at_ms) return;
+      const at = r.frame_at_ms;
+      requestAnimationFrame(() => {
+        lags.push(Date.now() - at);
+        if (lags.length === want) void tauri()?.core.invoke('probe_report', { name: 'scale_frame_to_screen_ms', values: lags });
+      });
+    });
+  }, []);
+
   // Tell the desktop shell the first screen takes input (its cold-start benchmark).
   useEffect(() => {
     if (!logged) requestAnimationFrame(() => void tauri()?.core.invoke('ui_ready', { screen: firstRun && env.shell ? 'first-run' : 'login' }));

@@ -11,6 +11,8 @@ export interface ShellInfo {
   first_run: boolean;
   version: string;
   error: string | null;
+  /** Benchmark mode: measure this many scale frames to the screen, then report. */
+  scale_probe?: number | null;
 }
 
 export interface Env {
