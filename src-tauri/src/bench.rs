@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use packbench_devices::discover::{self, FoundKind};
 use packbench_devices::scale::{ScaleState, ScaleStatus};
-use packbench_devices::scale_task::{ScaleCommand, ScaleEvent, ScaleTask, ScaleTaskOptions};
+use packbench_devices::scale_task::{
+    ScaleCommand, ScaleEvent, ScaleProtocol, ScaleTask, ScaleTaskOptions,
+};
+use packbench_devices::serial_scale::SerialScaleSpec;
 use packbench_devices::sim::SimScale;
 use packbench_devices::target::{Job, PrinterTarget};
 use serde::Serialize;
@@ -154,11 +157,24 @@ impl Bench {
             },
         ];
         for f in discover::discover(&Default::default()) {
+            // A serial port may be a scale speaking either protocol: offer both.
+            if f.kind == FoundKind::SerialPort {
+                for (p, words) in [("nci", "NCI"), ("sics", "Mettler Toledo SICS")] {
+                    out.push(Detected {
+                        id: format!("{}?protocol={p}", f.id),
+                        kind: "scale",
+                        name: format!("{} (serial scale, {words})", f.name),
+                        transport: "serial",
+                        note: f.note.clone(),
+                    });
+                }
+                continue;
+            }
             let kind = match f.kind {
                 FoundKind::Scale => "scale",
                 FoundKind::Printer => "printer",
                 FoundKind::BarcodeScanner | FoundKind::Keyboard => "scanner",
-                FoundKind::SerialPort => "serial",
+                FoundKind::SerialPort => continue,
                 FoundKind::Other => continue,
             };
             out.push(Detected {
@@ -210,16 +226,27 @@ impl Bench {
             let _ = self.app.emit("scale", self.current());
             return;
         };
-        let opener: packbench_devices::scale_task::Opener = if id == SIM_SCALE {
+        let (opener, protocol): (packbench_devices::scale_task::Opener, _) = if id == SIM_SCALE {
             let sim = self.sim.clone();
-            Box::new(move || Ok(Box::new(sim.transport()) as _))
+            (
+                Box::new(move || Ok(Box::new(sim.transport()) as _)),
+                ScaleProtocol::Hid,
+            )
         } else if let Some(path) = id.strip_prefix("hid:") {
             let path = path.to_owned();
-            Box::new(move || {
-                Ok(Box::new(packbench_devices::transport::Hidraw::open(&path)?) as _)
-            })
+            (
+                Box::new(move || {
+                    Ok(Box::new(packbench_devices::transport::Hidraw::open(&path)?) as _)
+                }),
+                ScaleProtocol::Hid,
+            )
+        } else if let Ok(spec) = SerialScaleSpec::parse(&id) {
+            let protocol = ScaleProtocol::Serial(spec.protocol);
+            (Box::new(move || Ok(Box::new(spec.open()?) as _)), protocol)
         } else {
-            let problem = format!("`{id}` is not a scale Packbench can use (hid:/dev/hidrawN)");
+            let problem = format!(
+                "`{id}` is not a scale Packbench can use (hid:/dev/hidrawN, serial:/dev/ttyUSB0?protocol=nci|sics)"
+            );
             *lock(&self.reading) = ScaleReading {
                 state: "unplugged",
                 weight: None,
@@ -233,6 +260,7 @@ impl Bench {
         let (app, reading, device) = (self.app.clone(), self.reading.clone(), id.clone());
         let task = ScaleTask::start(
             opener,
+            protocol,
             move |e| {
                 let view = reading_view(&e, &device);
                 *lock(&reading) = view.clone();

@@ -57,10 +57,7 @@ static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::n
 /// The window calls this once its first screen (login or first run) takes input. With
 /// `PACKBENCH_STARTUP_PROBE=1` the time since start goes to stdout for `ui/e2e/desktop-bench.mjs`.
 fn scale_probe() -> Option<u32> {
-    std::env::var("PACKBENCH_SCALE_PROBE")
-        .ok()?
-        .parse()
-        .ok()
+    std::env::var("PACKBENCH_SCALE_PROBE").ok()?.parse().ok()
 }
 
 /// The window's measurements in probe mode, printed for the benchmark script.

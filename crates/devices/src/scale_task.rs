@@ -1,7 +1,8 @@
-//! One thread owns a HID scale: it opens the scale (and opens it again after an unplug, every
-//! second, by itself), reads its reports, drains a backlog to the newest frame, follows the
-//! scale's state with [`ScaleFeed`] and publishes every change. Zeroing goes through the same
-//! thread, so nothing else ever touches the device.
+//! One thread owns a scale: it opens the scale (and opens it again after an unplug, every
+//! second, by itself), reads it — a HID scale's reports as they come, draining a backlog to the
+//! newest frame; a serial scale by asking (NCI `W`, SICS `S`) a few times a second — follows
+//! the scale's state with [`ScaleFeed`] and publishes every change. Zeroing goes through the
+//! same thread, so nothing else ever touches the device.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -10,7 +11,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::scale::{ScaleFeed, ScaleState, parse_hid_report};
+use crate::serial_scale::{self, SerialProtocol, WeighError};
 use crate::transport::{Transport, TransportError};
+
+/// How a scale talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleProtocol {
+    /// HID POS reports, sent by the scale.
+    Hid,
+    /// A serial scale, asked for each reading.
+    Serial(SerialProtocol),
+}
 
 /// What the task publishes.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -67,13 +78,14 @@ impl ScaleTask {
     /// `publish` gets every state change, on the task's thread.
     pub fn start(
         open: Opener,
+        protocol: ScaleProtocol,
         publish: impl Fn(ScaleEvent) + Send + 'static,
         options: ScaleTaskOptions,
     ) -> Self {
         let (tx, rx) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("packbench-scale".into())
-            .spawn(move || run(open, &publish, &rx, options))
+            .spawn(move || run(open, protocol, &publish, &rx, options))
             .ok();
         Self {
             commands: tx,
@@ -103,6 +115,7 @@ fn epoch_ms() -> u64 {
 
 fn run(
     mut open: Opener,
+    protocol: ScaleProtocol,
     publish: &dyn Fn(ScaleEvent),
     commands: &Receiver<ScaleCommand>,
     o: ScaleTaskOptions,
@@ -139,10 +152,40 @@ fn run(
             match commands.try_recv() {
                 Ok(ScaleCommand::Stop) | Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
                 Ok(ScaleCommand::Zero) => {
-                    scale.write_all(&ZERO_REPORT)?;
+                    scale.write_all(match protocol {
+                        ScaleProtocol::Hid => &ZERO_REPORT,
+                        ScaleProtocol::Serial(p) => p.zero_request(),
+                    })?;
                     scale.flush()?;
                 }
                 Err(mpsc::TryRecvError::Empty) => {}
+            }
+            if let ScaleProtocol::Serial(p) = protocol {
+                match serial_scale::ask(&mut *scale, p, Duration::from_millis(500)) {
+                    Ok(answer) => {
+                        let read_at = epoch_ms();
+                        if let Some(state) = feed.frames(&[&answer], p.parser(), now_ms()) {
+                            publish(ScaleEvent {
+                                state,
+                                problem: None,
+                                frame_at_ms: Some(read_at),
+                            });
+                        }
+                    }
+                    Err(WeighError::Transport(e)) => return Err(e),
+                    // Silence: a scale switched off reads as asleep.
+                    Err(_) => {
+                        if let Some(state) = feed.tick(now_ms()) {
+                            publish(ScaleEvent {
+                                state,
+                                problem: None,
+                                frame_at_ms: None,
+                            });
+                        }
+                    }
+                }
+                std::thread::sleep(o.poll);
+                continue;
             }
             let n = scale.read(&mut buf, o.poll)?;
             if n == 0 {
@@ -294,6 +337,7 @@ mod tests {
         let tx = Mutex::new(tx);
         let task = ScaleTask::start(
             open,
+            ScaleProtocol::Hid,
             move |e| {
                 let _ = tx.lock().unwrap().send(e);
             },
@@ -346,6 +390,7 @@ mod tests {
         let tx = Mutex::new(tx);
         let _task = ScaleTask::start(
             open,
+            ScaleProtocol::Hid,
             move |e| {
                 let _ = tx.lock().unwrap().send(e);
             },
@@ -373,6 +418,57 @@ mod tests {
         assert!(
             seen[2].problem.as_deref().unwrap().contains("udev"),
             "a new reason is said even while still unplugged"
+        );
+    }
+
+    #[test]
+    fn a_serial_scale_is_asked_until_it_settles_and_zeroed_with_its_command() {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let w = written.clone();
+        let open: Opener = Box::new(move || {
+            Ok(Box::new(Scale {
+                script: Scripted::new(vec![
+                    b"\n0009.99lb\r\n00\r\x03".to_vec(), // first answer: dropped
+                    b"\n0002.40lb\r\nM0\r\x03".to_vec(), // moving
+                    b"\n0002.50lb\r\n00\r\x03".to_vec(), // stable
+                ]),
+                unplug: false,
+                written: w.clone(),
+            }) as Box<dyn Transport + Send>)
+        });
+        let (tx, rx) = mpsc::channel();
+        let tx = Mutex::new(tx);
+        let task = ScaleTask::start(
+            open,
+            ScaleProtocol::Serial(SerialProtocol::Nci),
+            move |e| {
+                let _ = tx.lock().unwrap().send(e);
+            },
+            ScaleTaskOptions {
+                asleep_after: Duration::from_millis(300),
+                poll: Duration::from_millis(5),
+                reopen_every: Duration::from_millis(20),
+            },
+        );
+        let seen = events_until(&rx, |e| e.state == ScaleState::Asleep);
+        let names: Vec<String> = seen.iter().map(state_name).collect();
+        assert_eq!(
+            names,
+            [
+                "InMotion 1089 g usable=false",
+                "Stable 1134 g usable=true",
+                "Asleep"
+            ],
+            "a silent serial scale is asleep"
+        );
+        task.send(ScaleCommand::Zero);
+        std::thread::sleep(Duration::from_millis(100));
+        drop(task);
+        let w = written.lock().unwrap();
+        assert!(w.starts_with(b"W\rW\rW\r"), "asked for each reading");
+        assert!(
+            w.windows(2).any(|x| x == b"Z\r"),
+            "zeroed with NCI's command"
         );
     }
 }

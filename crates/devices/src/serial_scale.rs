@@ -28,6 +28,20 @@ impl SerialProtocol {
             Self::Sics => b"S\r\n",
         }
     }
+    /// The command that zeroes the scale.
+    pub fn zero_request(self) -> &'static [u8] {
+        match self {
+            Self::Nci => b"Z\r",
+            Self::Sics => b"Z\r\n",
+        }
+    }
+    /// The parser of this protocol's answers.
+    pub fn parser(self) -> fn(&[u8]) -> Result<Reading, FrameError> {
+        match self {
+            Self::Nci => parse_nci,
+            Self::Sics => parse_sics,
+        }
+    }
     fn complete(self, answer: &[u8]) -> bool {
         match self {
             Self::Nci => answer.contains(&0x03),
@@ -62,6 +76,15 @@ pub fn read_once(
     p: SerialProtocol,
     timeout: Duration,
 ) -> Result<Reading, WeighError> {
+    Ok(p.decode(&ask(t, p, timeout)?)?)
+}
+
+/// Sends the weight request and reads the whole answer, as bytes.
+pub fn ask(
+    t: &mut dyn Transport,
+    p: SerialProtocol,
+    timeout: Duration,
+) -> Result<Vec<u8>, WeighError> {
     t.write_all(p.request())?;
     t.flush()?;
     let mut answer = Vec::new();
@@ -76,7 +99,57 @@ pub fn read_once(
             break;
         }
     }
-    Ok(p.decode(&answer)?)
+    Ok(answer)
+}
+
+/// A serial scale as the bench names it: `serial:PATH[?protocol=nci|sics&baud=N]` (NCI at
+/// 9600 7E1 by default; SICS is 8N1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SerialScaleSpec {
+    pub path: String,
+    pub protocol: SerialProtocol,
+    pub settings: crate::transport::SerialSettings,
+}
+
+impl SerialScaleSpec {
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        let rest = spec.strip_prefix("serial:").ok_or_else(|| {
+            format!(
+                "`{spec}` is not a serial scale: serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600]"
+            )
+        })?;
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        if path.is_empty() {
+            return Err("a serial scale needs its port: serial:/dev/ttyUSB0".into());
+        }
+        let (mut protocol, mut baud) = (SerialProtocol::Nci, 9600);
+        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+            match kv.split_once('=') {
+                Some(("protocol", v)) => {
+                    protocol = SerialProtocol::parse(v)
+                        .ok_or_else(|| format!("protocol is nci or sics, not `{v}`"))?
+                }
+                Some(("baud", v)) => {
+                    baud = v
+                        .parse()
+                        .map_err(|_| format!("baud is a number, not `{v}`"))?
+                }
+                _ => return Err(format!("unknown scale option `{kv}` (protocol, baud)")),
+            }
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            protocol,
+            settings: crate::transport::SerialSettings {
+                baud,
+                seven_even: protocol == SerialProtocol::Nci,
+            },
+        })
+    }
+
+    pub fn open(&self) -> Result<crate::transport::Serial, TransportError> {
+        crate::transport::Serial::open(&self.path, self.settings)
+    }
 }
 
 /// Asks until the scale settles on a usable package weight, at most `tries` times.
@@ -113,6 +186,33 @@ mod tests {
         let r = weigh_stable(&mut t, SerialProtocol::Nci, 5, Duration::from_millis(10)).unwrap();
         assert!((r.package_weight().unwrap().value() - 2.5).abs() < 1e-9);
         assert_eq!(t.written(), b"W\rW\r", "asked twice");
+    }
+
+    #[test]
+    fn serial_scale_names_are_read_or_refused() {
+        let s = SerialScaleSpec::parse("serial:/dev/ttyUSB0?protocol=sics&baud=4800").unwrap();
+        assert_eq!(
+            (
+                s.path.as_str(),
+                s.protocol,
+                s.settings.baud,
+                s.settings.seven_even
+            ),
+            ("/dev/ttyUSB0", SerialProtocol::Sics, 4800, false)
+        );
+        let d = SerialScaleSpec::parse("serial:/dev/ttyACM0").unwrap();
+        assert_eq!(
+            (d.protocol, d.settings.seven_even),
+            (SerialProtocol::Nci, true)
+        );
+        for bad in [
+            "usb:1:2",
+            "serial:",
+            "serial:/dev/x?protocol=x",
+            "serial:/dev/x?speed=1",
+        ] {
+            assert!(SerialScaleSpec::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -110,9 +110,8 @@ impl Transport for SimScaleTransport {
         loop {
             let now = Instant::now();
             let settled_at = load.placed + self.scale.settle;
-            let due = if load.version != self.seen {
-                now
-            } else if !self.sent_stable && now >= settled_at {
+            // A new load, or a load that just settled, answers at once.
+            let due = if load.version != self.seen || (!self.sent_stable && now >= settled_at) {
                 now
             } else if !self.sent_stable {
                 settled_at.min(self.sent_at.map_or(now, |t| t + self.scale.period))

@@ -42,7 +42,11 @@ fn a_ups_label_prints_and_its_tracking_barcode_reads_back() {
     let label = zpl(&render(&LabelText {
         tracking_number: tracking,
         service: "UPS GROUND",
-        ship_to: vec!["ANN LEE".into(), "1 MAIN ST".into(), "DENVER CO 80202".into()],
+        ship_to: vec![
+            "ANN LEE".into(),
+            "1 MAIN ST".into(),
+            "DENVER CO 80202".into(),
+        ],
         shipper: vec!["PACKBENCH DEMO".into(), "2 DOCK RD".into()],
         references: vec!["#1001".into()],
         weight: "4.5 LBS",

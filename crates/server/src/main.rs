@@ -94,45 +94,6 @@ enum DeviceCommand {
     },
 }
 
-/// Opens `serial:PATH[?protocol=nci|sics&baud=N]` (NCI at 9600 7E1 by default; SICS is 8N1).
-fn serial_scale(
-    spec: &str,
-) -> anyhow::Result<(
-    packbench_devices::transport::Serial,
-    packbench_devices::serial_scale::SerialProtocol,
-)> {
-    use packbench_devices::serial_scale::SerialProtocol;
-    use packbench_devices::transport::{Serial, SerialSettings};
-    let Some(rest) = spec.strip_prefix("serial:") else {
-        bail!("--scale must be hid:/dev/hidrawN or serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600], not `{spec}`");
-    };
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    let (mut protocol, mut baud) = (SerialProtocol::Nci, 9600);
-    for (k, v) in query
-        .split('&')
-        .filter(|kv| !kv.is_empty())
-        .filter_map(|kv| kv.split_once('='))
-    {
-        match k {
-            "protocol" => {
-                protocol = SerialProtocol::parse(v)
-                    .with_context(|| format!("protocol is nci or sics, not `{v}`"))?
-            }
-            "baud" => {
-                baud = v
-                    .parse()
-                    .with_context(|| format!("baud is a number, not `{v}`"))?
-            }
-            _ => bail!("unknown scale option `{k}` (protocol, baud)"),
-        }
-    }
-    let settings = SerialSettings {
-        baud,
-        seven_even: protocol == SerialProtocol::Nci,
-    };
-    Ok((Serial::open(path, settings)?, protocol))
-}
-
 /// One stable, usable reading from a HID scale, through the scale task (10 s at most).
 #[cfg(unix)]
 fn weigh_hid(path: &str) -> anyhow::Result<packbench_core::domain::Weight> {
@@ -144,6 +105,7 @@ fn weigh_hid(path: &str) -> anyhow::Result<packbench_core::domain::Weight> {
     let node = path.to_owned();
     let _task = ScaleTask::start(
         Box::new(move || Ok(Box::new(Hidraw::open(&node)?) as _)),
+        packbench_devices::scale_task::ScaleProtocol::Hid,
         move |e| {
             if let Ok(tx) = tx.lock() {
                 let _ = tx.send(e);
@@ -163,7 +125,10 @@ fn weigh_hid(path: &str) -> anyhow::Result<packbench_core::domain::Weight> {
                 last = reading.status.describe().to_owned();
             }
             ScaleState::Unplugged => {
-                bail!("{}", e.problem.unwrap_or_else(|| "the scale is unplugged".into()))
+                bail!(
+                    "{}",
+                    e.problem.unwrap_or_else(|| "the scale is unplugged".into())
+                )
             }
             ScaleState::Asleep => last = "the scale is asleep: press its power button".into(),
             ScaleState::Unreadable => last = "its reports do not read as a scale's".into(),
@@ -222,9 +187,19 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
                 println!("{:.2} {}", w.value(), w.unit().as_str());
                 return Ok(());
             }
-            let (mut port, protocol) = serial_scale(&scale)?;
-            let reading =
-                packbench_devices::serial_scale::weigh_stable(&mut port, protocol, 10, timeout)?;
+            let spec =
+                packbench_devices::serial_scale::SerialScaleSpec::parse(&scale).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (or hid:/dev/hidrawN for a USB scale, see `packbench device list`)"
+                    )
+                })?;
+            let mut port = spec.open()?;
+            let reading = packbench_devices::serial_scale::weigh_stable(
+                &mut port,
+                spec.protocol,
+                10,
+                timeout,
+            )?;
             let w = reading
                 .package_weight()
                 .context("the reading is not a usable weight")?;
