@@ -262,6 +262,18 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
     .unwrap();
     let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
     let demo = packbench_server::demo::start(&state, 5).await.unwrap();
+    // The station's scanner is one in serial mode: a pseudo-terminal stands in for its cable.
+    let (mut scanner, port) = serialport::TTYPort::pair().expect("a pseudo-terminal");
+    let port = serialport::SerialPort::name(&port).unwrap();
+    state
+        .fulfillment
+        .save_device_settings(
+            &demo.tenant.id,
+            "DESK-1",
+            &serde_json::json!({"scanner": format!("serial:{port}")}),
+        )
+        .await
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let hub = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(packbench_server::serve(
@@ -284,6 +296,18 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 5, "the shared hub's orders");
+    // A scan from the serial scanner (read by the shell, sent to the window as an event)
+    // opens the order it names, as a keyboard-wedge scan would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    std::io::Write::write_all(&mut scanner, b"]C0#1002\r\n").unwrap();
+    wait(&c, "[data-testid=order-name]").await;
+    assert!(
+        text(&c, "[data-testid=order-name]")
+            .await
+            .starts_with("#1002"),
+        "the scanned order is open"
+    );
+    c.execute("history.back()", vec![]).await.unwrap();
     // An admin sees Settings, read from the shared hub.
     wait(&c, "[data-nav=settings]").await.click().await.unwrap();
     let domain = wait(&c, "[data-testid=shop-domain]")

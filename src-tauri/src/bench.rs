@@ -56,8 +56,16 @@ pub struct PrinterStatusView {
     pub message: String,
 }
 
+/// How a label is fitted to the station's printer (its device settings).
+#[derive(Debug, Clone, Copy)]
+pub struct Fit {
+    pub dpi: u16,
+    pub darkness: Option<u8>,
+}
+
 pub struct Bench {
     app: AppHandle,
+    scanner: Mutex<Option<packbench_devices::scanner_task::ScannerTask>>,
     printed: PathBuf,
     sim: SimScale,
     reading: Arc<Mutex<ScaleReading>>,
@@ -133,6 +141,7 @@ impl Bench {
                 frame_at_ms: None,
             })),
             task: Mutex::new(None),
+            scanner: Mutex::new(None),
             jobs: Mutex::new(0),
         });
         bench.use_scale(Some(SIM_SCALE.into()));
@@ -168,12 +177,21 @@ impl Bench {
                         note: f.note.clone(),
                     });
                 }
+                out.push(Detected {
+                    id: f.id.clone(),
+                    kind: "scanner",
+                    name: format!("{} (scanner in serial mode)", f.name),
+                    transport: "serial",
+                    note: f.note.clone(),
+                });
                 continue;
             }
             let kind = match f.kind {
                 FoundKind::Scale => "scale",
                 FoundKind::Printer => "printer",
-                FoundKind::BarcodeScanner | FoundKind::Keyboard => "scanner",
+                FoundKind::BarcodeScanner => "scanner",
+                // Keyboard-wedge scanners type into the window: nothing to choose.
+                FoundKind::Keyboard => continue,
                 FoundKind::SerialPort => continue,
                 FoundKind::Other => continue,
             };
@@ -271,6 +289,65 @@ impl Bench {
         *lock(&self.task) = Some((id, task));
     }
 
+    /// Chooses the station's scanner: a HID POS scanner (`hid:/dev/hidrawN`) or one in serial
+    /// mode (`serial:/dev/ttyACM0[?baud=N]`) gets a task that sends each scan to the window as
+    /// a `scan` event; anything else (a keyboard-wedge scanner, none) needs no task.
+    pub fn use_scanner(&self, id: Option<String>) -> Result<(), String> {
+        use packbench_devices::scanner_task::{ScannerProtocol, ScannerTask};
+        use packbench_devices::transport::{Serial, SerialSettings};
+        let old = lock(&self.scanner).take();
+        drop(old);
+        let Some(id) = id else { return Ok(()) };
+        let (opener, protocol): (packbench_devices::task::Opener, _) =
+            if let Some(path) = id.strip_prefix("hid:") {
+                let numbered =
+                    discover::hid_numbered(&Default::default(), path.as_ref()).unwrap_or(true);
+                let path = path.to_owned();
+                (
+                    Box::new(move || {
+                        Ok(Box::new(packbench_devices::transport::Hidraw::open(&path)?) as _)
+                    }),
+                    ScannerProtocol::Hid { numbered },
+                )
+            } else if let Some(rest) = id.strip_prefix("serial:") {
+                let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+                let baud = query
+                    .strip_prefix("baud=")
+                    .map(|b| {
+                        b.parse()
+                            .map_err(|_| format!("baud is a number, not `{b}`"))
+                    })
+                    .transpose()?
+                    .unwrap_or(9600);
+                let path = path.to_owned();
+                (
+                    Box::new(move || {
+                        Ok(Box::new(Serial::open(
+                            &path,
+                            SerialSettings {
+                                baud,
+                                seven_even: false,
+                            },
+                        )?) as _)
+                    }),
+                    ScannerProtocol::Serial,
+                )
+            } else {
+                // Keyboard-wedge scanners type into the window.
+                return Ok(());
+            };
+        let app = self.app.clone();
+        *lock(&self.scanner) = Some(ScannerTask::start(
+            opener,
+            protocol,
+            move |e| {
+                let _ = app.emit("scan", e);
+            },
+            Duration::from_secs(1),
+        ));
+        Ok(())
+    }
+
     pub fn zero(&self) {
         if let Some((_, task)) = lock(&self.task).as_ref() {
             task.send(ScaleCommand::Zero);
@@ -288,6 +365,7 @@ impl Bench {
         format: &str,
         title: &str,
         bytes: Vec<u8>,
+        fit: Fit,
     ) -> Result<PrinterStatusView, String> {
         if printer == SIM_PRINTER {
             std::fs::create_dir_all(&self.printed)
@@ -309,13 +387,20 @@ impl Bench {
         let target = PrinterTarget::parse(printer).map_err(|e| e.to_string())?;
         let label;
         let job = match format {
-            "zpl" => Job::Label(&bytes),
+            "zpl" => {
+                label = packbench_labels::zpl::fit_label(
+                    &String::from_utf8_lossy(&bytes),
+                    fit.dpi,
+                    fit.darkness,
+                )
+                .into_bytes();
+                Job::Label(&label)
+            }
             "png" => {
-                label = packbench_labels::zpl::png_label(&bytes)
-                    .map_err(|e| {
-                        format!("the label image could not be converted for the printer: {e}")
-                    })?
-                    .into_bytes();
+                let zpl = packbench_labels::zpl::png_label_at(&bytes, fit.dpi).map_err(|e| {
+                    format!("the label image could not be converted for the printer: {e}")
+                })?;
+                label = packbench_labels::zpl::fit_label(&zpl, 203, fit.darkness).into_bytes();
                 Job::Label(&label)
             }
             "pdf" => Job::Document(&bytes),

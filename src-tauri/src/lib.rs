@@ -194,6 +194,11 @@ fn scale_zero(shell: tauri::State<'_, Shell>) {
     shell.bench.zero();
 }
 
+#[tauri::command]
+fn scanner_use(shell: tauri::State<'_, Shell>, id: Option<String>) -> Result<(), String> {
+    shell.bench.use_scanner(id)
+}
+
 /// Puts a load on the simulated scale (demos, training, the desktop test).
 #[tauri::command]
 fn scale_simulate(shell: tauri::State<'_, Shell>, value: f64) {
@@ -207,9 +212,15 @@ async fn print(
     format: String,
     title: String,
     bytes: Vec<u8>,
+    dpi: Option<u16>,
+    darkness: Option<u8>,
 ) -> Result<bench::PrinterStatusView, String> {
     let bench = shell.bench.clone();
-    tauri::async_runtime::spawn_blocking(move || bench.print(&printer, &format, &title, bytes))
+    let fit = bench::Fit {
+        dpi: dpi.unwrap_or(203),
+        darkness,
+    };
+    tauri::async_runtime::spawn_blocking(move || bench.print(&printer, &format, &title, bytes, fit))
         .await
         .map_err(|e| e.to_string())?
 }
@@ -303,6 +314,7 @@ pub fn run() {
             app_version,
             ui_ready,
             probe_report,
+            scanner_use,
             create_tenant,
             open_demo,
             devices_list,

@@ -146,6 +146,13 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
     go,
   }), [logged, env.devices]);
 
+  // The station's devices as its settings say (a station without settings: the simulated scale).
+  useEffect(() => {
+    const d = logged.device;
+    void env.devices.useScale(d.scale === undefined ? 'sim:scale' : d.scale).catch(() => {});
+    void env.devices.useScanner?.(d.scanner ?? null).catch((e: unknown) => station.fail(e));
+  }, [logged.device.scale, logged.device.scanner]);
+
   useEffect(() => {
     const ac = new AbortController();
     logged.backend.events((e) => {

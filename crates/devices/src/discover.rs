@@ -169,6 +169,22 @@ pub fn hid_devices(roots: &Roots) -> Vec<Found> {
         .collect()
 }
 
+/// Whether a hidraw node's reports start with a report id (its descriptor declares ids);
+/// `None` when its descriptor cannot be read.
+pub fn hid_numbered(roots: &Roots, node: &Path) -> Option<bool> {
+    let name = node.file_name()?;
+    let descriptor = std::fs::read(
+        roots
+            .sys
+            .join("class/hidraw")
+            .join(name)
+            .join("device/report_descriptor"),
+    )
+    .ok()?;
+    let apps = hid::applications(&descriptor).ok()?;
+    Some(apps.iter().any(|a| !a.report_ids.is_empty()))
+}
+
 /// USB devices with a printer-class (07) interface: `/sys/bus/usb/devices/1-2` (the device:
 /// idVendor, idProduct, manufacturer, product) and `1-2:1.0` (its interfaces).
 pub fn usb_printers(roots: &Roots) -> Vec<Found> {
@@ -403,6 +419,17 @@ mod tests {
             "{:?}",
             scale.note
         );
+    }
+
+    #[test]
+    fn numbered_reports_are_known_from_the_descriptor() {
+        let (_t, roots) = machine();
+        assert_eq!(hid_numbered(&roots, &roots.dev.join("hidraw2")), Some(true));
+        assert_eq!(
+            hid_numbered(&roots, &roots.dev.join("hidraw0")),
+            Some(false)
+        );
+        assert_eq!(hid_numbered(&roots, &roots.dev.join("hidraw9")), None);
     }
 
     #[test]

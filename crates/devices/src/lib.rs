@@ -11,9 +11,11 @@ pub mod printer;
 pub mod scale;
 pub mod scale_task;
 pub mod scanner;
+pub mod scanner_task;
 pub mod serial_scale;
 pub mod sim;
 pub mod spooler;
 pub mod target;
+pub mod task;
 
 pub mod transport;

@@ -4,7 +4,7 @@
 //! the scale's state with [`ScaleFeed`] and publishes every change. Zeroing goes through the
 //! same thread, so nothing else ever touches the device.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::scale::{ScaleFeed, ScaleState, parse_hid_report};
 use crate::serial_scale::{self, SerialProtocol, WeighError};
-use crate::transport::{Transport, TransportError};
+use crate::task::{Step, supervise};
 
 /// How a scale talks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +65,7 @@ impl Default for ScaleTaskOptions {
 /// The control report that zeroes a HID POS scale: report id 2, EZR.
 pub const ZERO_REPORT: [u8; 2] = [0x02, 0x01];
 
-pub type Opener = Box<dyn FnMut() -> Result<Box<dyn Transport + Send>, TransportError> + Send>;
+pub use crate::task::Opener;
 
 /// The running task: send it commands; dropping the handle stops it.
 pub struct ScaleTask {
@@ -114,7 +114,7 @@ fn epoch_ms() -> u64 {
 }
 
 fn run(
-    mut open: Opener,
+    open: Opener,
     protocol: ScaleProtocol,
     publish: &dyn Fn(ScaleEvent),
     commands: &Receiver<ScaleCommand>,
@@ -124,16 +124,24 @@ fn run(
     let now_ms = || started.elapsed().as_millis() as u64;
     let mut feed = ScaleFeed::new(o.asleep_after.as_millis() as u64);
     let mut last_problem: Option<String> = None;
-    loop {
-        let mut scale = match open() {
-            Ok(t) => {
-                last_problem = None;
-                t
-            }
-            Err(e) => {
-                let problem = e.to_string();
-                let changed = feed.unplugged();
-                if changed.is_some() || last_problem.as_ref() != Some(&problem) {
+    let tick = |feed: &mut ScaleFeed| {
+        if let Some(state) = feed.tick(now_ms()) {
+            publish(ScaleEvent {
+                state,
+                problem: None,
+                frame_at_ms: None,
+            });
+        }
+    };
+    supervise(
+        open,
+        commands,
+        |c| *c == ScaleCommand::Stop,
+        o.reopen_every,
+        |step| match step {
+            // Said once per change: unplugged, or a new reason it cannot be opened.
+            Step::Lost(problem) => {
+                if feed.unplugged().is_some() || last_problem.as_ref() != Some(&problem) {
                     publish(ScaleEvent {
                         state: ScaleState::Unplugged,
                         problem: Some(problem.clone()),
@@ -141,103 +149,79 @@ fn run(
                     });
                     last_problem = Some(problem);
                 }
-                match commands.recv_timeout(o.reopen_every) {
-                    Ok(ScaleCommand::Stop) | Err(RecvTimeoutError::Disconnected) => return,
-                    _ => continue,
-                }
+                Ok(())
             }
-        };
-        let mut buf = [0u8; 64];
-        let outcome: Result<(), TransportError> = (|| loop {
-            match commands.try_recv() {
-                Ok(ScaleCommand::Stop) | Err(mpsc::TryRecvError::Disconnected) => return Ok(()),
-                Ok(ScaleCommand::Zero) => {
-                    scale.write_all(match protocol {
-                        ScaleProtocol::Hid => &ZERO_REPORT,
-                        ScaleProtocol::Serial(p) => p.zero_request(),
-                    })?;
-                    scale.flush()?;
-                }
-                Err(mpsc::TryRecvError::Empty) => {}
-            }
-            if let ScaleProtocol::Serial(p) = protocol {
-                match serial_scale::ask(&mut *scale, p, Duration::from_millis(500)) {
-                    Ok(answer) => {
-                        let read_at = epoch_ms();
-                        if let Some(state) = feed.frames(&[&answer], p.parser(), now_ms()) {
-                            publish(ScaleEvent {
-                                state,
-                                problem: None,
-                                frame_at_ms: Some(read_at),
-                            });
+            Step::Opened(mut scale) => {
+                last_problem = None;
+                let mut buf = [0u8; 64];
+                loop {
+                    match commands.try_recv() {
+                        Ok(ScaleCommand::Stop) | Err(mpsc::TryRecvError::Disconnected) => {
+                            return Ok(());
+                        }
+                        Ok(ScaleCommand::Zero) => {
+                            scale.write_all(match protocol {
+                                ScaleProtocol::Hid => &ZERO_REPORT,
+                                ScaleProtocol::Serial(p) => p.zero_request(),
+                            })?;
+                            scale.flush()?;
+                        }
+                        Err(mpsc::TryRecvError::Empty) => {}
+                    }
+                    if let ScaleProtocol::Serial(p) = protocol {
+                        match serial_scale::ask(&mut *scale, p, Duration::from_millis(500)) {
+                            Ok(answer) => {
+                                let read_at = epoch_ms();
+                                if let Some(state) = feed.frames(&[&answer], p.parser(), now_ms()) {
+                                    publish(ScaleEvent {
+                                        state,
+                                        problem: None,
+                                        frame_at_ms: Some(read_at),
+                                    });
+                                }
+                            }
+                            Err(WeighError::Transport(e)) => return Err(e),
+                            // Silence: a scale switched off reads as asleep.
+                            Err(_) => tick(&mut feed),
+                        }
+                        std::thread::sleep(o.poll);
+                        continue;
+                    }
+                    let n = scale.read(&mut buf, o.poll)?;
+                    if n == 0 {
+                        tick(&mut feed);
+                        continue;
+                    }
+                    // Drain what else is waiting: only the newest frame matters.
+                    let mut frames = vec![buf[..n].to_vec()];
+                    let mut failed = None;
+                    while frames.len() < 256 {
+                        match scale.read(&mut buf, Duration::ZERO) {
+                            Ok(0) => break,
+                            Ok(m) => frames.push(buf[..m].to_vec()),
+                            // What was read before the scale went is still said.
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
                         }
                     }
-                    Err(WeighError::Transport(e)) => return Err(e),
-                    // Silence: a scale switched off reads as asleep.
-                    Err(_) => {
-                        if let Some(state) = feed.tick(now_ms()) {
-                            publish(ScaleEvent {
-                                state,
-                                problem: None,
-                                frame_at_ms: None,
-                            });
-                        }
+                    let read_at = epoch_ms();
+                    let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+                    if let Some(state) = feed.frames(&refs, parse_hid_report, now_ms()) {
+                        publish(ScaleEvent {
+                            state,
+                            problem: None,
+                            frame_at_ms: Some(read_at),
+                        });
                     }
-                }
-                std::thread::sleep(o.poll);
-                continue;
-            }
-            let n = scale.read(&mut buf, o.poll)?;
-            if n == 0 {
-                if let Some(state) = feed.tick(now_ms()) {
-                    publish(ScaleEvent {
-                        state,
-                        problem: None,
-                        frame_at_ms: None,
-                    });
-                }
-                continue;
-            }
-            // Drain what else is waiting: only the newest frame matters.
-            let mut frames = vec![buf[..n].to_vec()];
-            let mut failed = None;
-            while frames.len() < 256 {
-                match scale.read(&mut buf, Duration::ZERO) {
-                    Ok(0) => break,
-                    Ok(m) => frames.push(buf[..m].to_vec()),
-                    // What was read before the scale went is still said.
-                    Err(e) => {
-                        failed = Some(e);
-                        break;
+                    if let Some(e) = failed {
+                        return Err(e);
                     }
                 }
             }
-            let read_at = epoch_ms();
-            let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-            if let Some(state) = feed.frames(&refs, parse_hid_report, now_ms()) {
-                publish(ScaleEvent {
-                    state,
-                    problem: None,
-                    frame_at_ms: Some(read_at),
-                });
-            }
-            if let Some(e) = failed {
-                return Err(e);
-            }
-        })();
-        match outcome {
-            Ok(()) => return,
-            Err(e) => {
-                if feed.unplugged().is_some() {
-                    publish(ScaleEvent {
-                        state: ScaleState::Unplugged,
-                        problem: Some(e.to_string()),
-                        frame_at_ms: None,
-                    });
-                }
-            }
-        }
-    }
+        },
+    );
 }
 
 #[cfg(test)]
@@ -245,7 +229,7 @@ mod tests {
     use std::sync::{Arc, Mutex};
 
     use super::*;
-    use crate::transport::Scripted;
+    use crate::transport::{Scripted, Transport, TransportError};
 
     /// A scripted scale that is unplugged once its frames run out (when `unplug`).
     struct Scale {

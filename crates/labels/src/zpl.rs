@@ -113,6 +113,41 @@ pub fn png_label(png: &[u8]) -> Result<String, image::ImageError> {
     )?))
 }
 
+/// A PNG label (made for a 203 dpi head) as ZPL for a head of `dpi` dots per inch: at 300 dpi
+/// it is scaled up so the label keeps its size.
+pub fn png_label_at(png: &[u8], dpi: u16) -> Result<String, image::ImageError> {
+    let img = image::load_from_memory_with_format(png, image::ImageFormat::Png)?;
+    if dpi <= 203 {
+        return Ok(image_label(&img));
+    }
+    let scale = f64::from(dpi) / 203.0;
+    let (w, h) = (
+        (f64::from(img.width()) * scale).round() as u32,
+        (f64::from(img.height()) * scale).round() as u32,
+    );
+    Ok(image_label(&img.resize_exact(
+        w,
+        h,
+        image::imageops::FilterType::Nearest,
+    )))
+}
+
+/// Fits a ZPL label to the printer: darkness (`~SD`, 0-30) when the station sets one, and at
+/// 300 dpi the printer told to scale the 203-dpi coordinates (`^MUD,200,300` after each
+/// `^XA`) so the label keeps its size.
+pub fn fit_label(zpl: &str, dpi: u16, darkness: Option<u8>) -> String {
+    let mut out = String::with_capacity(zpl.len() + 32);
+    if let Some(d) = darkness {
+        out.push_str(&format!("~SD{:02}", d.min(30)));
+    }
+    if dpi >= 300 {
+        out.push_str(&zpl.replace("^XA", "^XA^MUD,200,300"));
+    } else {
+        out.push_str(zpl);
+    }
+    out
+}
+
 /// Finds the first `^GFA` field of a ZPL label and decodes it back to a bitmap.
 pub fn parse_graphic_field(zpl: &str) -> Result<Bitmap, Z64Error> {
     let start = zpl.find("^GFA,").ok_or(Z64Error::NotZ64)? + 5;
@@ -206,5 +241,24 @@ mod tests {
         let b = Bitmap::from_image(&DynamicImage::ImageRgba8(img), 128);
         assert_eq!(b.bytes_per_row, 2);
         assert_eq!(b.bits, vec![0x80, 0x80]);
+    }
+
+    #[test]
+    fn labels_fit_the_printer_darkness_and_dpi() {
+        assert_eq!(fit_label("^XA^FDx^FS^XZ", 203, None), "^XA^FDx^FS^XZ");
+        assert_eq!(
+            fit_label("^XA^FDx^FS^XZ^XA^XZ", 300, Some(25)),
+            "~SD25^XA^MUD,200,300^FDx^FS^XZ^XA^MUD,200,300^XZ"
+        );
+        assert!(fit_label("^XA^XZ", 203, Some(99)).starts_with("~SD30"));
+        let mut img = image::GrayImage::from_pixel(812, 1218, image::Luma([255]));
+        img.put_pixel(10, 10, image::Luma([0]));
+        let mut png = Vec::new();
+        image::DynamicImage::ImageLuma8(img)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let at300 = png_label_at(&png, 300).unwrap();
+        assert!(at300.contains("^PW1200"), "{}", &at300[..40]);
+        assert!(png_label_at(&png, 203).unwrap().contains("^PW812"));
     }
 }

@@ -1,6 +1,6 @@
 // The desktop app's real bench: Tauri commands over crates/devices, and the scale's readings
 // pushed as Tauri events (never polled).
-import type { DetectedDevice, Devices, PrintJob, PrinterStatus, ScaleReading } from './types';
+import type { DetectedDevice, DeviceScan, Devices, PrintJob, PrinterStatus, ScaleReading } from './types';
 
 interface TauriGlobal {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
@@ -28,6 +28,16 @@ export class DesktopBench implements Devices {
   }
 
   useScale(id: string | null) { return this.t.core.invoke<void>('scale_use', { id }); }
+  useScanner(id: string | null) { return this.t.core.invoke<void>('scanner_use', { id }); }
+
+  onScan(listener: (s: DeviceScan) => void): () => void {
+    let stop: (() => void) | null = null;
+    let stopped = false;
+    void this.t.event.listen<DeviceScan & { kind: string }>('scan', (e) => {
+      if (e.payload.kind === 'scan') listener(e.payload);
+    }).then((u) => { if (stopped) u(); else stop = u; });
+    return () => { stopped = true; stop?.(); };
+  }
   zeroScale() { return this.t.core.invoke<void>('scale_zero'); }
 
   print(printer: string, job: PrintJob) {

@@ -19,6 +19,9 @@ export interface ScaleReading {
   frame_at_ms?: number | null;
 }
 
+/** A scan from a scanner the shell reads itself (not keyboard typing). */
+export interface DeviceScan { data: string; symbology: string | Record<string, string>; aim?: string | null }
+
 export type PrinterState = 'ready' | 'paper_out' | 'head_open' | 'paused' | 'buffer_full' | 'offline' | 'unknown';
 
 export interface PrinterStatus { state: PrinterState; message: string }
@@ -51,6 +54,9 @@ export interface Devices {
   zeroScale(): Promise<void>;
   print(printer: string, job: PrintJob): Promise<PrinterStatus>;
   printerStatus(printer: string): Promise<PrinterStatus>;
+  /** Desktop: a scanner that is not a keyboard (HID POS, serial mode) sends scans here. */
+  useScanner?(id: string | null): Promise<void>;
+  onScan?(listener: (s: DeviceScan) => void): () => void;
   /** Simulated scales only: put a load on it (demos, training, tests). */
   simulate?(value: number): Promise<void> | void;
 }

@@ -1,13 +1,20 @@
 // Takes keyboard-wedge scans wherever the focus is. A burst typed into some other text field
 // (the search box) is taken back out of it; the Enter that ends a scan never clicks a button.
 // The pick screen's own scan field (`data-scan-field`) handles its Enter itself.
-import { useEffect, useRef } from 'preact/hooks';
+import { useContext, useEffect, useRef } from 'preact/hooks';
+import { StationContext } from '../station';
 import { WedgeDetector } from './wedge';
 import { markScanStart } from '../lib/feedback';
 
 export function useScanner(onScan: (code: string) => void, enabled = true): void {
   const handler = useRef(onScan);
   handler.current = onScan;
+  // Scanners the desktop shell reads itself (HID POS, serial) send their scans here too.
+  const devices = useContext(StationContext)?.devices;
+  useEffect(() => {
+    if (!enabled || !devices?.onScan) return;
+    return devices.onScan((s) => { markScanStart(); handler.current(s.data); });
+  }, [enabled, devices]);
   useEffect(() => {
     if (!enabled) return;
     const wedge = new WedgeDetector();

@@ -33,6 +33,7 @@ export function DevicesScreen() {
       const saved = await st.backend.saveDeviceSettings(station, doc);
       st.setDeviceSettings(saved);
       await st.devices.useScale(saved.scale ?? (st.devices.kind === 'simulated' ? 'sim:scale' : null));
+      await st.devices.useScanner?.(saved.scanner ?? null);
       st.notify(`Devices saved for ${station}`);
     } catch (e) { st.fail(e); }
   };
@@ -89,7 +90,7 @@ export function DevicesScreen() {
           {pick('slip_printer', 'printer', 'Packing slip printer (laser)')}
         </div>
         <div class="card"><h2>Scanner</h2>
-          {pick('scanner', 'scanner', 'USB scanner (HID point-of-sale)')}
+          {pick('scanner', 'scanner', 'Scanner read by Packbench (HID point-of-sale, or serial mode)')}
           <p class="muted small">Keyboard-wedge scanners need no setup: scan anywhere in Packbench.</p>
           <h2>Boxes</h2>
           <table class="lines small"><thead><tr><th>Name</th><th>L</th><th>W</th><th>H (in)</th></tr></thead><tbody>{boxes.map((b, i) => (
