@@ -65,7 +65,9 @@ try {
     for (let i = 0; i < line.quantity; i++) {
       await wedge(line.barcode.slice(2)); // GTIN-14 → the UPC-A on the box
       n++;
-      await page.waitForFunction((k) => document.querySelector('[data-testid=pick-progress]')?.textContent?.startsWith(`${k} /`), n);
+      // The last right scan may move the order to packing before the progress is read.
+      await page.waitForFunction((k) => document.querySelector('[data-testid=pick-progress]')?.textContent?.startsWith(`${k} /`)
+        || document.querySelector('[data-testid=pack-step]'), n);
     }
   }
   check((await page.getAttribute('#flash', 'data-verdict')) === 'done', 'the last right scan says the order is complete');

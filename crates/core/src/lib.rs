@@ -2,6 +2,7 @@
 //! state machine ([`workflow`]), the use cases ([`service`]) and the ports they need
 //! ([`ports`]). It depends on no other crate of the workspace; adapters depend on it.
 
+pub mod devices;
 pub mod domain;
 pub mod error;
 pub mod gs1;

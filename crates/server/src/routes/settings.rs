@@ -68,8 +68,8 @@ pub struct DeviceSettingsBody {
     settings: serde_json::Map<String, Value>,
 }
 
-/// Which scale, scanner and printers a station uses. The device issue gives the document its
-/// full shape; here it must be a JSON object of at most 64 KB.
+/// Which scale, scanner and printers a station uses, and how it prints labels: every field is
+/// checked (`packbench_core::devices`), and a mistake is named with its field, nothing kept.
 pub async fn save_devices(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -77,6 +77,8 @@ pub async fn save_devices(
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DeviceSettingsWrite)?;
     let station = station(body.station_id.as_deref(), &caller)?;
+    packbench_core::devices::check_device_settings(&body.settings)
+        .map_err(|e| ApiError::invalid(&e.field, e.message))?;
     let doc = Value::Object(body.settings);
     if doc.to_string().len() > 64 * 1024 {
         return Err(ApiError::invalid(

@@ -713,7 +713,8 @@ async fn settings_keep_secrets_write_only(app: TestApp) {
 }
 
 async fn device_settings_are_kept_per_station(app: TestApp) {
-    let doc = json!({"scale": {"kind": "hid", "vendor_id": 2338}, "label_printer": {"uri": "tcp://10.0.0.5:9100", "dpi": 203}});
+    let doc = json!({"scale": "hid:/dev/hidraw3", "printer": "tcp://10.0.0.5:9100", "dpi": 203,
+                     "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4}]});
     let r = app
         .post(
             "/device-settings",
@@ -742,6 +743,20 @@ async fn device_settings_are_kept_per_station(app: TestApp) {
         422,
         "validation_failed",
     );
+    // A mistake is named with its field, and the station keeps what it had.
+    let r = app
+        .post(
+            "/device-settings",
+            &app.admin,
+            json!({"station_id": "bench-7", "settings": {"scale": "dymo", "dpi": 203}}),
+        )
+        .await;
+    assert_envelope(&r, 422, "validation_failed");
+    assert_eq!(r.body["error"]["details"]["field"], "scale", "{}", r.body);
+    let kept = app
+        .get("/device-settings?station_id=bench-7", &app.packer)
+        .await;
+    assert_eq!(kept.body["data"]["settings"], doc);
     assert_envelope(
         &app.post(
             "/device-settings",
