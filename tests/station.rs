@@ -242,6 +242,25 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
     wait(&c, "[data-testid=scale][data-state=stable]").await;
     assert_eq!(text(&c, "[data-testid=scale-weight]").await, "4.50 lb");
     shot(&c, "04-weighed.png").await;
+
+    // A test print on the simulated printer: the job and a picture of it in the app's folder.
+    wait(&c, "[data-nav=devices]").await.click().await.unwrap();
+    wait(&c, "[data-testid=test-print]")
+        .await
+        .click()
+        .await
+        .unwrap();
+    wait(&c, "[data-testid=printer-status]").await;
+    let printed = dir.join("data/com.packbench.station/printed");
+    let files: Vec<String> = std::fs::read_dir(&printed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with(".zpl"))
+            && files.iter().any(|f| f.ends_with(".zpl.png")),
+        "{files:?}"
+    );
     c.close().await.unwrap();
 }
 

@@ -382,6 +382,13 @@ impl Bench {
             let path = self.printed.join(format!("{n:04}-{safe}.{format}"));
             std::fs::write(&path, &bytes)
                 .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            // And what it would look like printed, for a ZPL label.
+            if format == "zpl"
+                && let Ok(png) =
+                    packbench_labels::convert::zpl_to_png(&String::from_utf8_lossy(&bytes))
+            {
+                let _ = std::fs::write(path.with_extension("zpl.png"), png);
+            }
             return Ok(ready());
         }
         let target = PrinterTarget::parse(printer).map_err(|e| e.to_string())?;

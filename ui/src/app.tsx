@@ -4,6 +4,7 @@ import { explain } from './api/errors';
 import type { Capabilities, DeviceSettings, LiveEvent, Session } from './api/types';
 import type { Env } from './boot';
 import { StationContext, type Station } from './station';
+import { chosenDevice } from './devices/types';
 import { Login } from './screens/login';
 import { FirstRun } from './screens/first-run';
 import { QueueScreen } from './screens/queue';
@@ -149,7 +150,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
   // The station's devices as its settings say (a station without settings: the simulated scale).
   useEffect(() => {
     const d = logged.device;
-    void env.devices.useScale(d.scale === undefined ? 'sim:scale' : d.scale).catch(() => {});
+    void env.devices.useScale(chosenDevice(d, 'scale')).catch(() => {});
     void env.devices.useScanner?.(d.scanner ?? null).catch((e: unknown) => station.fail(e));
   }, [logged.device.scale, logged.device.scanner]);
 

@@ -83,3 +83,9 @@ export const PRINTER_WORDS: Record<PrinterState, string> = {
   offline: 'Printer not answering: check its power and cable',
   unknown: 'Printer state unknown',
 };
+
+/** A station with nothing chosen uses the simulated scale and printer; `null` means none. */
+export function chosenDevice(d: { scale?: string | null; printer?: string | null }, key: 'scale' | 'printer'): string | null {
+  const v = d[key];
+  return v === undefined ? (key === 'scale' ? 'sim:scale' : 'sim:printer') : v;
+}

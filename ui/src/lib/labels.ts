@@ -1,6 +1,7 @@
 // Labels on screen and on the printer: the preview is the hub's PNG of the label; the printer
 // gets the format its station is set up for (ZPL for thermal printers, PDF for laser).
 import type { Station } from '../station';
+import { chosenDevice } from '../devices/types';
 
 export async function labelPreview(st: Station, shipmentId: string): Promise<string> {
   const png = await st.backend.bytes(`/api/${encodeURIComponent(st.session.tenant)}/labels/${encodeURIComponent(shipmentId)}/png`);
@@ -10,7 +11,7 @@ export async function labelPreview(st: Station, shipmentId: string): Promise<str
 /** Sends a shipment's label to the station's label printer. */
 export async function printLabel(st: Station, shipmentId: string, tracking: string | null): Promise<void> {
   const d = st.deviceSettings;
-  const printer = d.printer ?? (st.devices.kind === 'simulated' ? 'sim:printer' : null);
+  const printer = chosenDevice(d, 'printer');
   if (!printer) throw new Error('No label printer is chosen for this station. Choose one under Devices.');
   const format = d.label_format ?? 'zpl';
   const bytes = await st.backend.bytes(`/api/${encodeURIComponent(st.session.tenant)}/labels/${encodeURIComponent(shipmentId)}/${format}`);

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { BoxPreset, DeviceSettings } from '../api/types';
 import { useStation } from '../station';
 import type { DetectedDevice, PrinterStatus } from '../devices/types';
-import { SCALE_WORDS } from '../devices/types';
+import { SCALE_WORDS, chosenDevice } from '../devices/types';
 import { useScale, DEFAULT_BOXES, SimScale } from './order';
 import { weight } from '../lib/format';
 
@@ -25,14 +25,14 @@ export function DevicesScreen() {
 
   const scan = () => st.devices.list().then(setFound, st.fail);
   useEffect(() => { void scan(); }, []);
-  const printer = d.printer ?? (st.devices.kind === 'simulated' ? 'sim:printer' : null);
+  const printer = chosenDevice(d, 'printer');
 
   const save = async () => {
     try {
       const { station_id: _, ...doc } = d;
       const saved = await st.backend.saveDeviceSettings(station, doc);
       st.setDeviceSettings(saved);
-      await st.devices.useScale(saved.scale ?? (st.devices.kind === 'simulated' ? 'sim:scale' : null));
+      await st.devices.useScale(chosenDevice(saved, 'scale'));
       await st.devices.useScanner?.(saved.scanner ?? null);
       st.notify(`Devices saved for ${station}`);
     } catch (e) { st.fail(e); }
