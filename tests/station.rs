@@ -257,8 +257,7 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        files.iter().any(|f| f.ends_with(".zpl"))
-            && files.iter().any(|f| f.ends_with(".zpl.png")),
+        files.iter().any(|f| f.ends_with(".zpl")) && files.iter().any(|f| f.ends_with(".zpl.png")),
         "{files:?}"
     );
     c.close().await.unwrap();
