@@ -233,30 +233,24 @@ impl SqlStore {
         let cancel = a.opt_text(next.cancel_reason.clone());
         let at = a.int(ms(now));
         let version = a.int(before.version);
-        let picked: Vec<String> = before
+        // One CTE per changed line, each a primary-key update (a join on a VALUES list can be
+        // planned as a scan of every line).
+        let lines: String = before
             .state
             .lines
             .iter()
             .zip(&next.lines)
             .filter(|(old, new)| old.picked != new.picked)
-            .map(|(_, new)| {
+            .enumerate()
+            .map(|(i, (_, new))| {
                 format!(
-                    "({}::bigint, {}::bigint)",
-                    a.int(i64::from(new.line_no)),
-                    a.int(i64::from(new.picked))
+                    ", l{i} as (update order_line set picked = {} where tenant_id = {tenant_p}
+                       and order_id = {id} and line_no = {} and exists (select 1 from o) returning 1)",
+                    a.int(i64::from(new.picked)),
+                    a.int(i64::from(new.line_no))
                 )
             })
             .collect();
-        let lines = if picked.is_empty() {
-            String::new()
-        } else {
-            format!(
-                ", l as (update order_line set picked = v.picked from (values {}) as v (line_no, picked)
-                   where order_line.tenant_id = {tenant_p} and order_line.order_id = {id}
-                     and order_line.line_no = v.line_no and exists (select 1 from o) returning 1)",
-                picked.join(", ")
-            )
-        };
         let kind = a.text(t.event_kind);
         let user = a.opt_text(actor.user_id.as_ref().map(|u| u.as_str().to_owned()));
         let station = a.opt_text(actor.station_id.clone());
