@@ -280,7 +280,20 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
     .unwrap();
     let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
     let demo = packbench_server::demo::start(&state, 5).await.unwrap();
-    // The station's scanner is one in serial mode: a pseudo-terminal stands in for its cable.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hub = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(packbench_server::serve(
+        listener,
+        state.clone(),
+        packbench_server::HubOptions::default(),
+        std::future::pending(),
+    ));
+
+    let (_driver, c) = open_window(1, &dir, &[("PACKBENCH_HUB_URL", &hub)]).await;
+    wait(&c, "[data-testid=login]").await;
+    // The station's scanner is one in serial mode: a pseudo-terminal stands in for its cable
+    // (made after the window's process started, so that process does not inherit its master
+    // side and the cable can be pulled).
     let (mut scanner, port) = serialport::TTYPort::pair().expect("a pseudo-terminal");
     let port = serialport::SerialPort::name(&port).unwrap();
     state
@@ -292,17 +305,6 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
         )
         .await
         .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hub = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(packbench_server::serve(
-        listener,
-        state,
-        packbench_server::HubOptions::default(),
-        std::future::pending(),
-    ));
-
-    let (_driver, c) = open_window(1, &dir, &[("PACKBENCH_HUB_URL", &hub)]).await;
-    wait(&c, "[data-testid=login]").await;
     assert!(
         !dir.join("data/com.packbench.station/packbench.sqlite")
             .exists(),
@@ -326,6 +328,9 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
         "the scanned order is open"
     );
     c.execute("history.back()", vec![]).await.unwrap();
+    // The scanner's cable is pulled: the station says so, with the reason.
+    drop(scanner);
+    wait(&c, "[data-testid=scanner-problem]").await;
     // An admin sees Settings, read from the shared hub.
     wait(&c, "[data-nav=settings]").await.click().await.unwrap();
     let domain = wait(&c, "[data-testid=shop-domain]")

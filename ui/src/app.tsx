@@ -4,7 +4,7 @@ import { explain } from './api/errors';
 import type { Capabilities, DeviceSettings, LiveEvent, Session } from './api/types';
 import type { Env } from './boot';
 import { StationContext, type Station } from './station';
-import { chosenDevice } from './devices/types';
+import { chosenDevice, type ScannerState } from './devices/types';
 import { Login } from './screens/login';
 import { FirstRun } from './screens/first-run';
 import { QueueScreen } from './screens/queue';
@@ -120,6 +120,8 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
   const [route, go] = useRoute();
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [live, setLive] = useState(false);
+  const [scanner, setScanner] = useState<ScannerState | null>(null);
+  useEffect(() => env.devices.onScannerState?.(setScanner), [env.devices]);
   const listeners = useRef(new Set<(e: LiveEvent) => void>());
   const nextId = useRef(1);
 
@@ -205,6 +207,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
         </nav>
         <span class="spacer" />
         <span class={`live ${live ? 'on' : 'off'}`} title={live ? 'Live updates on' : 'Reconnecting to the hub…'} data-testid="live">{live ? '● live' : '○ offline'}</span>
+        {scanner?.kind === 'unplugged' && logged.device.scanner && <span class="live off" title={scanner.problem} data-testid="scanner-problem">⚠ scanner: {scanner.problem}</span>}
         <span class="who" data-testid="who">{logged.session.user.username} · {logged.session.station_id ?? 'no station'} · {logged.session.tenant}</span>
         <button class="ghost" onClick={toggleTheme} title="Dark or light">{theme === 'dark' ? '☀' : '☾'}</button>
         <button class="ghost" onClick={logout}>Log out</button>

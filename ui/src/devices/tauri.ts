@@ -1,6 +1,6 @@
 // The desktop app's real bench: Tauri commands over crates/devices, and the scale's readings
 // pushed as Tauri events (never polled).
-import type { DetectedDevice, DeviceScan, Devices, PrintJob, PrinterStatus, ScaleReading } from './types';
+import type { DetectedDevice, DeviceScan, Devices, PrintJob, PrinterStatus, ScaleReading, ScannerState } from './types';
 
 interface TauriGlobal {
   core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T> };
@@ -30,13 +30,22 @@ export class DesktopBench implements Devices {
   useScale(id: string | null) { return this.t.core.invoke<void>('scale_use', { id }); }
   useScanner(id: string | null) { return this.t.core.invoke<void>('scanner_use', { id }); }
 
-  onScan(listener: (s: DeviceScan) => void): () => void {
+  private scanEvents(on: (e: DeviceScan & { kind: string; problem?: string }) => void): () => void {
     let stop: (() => void) | null = null;
     let stopped = false;
-    void this.t.event.listen<DeviceScan & { kind: string }>('scan', (e) => {
-      if (e.payload.kind === 'scan') listener(e.payload);
-    }).then((u) => { if (stopped) u(); else stop = u; });
+    void this.t.event.listen<DeviceScan & { kind: string; problem?: string }>('scan', (e) => on(e.payload))
+      .then((u) => { if (stopped) u(); else stop = u; });
     return () => { stopped = true; stop?.(); };
+  }
+
+  onScan(listener: (s: DeviceScan) => void): () => void {
+    return this.scanEvents((e) => { if (e.kind === 'scan') listener(e); });
+  }
+
+  onScannerState(listener: (s: ScannerState) => void): () => void {
+    return this.scanEvents((e) => {
+      if (e.kind === 'ready' || e.kind === 'unplugged') listener({ kind: e.kind, problem: e.problem });
+    });
   }
   zeroScale() { return this.t.core.invoke<void>('scale_zero'); }
 

@@ -19,6 +19,8 @@ export interface ScaleReading {
   frame_at_ms?: number | null;
 }
 
+export interface ScannerState { kind: 'ready' | 'unplugged'; problem?: string }
+
 /** A scan from a scanner the shell reads itself (not keyboard typing). */
 export interface DeviceScan { data: string; symbology: string | Record<string, string>; aim?: string | null }
 
@@ -57,6 +59,8 @@ export interface Devices {
   /** Desktop: a scanner that is not a keyboard (HID POS, serial mode) sends scans here. */
   useScanner?(id: string | null): Promise<void>;
   onScan?(listener: (s: DeviceScan) => void): () => void;
+  /** The chosen scanner's state: ready, or unplugged with the reason. */
+  onScannerState?(listener: (s: ScannerState) => void): () => void;
   /** Simulated scales only: put a load on it (demos, training, tests). */
   simulate?(value: number): Promise<void> | void;
 }
