@@ -110,15 +110,20 @@ fn local_hub(shell: &Shell) -> Result<Arc<AppState>, String> {
 }
 
 /// First run: makes this station's warehouse and its first admin.
-#[tauri::command]
-async fn create_tenant(
-    shell: tauri::State<'_, Shell>,
+/// A first-run form, checked: what is wrong is said in the form's words.
+#[derive(Debug, PartialEq)]
+struct NewWarehouse {
     name: String,
-    slug: String,
+    slug: TenantSlug,
     username: String,
-    password: String,
-) -> Result<String, String> {
-    let hub = local_hub(&shell)?;
+}
+
+fn new_warehouse(
+    name: &str,
+    slug: &str,
+    username: &str,
+    password: &str,
+) -> Result<NewWarehouse, String> {
     let slug = TenantSlug::parse(slug.trim()).map_err(|e| format!("short name: {e}"))?;
     let username = parse_username(username.trim()).map_err(|e| format!("username: {e}"))?;
     if password.chars().count() < 10 {
@@ -128,6 +133,28 @@ async fn create_tenant(
     if name.is_empty() || name.len() > 100 {
         return Err("the warehouse needs a name of 1-100 characters".into());
     }
+    Ok(NewWarehouse {
+        name: name.to_owned(),
+        slug,
+        username,
+    })
+}
+
+#[tauri::command]
+async fn create_tenant(
+    shell: tauri::State<'_, Shell>,
+    name: String,
+    slug: String,
+    username: String,
+    password: String,
+) -> Result<String, String> {
+    let hub = local_hub(&shell)?;
+    let NewWarehouse {
+        name,
+        slug,
+        username,
+    } = new_warehouse(&name, &slug, &username, &password)?;
+    let name = name.as_str();
     let store = hub.store.clone();
     if store
         .tenant_by_slug(slug.as_str())
@@ -363,5 +390,27 @@ pub fn run() {
     if let Err(e) = result {
         eprintln!("packbench: the station window could not start: {e}");
         std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_run_form_is_checked_in_its_own_words() {
+        let ok = new_warehouse(" Dock 4 ", "dock-4", " ann ", "a long password").unwrap();
+        assert_eq!(ok.name, "Dock 4");
+        assert_eq!(ok.slug.as_str(), "dock-4");
+        for (name, slug, user, password, says) in [
+            ("Dock", "Dock 4", "ann", "a long password", "short name"),
+            ("Dock", "dock", "a b", "a long password", "username"),
+            ("Dock", "dock", "ann", "short", "at least 10"),
+            ("  ", "dock", "ann", "a long password", "1-100"),
+            (&"x".repeat(101), "dock", "ann", "a long password", "1-100"),
+        ] {
+            let e = new_warehouse(name, slug, user, password).unwrap_err();
+            assert!(e.contains(says), "{e}");
+        }
     }
 }
