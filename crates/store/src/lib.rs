@@ -15,6 +15,7 @@
 mod rows;
 mod sql;
 pub mod testing;
+mod writer;
 
 pub use sql::{Backend, SqlStore};
 

@@ -50,6 +50,8 @@ pub struct SqlStore {
     /// write latency flat under load. Other processes still meet `busy_timeout`.
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     _checkpointer: Option<Arc<Checkpointer>>,
+    /// SQLite: the connection that writes transitions, a whole one per hand-off.
+    sqlite_writer: Option<Arc<crate::writer::SqliteWriter>>,
 }
 
 /// Copies SQLite's write-ahead log into the database file every half second, off the write
@@ -188,13 +190,26 @@ impl SqlStore {
             (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
         let checkpointer =
             (backend == Backend::Sqlite).then(|| Arc::new(Checkpointer::start(pool.clone())));
-        let store = Self {
+        let mut store = Self {
             pool,
             backend,
             write_gate,
             _checkpointer: checkpointer,
+            sqlite_writer: None,
         };
         store.migrate().await?;
+        // Transitions go to a connection of our own on its own thread (see `writer`); an
+        // in-memory database has no second connection to share it with.
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if backend == Backend::Sqlite && !path.is_empty() && !path.contains(":memory:") {
+            store.sqlite_writer = Some(Arc::new(crate::writer::SqliteWriter::open(&path)?));
+        }
         Ok(store)
     }
 
@@ -1287,6 +1302,62 @@ impl Store for SqlStore {
             return self
                 .save_transition_at_once(tenant, before, t, actor, now)
                 .await;
+        }
+        // SQLite, a transition that moves no stock: begin, the order, its lines, the event and
+        // commit in one hand-off to the writer thread (through sqlx each statement is a hand-off
+        // to a connection's thread and back). Same gate, same version check.
+        if let (Some(w), true) = (&self.sqlite_writer, stock.is_empty()) {
+            let _writer = self.writer().await;
+            let next = t.state.clone();
+            let lines: Vec<(i64, i64)> = before
+                .state
+                .lines
+                .iter()
+                .zip(&next.lines)
+                .filter(|(o, n)| o.picked != n.picked)
+                .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
+                .collect();
+            let (tenant_s, id) = (tenant.as_str().to_owned(), next.id.as_str().to_owned());
+            let status = next.status.as_str();
+            let assigned = next.assigned_to.as_ref().map(|u| u.as_str().to_owned());
+            let package = next.package.as_ref().map(to_json);
+            let shipment = next.shipment_id.as_ref().map(|s| s.as_str().to_owned());
+            let cancel = next.cancel_reason.clone();
+            let at = ms(now);
+            let version = before.version;
+            let kind = t.event_kind;
+            let user = actor.user_id.as_ref().map(|u| u.as_str().to_owned());
+            let station = actor.station_id.clone();
+            let payload = t.payload.to_string();
+            let done = w
+                .run(move |c| -> Result<bool, rusqlite::Error> {
+                    let tx = c.transaction()?;
+                    let n = tx
+                        .prepare_cached("update sales_order set status = ?3, version = version + 1, assigned_to = ?4, package = ?5, shipment_id = ?6, cancel_reason = ?7, updated_at = ?8 where tenant_id = ?1 and order_id = ?2 and version = ?9")?
+                        .execute(rusqlite::params![tenant_s, id, status, assigned, package, shipment, cancel, at, version])?;
+                    if n != 1 {
+                        return Ok(false);
+                    }
+                    for (no, picked) in lines {
+                        tx.prepare_cached("update order_line set picked = ?4 where tenant_id = ?1 and order_id = ?2 and line_no = ?3")?
+                            .execute(rusqlite::params![tenant_s, id, no, picked])?;
+                    }
+                    tx.prepare_cached("insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+                        .execute(rusqlite::params![tenant_s, id, version + 1, kind, user, station, payload, at])?;
+                    tx.commit()?;
+                    Ok(true)
+                })
+                .await?
+                .map_err(crate::writer::sqlite_err)?;
+            if !done {
+                return Err(StoreError::Conflict(format!("order {}", next.id)));
+            }
+            return Ok(Order {
+                state: next,
+                version: before.version + 1,
+                updated_at: now,
+                ..before.clone()
+            });
         }
         let _writer = self.writer().await;
         let next = &t.state;
