@@ -4,15 +4,14 @@
 //! the scale's state with [`ScaleFeed`] and publishes every change. Zeroing goes through the
 //! same thread, so nothing else ever touches the device.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 use crate::scale::{ScaleFeed, ScaleState, parse_hid_report};
 use crate::serial_scale::{self, SerialProtocol, WeighError};
-use crate::task::{Step, supervise};
+use crate::task::{DeviceThread, Step, supervise};
 
 /// How a scale talks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,10 +67,7 @@ pub const ZERO_REPORT: [u8; 2] = [0x02, 0x01];
 pub use crate::task::Opener;
 
 /// The running task: send it commands; dropping the handle stops it.
-pub struct ScaleTask {
-    commands: Sender<ScaleCommand>,
-    thread: Option<JoinHandle<()>>,
-}
+pub struct ScaleTask(DeviceThread<ScaleCommand>);
 
 impl ScaleTask {
     /// Starts the thread. `open` opens the scale (a hidraw node, or a simulated one);
@@ -82,28 +78,15 @@ impl ScaleTask {
         publish: impl Fn(ScaleEvent) + Send + 'static,
         options: ScaleTaskOptions,
     ) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("packbench-scale".into())
-            .spawn(move || run(open, protocol, &publish, &rx, options))
-            .ok();
-        Self {
-            commands: tx,
-            thread,
-        }
+        Self(DeviceThread::spawn(
+            "packbench-scale",
+            ScaleCommand::Stop,
+            move |rx| run(open, protocol, &publish, &rx, options),
+        ))
     }
 
     pub fn send(&self, c: ScaleCommand) {
-        let _ = self.commands.send(c);
-    }
-}
-
-impl Drop for ScaleTask {
-    fn drop(&mut self) {
-        let _ = self.commands.send(ScaleCommand::Stop);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.0.send(c);
     }
 }
 

@@ -3,14 +3,13 @@
 //! state (ready, unplugged with the reason). It opens the scanner again after an unplug.
 //! Keyboard-wedge scanners need no task: their scans arrive in the window as typing.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::scanner::{HidScanner, Scan, SerialScanner};
-use crate::task::{Opener, Step, supervise};
+use crate::task::{DeviceThread, Opener, Step, supervise};
 
 /// How a scanner talks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,14 +28,14 @@ pub enum ScannerEvent {
     Scan(Scan),
 }
 
+#[derive(Debug, Clone, Copy)]
 enum Command {
     Stop,
 }
 
 /// The running task; dropping it stops the thread.
 pub struct ScannerTask {
-    commands: Sender<Command>,
-    thread: Option<JoinHandle<()>>,
+    _thread: DeviceThread<Command>,
 }
 
 impl ScannerTask {
@@ -46,23 +45,10 @@ impl ScannerTask {
         publish: impl Fn(ScannerEvent) + Send + 'static,
         reopen_every: Duration,
     ) -> Self {
-        let (tx, rx) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("packbench-scanner".into())
-            .spawn(move || run(open, protocol, &publish, &rx, reopen_every))
-            .ok();
         Self {
-            commands: tx,
-            thread,
-        }
-    }
-}
-
-impl Drop for ScannerTask {
-    fn drop(&mut self) {
-        let _ = self.commands.send(Command::Stop);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            _thread: DeviceThread::spawn("packbench-scanner", Command::Stop, move |rx| {
+                run(open, protocol, &publish, &rx, reopen_every)
+            }),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! What every device task shares: open the device, run a session on it until it fails, say why
 //! it is gone, and open it again every so often — until told to stop.
 
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::transport::{Transport, TransportError};
@@ -42,6 +43,43 @@ pub fn supervise<C>(
                     _ => {}
                 }
             }
+        }
+    }
+}
+
+/// A device's thread and the way to send it commands; dropping it sends `stop` and waits for
+/// the thread, so nothing is left holding the device.
+pub struct DeviceThread<C: Copy + Send + 'static> {
+    commands: Sender<C>,
+    stop: C,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl<C: Copy + Send + 'static> DeviceThread<C> {
+    /// Runs `body` on a thread named `name`, with the commands sent to it.
+    pub fn spawn(name: &str, stop: C, body: impl FnOnce(Receiver<C>) + Send + 'static) -> Self {
+        let (commands, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || body(rx))
+            .ok();
+        Self {
+            commands,
+            stop,
+            thread,
+        }
+    }
+
+    pub fn send(&self, c: C) {
+        let _ = self.commands.send(c);
+    }
+}
+
+impl<C: Copy + Send + 'static> Drop for DeviceThread<C> {
+    fn drop(&mut self) {
+        let _ = self.commands.send(self.stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
         }
     }
 }
