@@ -36,30 +36,62 @@ pub(crate) fn ts(ms: i64) -> Result<Timestamp, StoreError> {
         .ok_or_else(|| corrupt(format!("bad timestamp {ms}")))
 }
 
-fn get<T>(row: &AnyRow, col: &str) -> Result<T, StoreError>
-where
-    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
-{
-    row.try_get(col).map_err(db)
+/// A row's columns by name, whichever driver read it: sqlx's (both databases) or the SQLite
+/// work thread's own connection (`crate::writer`), so one parser serves both.
+pub(crate) trait Cols {
+    fn text(&self, col: &str) -> Result<String, StoreError>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
+    fn int(&self, col: &str) -> Result<i64, StoreError>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
 }
 
-pub(crate) fn text(row: &AnyRow, col: &str) -> Result<String, StoreError> {
-    get(row, col)
+impl Cols for AnyRow {
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.try_get(col).map_err(db)
+    }
 }
 
-pub(crate) fn opt_text(row: &AnyRow, col: &str) -> Result<Option<String>, StoreError> {
-    get(row, col)
+impl Cols for rusqlite::Row<'_> {
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.get(col).map_err(crate::writer::sqlite_err)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.get(col).map_err(crate::writer::sqlite_err)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.get(col).map_err(crate::writer::sqlite_err)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.get(col).map_err(crate::writer::sqlite_err)
+    }
 }
 
-pub(crate) fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
-    get(row, col)
+pub(crate) fn text(row: &impl Cols, col: &str) -> Result<String, StoreError> {
+    row.text(col)
 }
 
-pub(crate) fn opt_int(row: &AnyRow, col: &str) -> Result<Option<i64>, StoreError> {
-    get(row, col)
+pub(crate) fn opt_text(row: &impl Cols, col: &str) -> Result<Option<String>, StoreError> {
+    row.opt_text(col)
 }
 
-pub(crate) fn time(row: &AnyRow, col: &str) -> Result<DateTime<Utc>, StoreError> {
+pub(crate) fn int(row: &impl Cols, col: &str) -> Result<i64, StoreError> {
+    row.int(col)
+}
+
+pub(crate) fn opt_int(row: &impl Cols, col: &str) -> Result<Option<i64>, StoreError> {
+    row.opt_int(col)
+}
+
+pub(crate) fn time(row: &impl Cols, col: &str) -> Result<DateTime<Utc>, StoreError> {
     ts(int(row, col)?)
 }
 
@@ -85,7 +117,7 @@ pub(crate) fn status(raw: &str) -> Result<OrderStatus, StoreError> {
     OrderStatus::parse(raw).ok_or_else(|| corrupt(format!("unknown status {raw}")))
 }
 
-pub(crate) fn order_line(row: &AnyRow) -> Result<OrderLine, StoreError> {
+pub(crate) fn order_line(row: &impl Cols) -> Result<OrderLine, StoreError> {
     Ok(OrderLine {
         line_no: int(row, "line_no")? as u32,
         sku: parsed(Sku::parse(&text(row, "sku")?))?,
@@ -98,7 +130,7 @@ pub(crate) fn order_line(row: &AnyRow) -> Result<OrderLine, StoreError> {
     })
 }
 
-pub(crate) fn order(row: &AnyRow, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+pub(crate) fn order(row: &impl Cols, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
     Ok(Order {
         state: OrderState {
             id: parsed(OrderId::parse(&text(row, "order_id")?))?,

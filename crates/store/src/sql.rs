@@ -160,6 +160,14 @@ impl Args {
 }
 
 const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.created_at, o.updated_at";
+/// One order and its lines in one query (the order's columns repeat on each line).
+pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
+         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
+         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
+    )
+});
 const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
 
 impl SqlStore {
@@ -1177,17 +1185,18 @@ impl Store for SqlStore {
     }
 
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {
-        // One round trip: the order's columns repeat on each of its lines.
-        let fetched = sqlx::query(&format!(
-            "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
-             from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
-             where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
-        ))
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        if let Some(w) = &self.sqlite_writer {
+            let (tenant, id) = (tenant.as_str().to_owned(), id.as_str().to_owned());
+            return w
+                .run(move |c| crate::writer::order(c, &tenant, &id))
+                .await?;
+        }
+        let fetched = sqlx::query(&ORDER_BY_ID)
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         let Some(first) = fetched.first() else {
             return Ok(None);
         };
@@ -1338,36 +1347,26 @@ impl Store for SqlStore {
                 .filter(|(o, n)| o.picked != n.picked)
                 .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
                 .collect();
-            let (tenant_s, id) = (tenant.as_str().to_owned(), next.id.as_str().to_owned());
-            let status = next.status.as_str();
-            let assigned = next.assigned_to.as_ref().map(|u| u.as_str().to_owned());
-            let package = next.package.as_ref().map(to_json);
-            let shipment = next.shipment_id.as_ref().map(|s| s.as_str().to_owned());
-            let cancel = next.cancel_reason.clone();
-            let at = ms(now);
-            let version = before.version;
-            let kind = t.event_kind;
-            let user = actor.user_id.as_ref().map(|u| u.as_str().to_owned());
-            let station = actor.station_id.clone();
-            let payload = t.payload.to_string();
+            let change = crate::writer::Change {
+                tenant: tenant.as_str().to_owned(),
+                order: next.id.as_str().to_owned(),
+                version: before.version,
+                status: next.status.as_str(),
+                assigned: next.assigned_to.as_ref().map(|u| u.as_str().to_owned()),
+                package: next.package.as_ref().map(to_json),
+                shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
+                cancel_reason: next.cancel_reason.clone(),
+                lines,
+                event: crate::writer::Event {
+                    kind: t.event_kind,
+                    user: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
+                    station: actor.station_id.clone(),
+                    payload: t.payload.to_string(),
+                },
+                at: ms(now),
+            };
             let done = w
-                .run(move |c| -> Result<bool, rusqlite::Error> {
-                    let tx = c.transaction()?;
-                    let n = tx
-                        .prepare_cached("update sales_order set status = ?3, version = version + 1, assigned_to = ?4, package = ?5, shipment_id = ?6, cancel_reason = ?7, updated_at = ?8 where tenant_id = ?1 and order_id = ?2 and version = ?9")?
-                        .execute(rusqlite::params![tenant_s, id, status, assigned, package, shipment, cancel, at, version])?;
-                    if n != 1 {
-                        return Ok(false);
-                    }
-                    for (no, picked) in lines {
-                        tx.prepare_cached("update order_line set picked = ?4 where tenant_id = ?1 and order_id = ?2 and line_no = ?3")?
-                            .execute(rusqlite::params![tenant_s, id, no, picked])?;
-                    }
-                    tx.prepare_cached("insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
-                        .execute(rusqlite::params![tenant_s, id, version + 1, kind, user, station, payload, at])?;
-                    tx.commit()?;
-                    Ok(true)
-                })
+                .run(move |c| crate::writer::save_transition(c, &change))
                 .await?
                 .map_err(crate::writer::sqlite_err)?;
             if !done {
@@ -1470,6 +1469,16 @@ impl Store for SqlStore {
         now: Timestamp,
     ) -> StoreResult<Option<Order>> {
         let _writer = self.writer().await;
+        if let Some(w) = &self.sqlite_writer {
+            let claim = crate::writer::Claim {
+                tenant: tenant.as_str().to_owned(),
+                user: user.as_str().to_owned(),
+                by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
+                station: actor.station_id.clone(),
+                at: ms(now),
+            };
+            return w.run(move |c| crate::writer::claim(c, &claim)).await?;
+        }
         for _ in 0..100 {
             let mut tx = self.pool.begin().await.map_err(db)?;
             let row = sqlx::query(
@@ -2139,6 +2148,12 @@ impl Store for SqlStore {
     }
 
     async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>> {
+        if let Some(w) = &self.sqlite_writer {
+            let (tenant, sku) = (tenant.as_str().to_owned(), sku.key());
+            return w
+                .run(move |c| crate::writer::on_hand(c, &tenant, &sku))
+                .await?;
+        }
         let rows = sqlx::query(
             "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
         )
