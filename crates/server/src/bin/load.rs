@@ -277,6 +277,9 @@ async fn work_orders(
                         bail!("operation failed: {status}");
                     }
                     lat.push(t.elapsed());
+                    if std::env::var_os("LOAD_SLOW").is_some() && t.elapsed() > Duration::from_millis(8) {
+                        eprintln!("slow {:.0} {:.1}", (t - started).as_secs_f64() * 1000.0, t.elapsed().as_secs_f64() * 1000.0);
+                    }
                 }
             }
             anyhow::Ok(lat)
