@@ -227,13 +227,6 @@ impl SqlStore {
                         // Checkpoints run in the background (below), not inside a commit.
                         conn.execute("pragma wal_autocheckpoint = 0").await?;
                         conn.execute("pragma foreign_keys = on").await?;
-                    } else {
-                        // The hub's statements are prepared once per connection and run with
-                        // new values each time; PostgreSQL would plan most of them again at
-                        // every run (a custom plan: ~0.2 ms, more than running them). They are
-                        // keyed lookups whose best plan does not depend on the values.
-                        conn.execute("set plan_cache_mode = force_generic_plan")
-                            .await?;
                     }
                     Ok(())
                 })
