@@ -776,3 +776,20 @@ on_both_databases!(
     idempotency_keys_replay_the_first_answer,
     settings_and_device_settings_round_trip,
 );
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_is_refused_with_what_to_use_instead() {
+    for url in [
+        "sqlite::memory:",
+        "sqlite://:memory:",
+        "sqlite://x.db?mode=memory",
+    ] {
+        let Err(e) = SqlStore::connect(url).await else {
+            panic!("{url} was accepted");
+        };
+        let said = std::error::Error::source(&e)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        assert!(said.contains("must be a file"), "{url}: {said}");
+    }
+}
