@@ -6,7 +6,8 @@
 //! - `pick` and `pack` operation latency (p50/p99) and throughput with C concurrent clients;
 //! - the hub's resident memory (VmRSS, then VmHWM) after the run.
 //!
-//! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--ops 6000]
+//! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--ops 30000]
+//! [--slow-ms 8]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -32,11 +33,16 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,8")]
     clients: Vec<usize>,
     /// Operations (picks and packs) to run in the operations phase.
-    #[arg(long, default_value_t = 6000)]
+    /// Long enough to take in the hub's background work (SQLite checkpoints every 2 s).
+    #[arg(long, default_value_t = 30000)]
     ops: usize,
     /// List requests in the list phase.
     #[arg(long, default_value_t = 2000)]
     lists: usize,
+    /// Print each pick or pack slower than this many milliseconds, with when it started
+    /// (slow operations in bursts at a steady interval point at a background job).
+    #[arg(long)]
+    slow_ms: Option<u64>,
     /// The `packbench` binary (default: next to this one).
     #[arg(long)]
     packbench: Option<PathBuf>,
@@ -217,7 +223,8 @@ async fn main() -> anyhow::Result<()> {
     for &clients in &args.clients {
         let cpu_before = cpu_ms(pid).unwrap_or(0.0);
         let own_before = cpu_ms(std::process::id()).unwrap_or(0.0);
-        let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops).await?;
+        let slow = args.slow_ms.map(Duration::from_millis);
+        let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops, slow).await?;
         // Claims included: the CPU the hub spent for each timed pick or pack.
         let cpu_per_op = (cpu_ms(pid).unwrap_or(0.0) - cpu_before) / lat.len() as f64;
         // The load generator shares the machine: what it spent per operation too.
@@ -249,6 +256,7 @@ async fn work_orders(
     token: &str,
     clients: usize,
     ops: usize,
+    slow: Option<Duration>,
 ) -> anyhow::Result<(Vec<Duration>, f64)> {
     let ops_per_client = ops / clients;
     let started = Instant::now();
@@ -277,8 +285,12 @@ async fn work_orders(
                         bail!("operation failed: {status}");
                     }
                     lat.push(t.elapsed());
-                    if std::env::var_os("LOAD_SLOW").is_some() && t.elapsed() > Duration::from_millis(8) {
-                        eprintln!("slow {:.0} {:.1}", (t - started).as_secs_f64() * 1000.0, t.elapsed().as_secs_f64() * 1000.0);
+                    if slow.is_some_and(|s| t.elapsed() > s) {
+                        eprintln!(
+                            "slow operation at {:.0} ms: {:.1} ms",
+                            (t - started).as_secs_f64() * 1000.0,
+                            t.elapsed().as_secs_f64() * 1000.0
+                        );
                     }
                 }
             }
