@@ -12,6 +12,7 @@
 //!   on one order at once, exactly one update matches and the other gets a conflict;
 //! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows.
 
+mod hot;
 mod rows;
 mod sql;
 pub mod testing;

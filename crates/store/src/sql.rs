@@ -52,6 +52,8 @@ pub struct SqlStore {
     _checkpointer: Option<Arc<Checkpointer>>,
     /// SQLite: the connection that writes transitions, a whole one per hand-off.
     sqlite_writer: Option<Arc<crate::writer::SqliteWriter>>,
+    /// PostgreSQL: connections for the bench's hot path (see `hot`).
+    pg_hot: Option<crate::hot::HotPath>,
 }
 
 /// Copies SQLite's write-ahead log into the database file every two seconds, on the work
@@ -241,6 +243,7 @@ impl SqlStore {
             write_gate,
             _checkpointer: None,
             sqlite_writer: None,
+            pg_hot: None,
         };
         store.migrate().await?;
         // The bench's work goes to a connection of our own on its own thread (see `writer`),
@@ -250,7 +253,31 @@ impl SqlStore {
             store._checkpointer = Some(Arc::new(Checkpointer::start(work.clone(), gate.clone())));
             store.sqlite_writer = Some(work);
         }
+        if backend == Backend::Postgres {
+            store.pg_hot = Some(crate::hot::HotPath::new(&url, max_connections as usize)?);
+        }
         Ok(store)
+    }
+
+    /// A hot-path statement's rows: on PostgreSQL through `hot`, else through the pool.
+    async fn hot_fetch_all<'q>(
+        &self,
+        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> StoreResult<Vec<AnyRow>> {
+        match &self.pg_hot {
+            Some(hot) => hot.fetch_all(q).await,
+            None => q.fetch_all(&self.pool).await.map_err(db),
+        }
+    }
+
+    async fn hot_fetch_optional<'q>(
+        &self,
+        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> StoreResult<Option<AnyRow>> {
+        match &self.pg_hot {
+            Some(hot) => hot.fetch_optional(q).await,
+            None => q.fetch_optional(&self.pool).await.map_err(db),
+        }
     }
 
     /// Held for the length of a write on SQLite; nothing on PostgreSQL.
@@ -318,7 +345,7 @@ impl SqlStore {
                select {tenant_p}, {id}, o.version, {kind}, {user}, {station}, {payload}, {at} from o returning 1)
              select version from o"
         );
-        match a.query(&sql).fetch_optional(&self.pool).await.map_err(db)? {
+        match self.hot_fetch_optional(a.query(&sql)).await? {
             None => Err(StoreError::Conflict(format!("order {}", next.id))),
             Some(_) => Ok(Order {
                 state: next.clone(),
@@ -1202,12 +1229,13 @@ impl Store for SqlStore {
                 .run(move |c| crate::writer::order(c, &tenant, &id))
                 .await?;
         }
-        let fetched = sqlx::query(&ORDER_BY_ID)
-            .bind(tenant.as_str())
-            .bind(id.as_str())
-            .fetch_all(&self.pool)
-            .await
-            .map_err(db)?;
+        let fetched = self
+            .hot_fetch_all(
+                sqlx::query(&ORDER_BY_ID)
+                    .bind(tenant.as_str())
+                    .bind(id.as_str()),
+            )
+            .await?;
         let Some(first) = fetched.first() else {
             return Ok(None);
         };
@@ -1494,7 +1522,7 @@ impl Store for SqlStore {
         // are atomic). Concurrent claimers skip the rows others have locked instead of queueing
         // on the oldest and finding it gone; a row lock has one holder, so no order goes to two.
         let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
-        let row = sqlx::query(
+        let row = self.hot_fetch_optional(sqlx::query(
             "with claimed as (
                 update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
                 where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
@@ -1510,10 +1538,7 @@ impl Store for SqlStore {
         .bind(ms(now))
         .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
         .bind(actor.station_id.clone())
-        .bind(payload)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
+        .bind(payload)).await?;
         match row {
             None => Ok(None),
             Some(row) => {
@@ -2155,14 +2180,15 @@ impl Store for SqlStore {
                 .run(move |c| crate::writer::on_hand(c, &tenant, &sku))
                 .await?;
         }
-        let rows = sqlx::query(
-            "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(sku.key())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(db)?;
+        let rows = self
+            .hot_fetch_all(
+                sqlx::query(
+                    "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
+                )
+                .bind(tenant.as_str())
+                .bind(sku.key()),
+            )
+            .await?;
         rows.iter()
             .map(|r| Ok((rows::location(&text(r, "location")?)?, int(r, "on_hand")?)))
             .collect()

@@ -793,3 +793,33 @@ async fn an_in_memory_sqlite_database_is_refused_with_what_to_use_instead() {
         assert!(said.contains("must be a file"), "{url}: {said}");
     }
 }
+
+/// The bench's hot path keeps its own PostgreSQL connections (handed back without a ping):
+/// when the server drops them, the statement that finds out fails and drops its connection,
+/// and the next one works on a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_hot_path_recovers_when_the_server_drops_its_connections() {
+    let Some(url) = packbench_store::testing::postgres_url().await else {
+        return;
+    };
+    let store = SqlStore::connect(&url).await.unwrap();
+    let t = tenant(&store, "acme").await;
+    let order = store
+        .insert_order(&t.id, &new_order("#1", at(0), &[("PROD-003", 1)]), at(1))
+        .await
+        .unwrap();
+    assert!(store.order(&t.id, order.id()).await.unwrap().is_some());
+    sqlx::query(
+        "select pg_terminate_backend(pid) from pg_stat_activity
+         where datname = current_database() and pid <> pg_backend_pid()",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    // The first use may meet the dropped connection; after that, a new one.
+    let _ = store.order(&t.id, order.id()).await;
+    for _ in 0..3 {
+        let found = store.order(&t.id, order.id()).await.unwrap();
+        assert_eq!(found.map(|o| o.name), Some("#1".to_owned()));
+    }
+}

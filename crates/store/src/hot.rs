@@ -1,0 +1,82 @@
+//! PostgreSQL: the connections the bench's hot path uses (loading an order, stock on hand,
+//! saving a transition, claiming), handed back without a round trip.
+//!
+//! sqlx 0.8's pool pings every connection as it comes back (`return_to_pool` sends a Sync and
+//! waits for the server's answer), so each statement through it cost two round trips: under
+//! the pick/pack load those pings were ~15 % of the hub's CPU and woke a server process each
+//! time. deadpool hands a connection out and takes it back as is; a statement that fails
+//! drops its connection instead (it may be broken), and the next use opens a new one.
+
+use deadpool::managed::{self, Metrics, Object, RecycleResult};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, Connection};
+
+use packbench_core::ports::StoreError;
+
+use crate::rows::db;
+
+pub(crate) struct Connector {
+    url: String,
+}
+
+impl managed::Manager for Connector {
+    type Type = AnyConnection;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<AnyConnection, sqlx::Error> {
+        AnyConnection::connect(&self.url).await
+    }
+
+    async fn recycle(&self, _: &mut AnyConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        Ok(())
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct HotPath(managed::Pool<Connector>);
+
+impl HotPath {
+    pub(crate) fn new(url: &str, size: usize) -> Result<Self, StoreError> {
+        managed::Pool::builder(Connector {
+            url: url.to_owned(),
+        })
+        .max_size(size)
+        .runtime(deadpool::Runtime::Tokio1)
+        .wait_timeout(Some(std::time::Duration::from_secs(10)))
+        .build()
+        .map(Self)
+        .map_err(|e| StoreError::Backend(Box::new(e)))
+    }
+
+    async fn connection(&self) -> Result<Object<Connector>, StoreError> {
+        self.0.get().await.map_err(|e| match e {
+            managed::PoolError::Backend(e) => db(e),
+            other => StoreError::Backend(other.to_string().into()),
+        })
+    }
+
+    pub(crate) async fn fetch_all<'q>(
+        &self,
+        q: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let mut c = self.connection().await?;
+        let r = q.fetch_all(&mut *c).await;
+        if r.is_err() {
+            let _ = Object::take(c);
+        }
+        r.map_err(db)
+    }
+
+    pub(crate) async fn fetch_optional<'q>(
+        &self,
+        q: Query<'q, Any, AnyArguments<'q>>,
+    ) -> Result<Option<AnyRow>, StoreError> {
+        let mut c = self.connection().await?;
+        let r = q.fetch_optional(&mut *c).await;
+        if r.is_err() {
+            let _ = Object::take(c);
+        }
+        r.map_err(db)
+    }
+}
