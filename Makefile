@@ -55,9 +55,9 @@ test: deps fmt lint unit e2e deb
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
 	cargo build --release -p packbench-server
-	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite"
+	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite" --slow-ms 8
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
-	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench"
+	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench" --slow-ms 8
 	cargo bench -p packbench-devices --bench print
 	cargo bench -p packbench-labels --bench convert
 	target/release/packbench-ship-load
