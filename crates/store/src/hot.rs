@@ -62,10 +62,7 @@ impl HotPath {
     ) -> Result<Vec<AnyRow>, StoreError> {
         let mut c = self.connection().await?;
         let r = q.fetch_all(&mut *c).await;
-        if r.is_err() {
-            let _ = Object::take(c);
-        }
-        r.map_err(db)
+        settle(c, r)
     }
 
     pub(crate) async fn fetch_optional<'q>(
@@ -74,9 +71,15 @@ impl HotPath {
     ) -> Result<Option<AnyRow>, StoreError> {
         let mut c = self.connection().await?;
         let r = q.fetch_optional(&mut *c).await;
-        if r.is_err() {
-            let _ = Object::take(c);
-        }
-        r.map_err(db)
+        settle(c, r)
     }
+}
+
+/// A connection whose statement failed may be broken: it leaves the pool (closed when
+/// dropped) instead of going back.
+fn settle<T>(c: Object<Connector>, r: Result<T, sqlx::Error>) -> Result<T, StoreError> {
+    if r.is_err() {
+        drop(Object::take(c));
+    }
+    r.map_err(db)
 }
