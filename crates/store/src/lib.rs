@@ -16,7 +16,7 @@ mod hot;
 mod rows;
 mod sql;
 pub mod testing;
-mod writer;
+mod work;
 
 pub use sql::{Backend, SqlStore};
 

@@ -50,14 +50,14 @@ pub struct SqlStore {
     /// write latency flat under load. Other processes still meet `busy_timeout`.
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     _checkpointer: Option<Arc<Checkpointer>>,
-    /// SQLite: the connection that writes transitions, a whole one per hand-off.
-    sqlite_writer: Option<Arc<crate::writer::SqliteWriter>>,
+    /// SQLite: the connection for the bench's hot path, on a thread of its own (see `work`).
+    sqlite_work: Option<Arc<crate::work::WorkThread>>,
     /// PostgreSQL: connections for the bench's hot path (see `hot`).
     pg_hot: Option<crate::hot::HotPath>,
 }
 
 /// Copies SQLite's write-ahead log into the database file every two seconds, on the work
-/// thread's connection (`crate::writer`) while holding the write gate, so nothing appends to
+/// thread's connection (`crate::work`) while holding the write gate, so nothing appends to
 /// the log meanwhile. Three things follow from that, each measured in the load test:
 /// - the checkpoint copies every frame, so the next write starts the log over from its
 ///   beginning: the log stays a few megabytes and is rewritten in place, not grown;
@@ -73,7 +73,7 @@ struct Checkpointer(tokio::task::JoinHandle<()>);
 const WAL_TRUNCATE_PAGES: i64 = 16_384;
 
 impl Checkpointer {
-    fn start(work: Arc<crate::writer::SqliteWriter>, gate: Arc<tokio::sync::Mutex<()>>) -> Self {
+    fn start(work: Arc<crate::work::WorkThread>, gate: Arc<tokio::sync::Mutex<()>>) -> Self {
         Self(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(2));
             loop {
@@ -81,12 +81,21 @@ impl Checkpointer {
                 let _writers = gate.lock().await;
                 let done = work
                     .run(|c| -> rusqlite::Result<()> {
+                        let started = std::time::Instant::now();
                         // (busy, pages in the log, pages checkpointed)
-                        let log: i64 =
-                            c.query_row("pragma wal_checkpoint(passive)", [], |r| r.get(1))?;
+                        let (log, copied): (i64, i64) =
+                            c.query_row("pragma wal_checkpoint(passive)", [], |r| {
+                                Ok((r.get(1)?, r.get(2)?))
+                            })?;
                         if log > WAL_TRUNCATE_PAGES {
                             c.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))?;
                         }
+                        tracing::debug!(
+                            log_pages = log,
+                            copied_pages = copied,
+                            ms = started.elapsed().as_millis() as u64,
+                            "WAL checkpoint"
+                        );
                         Ok(())
                     })
                     .await;
@@ -242,16 +251,16 @@ impl SqlStore {
             backend,
             write_gate,
             _checkpointer: None,
-            sqlite_writer: None,
+            sqlite_work: None,
             pg_hot: None,
         };
         store.migrate().await?;
-        // The bench's work goes to a connection of our own on its own thread (see `writer`),
+        // The bench's work goes to a connection of our own on its own thread (see `work`),
         // and so do the checkpoints.
         if let (Backend::Sqlite, Some(gate)) = (backend, &store.write_gate) {
-            let work = Arc::new(crate::writer::SqliteWriter::open(&path)?);
+            let work = Arc::new(crate::work::WorkThread::open(&path, gate.clone())?);
             store._checkpointer = Some(Arc::new(Checkpointer::start(work.clone(), gate.clone())));
-            store.sqlite_writer = Some(work);
+            store.sqlite_work = Some(work);
         }
         if backend == Backend::Postgres {
             store.pg_hot = Some(crate::hot::HotPath::new(&url, max_connections as usize)?);
@@ -1223,11 +1232,9 @@ impl Store for SqlStore {
     }
 
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {
-        if let Some(w) = &self.sqlite_writer {
+        if let Some(w) = &self.sqlite_work {
             let (tenant, id) = (tenant.as_str().to_owned(), id.as_str().to_owned());
-            return w
-                .run(move |c| crate::writer::order(c, &tenant, &id))
-                .await?;
+            return w.run(move |c| crate::work::order(c, &tenant, &id)).await?;
         }
         let fetched = self
             .hot_fetch_all(
@@ -1372,11 +1379,11 @@ impl Store for SqlStore {
                 .save_transition_at_once(tenant, before, t, actor, now)
                 .await;
         }
-        // SQLite, a transition that moves no stock: begin, the order, its lines, the event and
-        // commit in one hand-off to the writer thread (through sqlx each statement is a hand-off
-        // to a connection's thread and back). Same gate, same version check.
-        if let (Some(w), true) = (&self.sqlite_writer, stock.is_empty()) {
-            let _writer = self.writer().await;
+        // SQLite, a transition that moves no stock: the order, its lines and the event in one
+        // hand-off to the work thread (through sqlx each statement is a hand-off to a
+        // connection's thread and back), committed with the other writes waiting (`work`).
+        // Same gate, same version check.
+        if let (Some(w), true) = (&self.sqlite_work, stock.is_empty()) {
             let next = t.state.clone();
             let lines: Vec<(i64, i64)> = before
                 .state
@@ -1386,7 +1393,7 @@ impl Store for SqlStore {
                 .filter(|(o, n)| o.picked != n.picked)
                 .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
                 .collect();
-            let change = crate::writer::Change {
+            let change = crate::work::Change {
                 tenant: tenant.as_str().to_owned(),
                 order: next.id.as_str().to_owned(),
                 version: before.version,
@@ -1396,7 +1403,7 @@ impl Store for SqlStore {
                 shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
                 cancel_reason: next.cancel_reason.clone(),
                 lines,
-                event: crate::writer::Event {
+                event: crate::work::Event {
                     kind: t.event_kind,
                     user: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
                     station: actor.station_id.clone(),
@@ -1405,9 +1412,10 @@ impl Store for SqlStore {
                 at: ms(now),
             };
             let done = w
-                .run(move |c| crate::writer::save_transition(c, &change))
-                .await?
-                .map_err(crate::writer::sqlite_err)?;
+                .write(move |c| {
+                    crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
+                })
+                .await?;
             if !done {
                 return Err(StoreError::Conflict(format!("order {}", next.id)));
             }
@@ -1507,16 +1515,15 @@ impl Store for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Order>> {
-        let _writer = self.writer().await;
-        if let Some(w) = &self.sqlite_writer {
-            let claim = crate::writer::Claim {
+        if let Some(w) = &self.sqlite_work {
+            let claim = crate::work::Claim {
                 tenant: tenant.as_str().to_owned(),
                 user: user.as_str().to_owned(),
                 by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
                 station: actor.station_id.clone(),
                 at: ms(now),
             };
-            return w.run(move |c| crate::writer::claim(c, &claim)).await?;
+            return w.write(move |c| crate::work::claim(c, &claim)).await;
         }
         // PostgreSQL, one statement: the order and its `assigned` event (data-modifying CTEs
         // are atomic). Concurrent claimers skip the rows others have locked instead of queueing
@@ -2174,10 +2181,10 @@ impl Store for SqlStore {
     }
 
     async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>> {
-        if let Some(w) = &self.sqlite_writer {
+        if let Some(w) = &self.sqlite_work {
             let (tenant, sku) = (tenant.as_str().to_owned(), sku.key());
             return w
-                .run(move |c| crate::writer::on_hand(c, &tenant, &sku))
+                .run(move |c| crate::work::on_hand(c, &tenant, &sku))
                 .await?;
         }
         let rows = self

@@ -350,6 +350,91 @@ async fn transitions_append_events_and_exactly_one_of_two_racing_operators_wins(
     assert_eq!(events[1].user_id.as_ref(), Some(&ann.id));
 }
 
+/// Writes arriving together are committed together on SQLite (`work`'s group commit): one that
+/// fails half way is undone alone, and the writes beside it still land, each exactly once.
+async fn a_write_that_fails_half_way_is_undone_alone_and_the_writes_beside_it_land(
+    store: SqlStore,
+) {
+    let t = tenant(&store, "acme").await;
+    let ann = store
+        .create_user(&t.id, "ann", "h", Role::Operator, at(0))
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: Some(ann.id.clone()),
+        station_id: None,
+    };
+    let mut orders = Vec::new();
+    for i in 0..12 {
+        let o = store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#{i}"), at(i), &[("PROD-001", 2)]),
+                at(0),
+            )
+            .await
+            .unwrap();
+        let tr = workflow::apply(
+            &o.state,
+            &Action::Assign {
+                user: ann.id.clone(),
+            },
+        )
+        .unwrap();
+        orders.push(
+            store
+                .save_transition(&t.id, &o, &tr, &[], &actor, at(20))
+                .await
+                .unwrap(),
+        );
+    }
+    const BAD: usize = 5;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = orders
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let (store, o, t, actor) = (store.clone(), o.clone(), t.id.clone(), actor.clone());
+            tokio::spawn(async move {
+                let mut tr = workflow::apply(&o.state, &pick("PROD-001", 1)).unwrap();
+                if i == BAD {
+                    // More than the line holds: the order's row is written before the line's
+                    // check refuses it, so only undoing this write alone leaves no trace.
+                    tr.state.lines[0].picked = 3;
+                }
+                store
+                    .save_transition(&t, &o, &tr, &[], &actor, at(30))
+                    .await
+            })
+        })
+        .collect();
+    let results: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    for (i, (o, r)) in orders.iter().zip(&results).enumerate() {
+        let now = store.order(&t.id, o.id()).await.unwrap().unwrap();
+        let kinds: Vec<_> = store
+            .order_events(&t.id, o.id())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect();
+        if i == BAD {
+            assert!(r.is_err(), "{r:?}");
+            assert_eq!((now.version, now.lines()[0].picked), (o.version, 0));
+            assert_eq!(now.status(), OrderStatus::Processing);
+            assert_eq!(kinds, vec!["imported", "assigned"]);
+        } else {
+            assert!(r.is_ok(), "order {i}: {r:?}");
+            assert_eq!((now.version, now.lines()[0].picked), (o.version + 1, 1));
+            assert_eq!(kinds, vec!["imported", "assigned", "picked"]);
+        }
+    }
+}
+
 async fn auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_first(store: SqlStore) {
     let t = tenant(&store, "acme").await;
     let mut users = Vec::new();
@@ -770,6 +855,7 @@ on_both_databases!(
     users_sessions_and_tenants_are_kept_apart,
     orders_list_with_filters_and_cursor_pagination,
     transitions_append_events_and_exactly_one_of_two_racing_operators_wins,
+    a_write_that_fails_half_way_is_undone_alone_and_the_writes_beside_it_land,
     auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_first,
     stock_changes_are_recorded_with_their_cause_and_open_orders_allocate,
     a_ship_transition_takes_stock_and_remembers_what_it_took,

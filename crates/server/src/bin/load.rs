@@ -153,7 +153,11 @@ async fn main() -> anyhow::Result<()> {
             "--bind",
             "127.0.0.1:0",
         ])
-        .env("PACKBENCH_LOG", "warn")
+        // Quiet unless asked (e.g. `PACKBENCH_LOG=warn,packbench_store=debug` for checkpoints).
+        .env(
+            "PACKBENCH_LOG",
+            std::env::var("PACKBENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
