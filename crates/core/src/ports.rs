@@ -51,6 +51,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 ///
 /// Writes that must not interleave (a transition, a claim) are checked here: a transition
 /// names the version it read, and loses with [`StoreError::Conflict`] if the order moved on.
+/// An order as an operation finds it: the order, and the keys ([`Sku::key`]) of its lines'
+/// SKUs with no stock recorded at any location (picking one is allowed, but flagged).
+#[derive(Debug, Clone)]
+pub struct OrderToWork {
+    pub order: Order,
+    pub unstocked: std::collections::HashSet<String>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // Tenants, users, sessions.
@@ -131,6 +139,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
+    /// The order an operation starts from, in one read: with the SKUs among its lines that
+    /// have no stock recorded at any location.
+    async fn order_to_work(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+    ) -> StoreResult<Option<OrderToWork>>;
     /// Replaces the lines of an order nobody has picked from (the shop edited it); bumps its
     /// version and records an `edited_in_shop` event.
     async fn replace_order_lines(

@@ -8,7 +8,7 @@ use packbench_core::domain::{
 use packbench_core::model::{
     Address, Order, OrderEvent, OrderSummary, Shipment, ShipmentStatus, StockEvent, Timestamp, User,
 };
-use packbench_core::ports::StoreError;
+use packbench_core::ports::{OrderToWork, StoreError};
 use packbench_core::workflow::{OrderLine, OrderState, OrderStatus};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -128,6 +128,42 @@ pub(crate) fn order_line(row: &impl Cols) -> Result<OrderLine, StoreError> {
         quantity: int(row, "quantity")? as u32,
         picked: int(row, "picked")? as u32,
     })
+}
+
+/// An order gathered from the rows of `ORDER_BY_ID` or `ORDER_TO_WORK`: the order's columns
+/// repeat on each line's row; an order without lines is one row whose line columns are null.
+#[derive(Default)]
+pub(crate) struct OrderRows {
+    order: Option<Order>,
+    unstocked: std::collections::HashSet<String>,
+}
+
+impl OrderRows {
+    /// Adds one row; with `stock`, the row also says (`stocked`) whether its line's SKU has
+    /// any stock recorded.
+    pub(crate) fn add(&mut self, row: &impl Cols, stock: bool) -> Result<(), StoreError> {
+        let o = match &mut self.order {
+            Some(o) => o,
+            None => self.order.insert(order(row, Vec::new())?),
+        };
+        if opt_int(row, "line_no")?.is_some() {
+            let line = order_line(row)?;
+            if stock && int(row, "stocked")? == 0 {
+                self.unstocked.insert(line.sku.key());
+            }
+            o.state.lines.push(line);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn into_order(self) -> Option<Order> {
+        self.order
+    }
+
+    pub(crate) fn into_work(self) -> Option<OrderToWork> {
+        let unstocked = self.unstocked;
+        self.order.map(|order| OrderToWork { order, unstocked })
+    }
 }
 
 pub(crate) fn order(row: &impl Cols, lines: Vec<OrderLine>) -> Result<Order, StoreError> {

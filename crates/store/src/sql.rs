@@ -14,7 +14,8 @@ use packbench_core::model::{
     StockLevel, StockMove, Tenant, Timestamp, User,
 };
 use packbench_core::ports::{
-    LoginFailures, PushState, Session, Store, StoreError, StoreResult, TrackingEvent, TrackingKind,
+    LoginFailures, OrderToWork, PushState, Session, Store, StoreError, StoreResult, TrackingEvent,
+    TrackingKind,
 };
 use packbench_core::workflow::{OrderStatus, Transition};
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -178,6 +179,33 @@ pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
     )
 });
+/// `ORDER_BY_ID`, and for each line whether its SKU has any stock recorded (`stocked`, 1 or
+/// 0): what an operation starts from, in one read.
+pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked,
+           cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
+             then 1 else 0 end as bigint) as stocked
+         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
+         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
+    )
+});
+/// PostgreSQL's claim (see `claim_next`): answers the claimed order's rows as `ORDER_BY_ID`.
+static CLAIM_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "with o as (
+            update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
+            where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
+               select order_id from sales_order where tenant_id = $1 and status = 'pending'
+               and hold_reason is null order by created_at, order_id limit 1 for update skip locked)
+            returning *),
+         e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
+            select $1, order_id, version, 'assigned', $4, $5, $6, $3 from o returning 1)
+         select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
+         from o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
+         order by l.line_no"
+    )
+});
 const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
 
 impl SqlStore {
@@ -287,6 +315,30 @@ impl SqlStore {
             Some(hot) => hot.fetch_optional(q).await,
             None => q.fetch_optional(&self.pool).await.map_err(db),
         }
+    }
+
+    /// One order's rows (`ORDER_BY_ID` or `ORDER_TO_WORK`), read where the hot path reads.
+    async fn order_rows(
+        &self,
+        sql: &'static str,
+        stock: bool,
+        tenant: &TenantId,
+        id: &OrderId,
+    ) -> StoreResult<rows::OrderRows> {
+        if let Some(w) = &self.sqlite_work {
+            let (tenant, id) = (tenant.as_str().to_owned(), id.as_str().to_owned());
+            return w
+                .run(move |c| crate::work::order_rows(c, sql, stock, &tenant, &id))
+                .await?;
+        }
+        let fetched = self
+            .hot_fetch_all(sqlx::query(sql).bind(tenant.as_str()).bind(id.as_str()))
+            .await?;
+        let mut order = rows::OrderRows::default();
+        for r in &fetched {
+            order.add(r, stock)?;
+        }
+        Ok(order)
     }
 
     /// Held for the length of a write on SQLite; nothing on PostgreSQL.
@@ -1232,27 +1284,21 @@ impl Store for SqlStore {
     }
 
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>> {
-        if let Some(w) = &self.sqlite_work {
-            let (tenant, id) = (tenant.as_str().to_owned(), id.as_str().to_owned());
-            return w.run(move |c| crate::work::order(c, &tenant, &id)).await?;
-        }
-        let fetched = self
-            .hot_fetch_all(
-                sqlx::query(&ORDER_BY_ID)
-                    .bind(tenant.as_str())
-                    .bind(id.as_str()),
-            )
-            .await?;
-        let Some(first) = fetched.first() else {
-            return Ok(None);
-        };
-        let mut lines = Vec::with_capacity(fetched.len());
-        for r in &fetched {
-            if opt_int(r, "line_no")?.is_some() {
-                lines.push(rows::order_line(r)?);
-            }
-        }
-        Ok(Some(rows::order(first, lines)?))
+        Ok(self
+            .order_rows(&ORDER_BY_ID, false, tenant, id)
+            .await?
+            .into_order())
+    }
+
+    async fn order_to_work(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+    ) -> StoreResult<Option<OrderToWork>> {
+        Ok(self
+            .order_rows(&ORDER_TO_WORK, true, tenant, id)
+            .await?
+            .into_work())
     }
 
     async fn orders(&self, tenant: &TenantId, f: &OrderFilter) -> StoreResult<Page<OrderSummary>> {
@@ -1525,35 +1571,28 @@ impl Store for SqlStore {
             };
             return w.write(move |c| crate::work::claim(c, &claim)).await;
         }
-        // PostgreSQL, one statement: the order and its `assigned` event (data-modifying CTEs
-        // are atomic). Concurrent claimers skip the rows others have locked instead of queueing
-        // on the oldest and finding it gone; a row lock has one holder, so no order goes to two.
+        // PostgreSQL, one statement: the order, its `assigned` event, and the claimed order
+        // with its lines as the answer (data-modifying CTEs are atomic; the lines are not
+        // written here, so the statement's snapshot of them is current). Concurrent claimers
+        // skip the rows others have locked instead of queueing on the oldest and finding it
+        // gone; a row lock has one holder, so no order goes to two.
         let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
-        let row = self.hot_fetch_optional(sqlx::query(
-            "with claimed as (
-                update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
-                where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
-                   select order_id from sales_order where tenant_id = $1 and status = 'pending'
-                   and hold_reason is null order by created_at, order_id limit 1 for update skip locked)
-                returning order_id, version),
-             e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
-                select $1, order_id, version, 'assigned', $4, $5, $6, $3 from claimed returning 1)
-             select order_id from claimed",
-        )
-        .bind(tenant.as_str())
-        .bind(user.as_str())
-        .bind(ms(now))
-        .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(actor.station_id.clone())
-        .bind(payload)).await?;
-        match row {
-            None => Ok(None),
-            Some(row) => {
-                let id = OrderId::parse(&text(&row, "order_id")?)
-                    .map_err(|e| rows::corrupt(e.to_string()))?;
-                self.order(tenant, &id).await
-            }
+        let fetched = self
+            .hot_fetch_all(
+                sqlx::query(&CLAIM_POSTGRES)
+                    .bind(tenant.as_str())
+                    .bind(user.as_str())
+                    .bind(ms(now))
+                    .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
+                    .bind(actor.station_id.clone())
+                    .bind(payload),
+            )
+            .await?;
+        let mut order = rows::OrderRows::default();
+        for r in &fetched {
+            order.add(r, false)?;
         }
+        Ok(order.into_order())
     }
 
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64> {

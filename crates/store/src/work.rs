@@ -229,21 +229,19 @@ fn run_group(c: &mut Connection, group: Vec<Step>) {
     }
 }
 
-/// One order and its lines, or `None`.
-pub(crate) fn order(c: &Connection, tenant: &str, id: &str) -> Result<Option<Order>, StoreError> {
-    let mut stmt = c
-        .prepare_cached(&crate::sql::ORDER_BY_ID)
-        .map_err(sqlite_err)?;
-    let mut rows = stmt.query(params![tenant, id]).map_err(sqlite_err)?;
-    let mut order: Option<Order> = None;
-    while let Some(row) = rows.next().map_err(sqlite_err)? {
-        let o = match &mut order {
-            Some(o) => o,
-            None => order.insert(rows::order(row, Vec::new())?),
-        };
-        if rows::opt_int(row, "line_no")?.is_some() {
-            o.state.lines.push(rows::order_line(row)?);
-        }
+/// One order's rows (`sql` is `ORDER_BY_ID` or, with `stock`, `ORDER_TO_WORK`).
+pub(crate) fn order_rows(
+    c: &Connection,
+    sql: &str,
+    stock: bool,
+    tenant: &str,
+    id: &str,
+) -> Result<rows::OrderRows, StoreError> {
+    let mut stmt = c.prepare_cached(sql).map_err(sqlite_err)?;
+    let mut found = stmt.query(params![tenant, id]).map_err(sqlite_err)?;
+    let mut order = rows::OrderRows::default();
+    while let Some(row) = found.next().map_err(sqlite_err)? {
+        order.add(row, stock)?;
     }
     Ok(order)
 }
@@ -358,5 +356,5 @@ pub(crate) fn claim(c: &Connection, cl: &Claim) -> Result<Option<Order>, StoreEr
         payload: serde_json::json!({"user_id": cl.user, "auto": true}).to_string(),
     };
     insert_event(c, &cl.tenant, &id, version, &event, cl.at).map_err(sqlite_err)?;
-    order(c, &cl.tenant, &id)
+    Ok(order_rows(c, &crate::sql::ORDER_BY_ID, false, &cl.tenant, &id)?.into_order())
 }

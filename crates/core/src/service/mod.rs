@@ -22,7 +22,7 @@ use crate::model::{
 };
 use crate::ports::{
     AddressCheck, CarrierError, Carriers, Clock, EventBus, LabelPurchase, LabelRequest, LiveEvent,
-    Rate, Store, TrackingEvent, TrackingKind,
+    OrderToWork, Rate, Store, TrackingEvent, TrackingKind,
 };
 use crate::settings::Settings;
 use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
@@ -506,7 +506,11 @@ impl Fulfillment {
         op: Operation,
         actor: &Actor,
     ) -> Result<OperationOutcome> {
-        let order = self.load(tenant, id).await?;
+        let OrderToWork { order, unstocked } = self
+            .store
+            .order_to_work(tenant, id)
+            .await?
+            .ok_or_else(|| Error::not_found("order", id))?;
         let mut warnings = Vec::new();
         let action = match op {
             Operation::Assign { user } => {
@@ -533,9 +537,7 @@ impl Fulfillment {
                     },
                 )?;
                 for (before, after) in order.lines().iter().zip(&decided.state.lines) {
-                    if after.picked > before.picked
-                        && self.store.on_hand(tenant, &after.sku).await?.is_empty()
-                    {
+                    if after.picked > before.picked && unstocked.contains(&after.sku.key()) {
                         warnings.push(Warning {
                             code: "no_stock_recorded",
                             message: format!(

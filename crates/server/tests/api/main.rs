@@ -373,8 +373,25 @@ async fn an_order_goes_from_pending_to_packed_and_ship_needs_a_carrier(app: Test
         r.body["data"]["warnings"][0]["code"], "no_stock_recorded",
         "no stock is recorded for PROD-001"
     );
+    // Stock recorded for PROD-002 (even none on hand): only PROD-001 is flagged now.
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/inventory",
+            Some(&app.admin),
+            Some(json!({"changes": [{"sku": "PROD-002", "location": "B-1", "on_hand": 0}]})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let r = app.operate(&id, &app.packer, json!({"action": "pick", "items": [{"sku": "PROD-001", "quantity": 1}, {"sku": "prod-002", "quantity": 1}]})).await;
     assert_eq!(r.body["data"]["status"], "picked");
+    let flagged: Vec<_> = r.body["data"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["sku"].as_str().unwrap())
+        .collect();
+    assert_eq!(flagged, vec!["PROD-001"], "{}", r.body);
 
     let pack = json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}});
     let r = app.operate(&id, &app.packer, pack).await;
