@@ -22,6 +22,7 @@ pub enum ErrorCode {
     Conflict,
     IdempotencyKeyReused,
     RequestInProgress,
+    RequestInterrupted,
     PayloadTooLarge,
     TooManyAttempts,
     CarrierNotConfigured,
@@ -42,7 +43,8 @@ impl ErrorCode {
             Self::InvalidTransition
             | Self::Conflict
             | Self::IdempotencyKeyReused
-            | Self::RequestInProgress => 409,
+            | Self::RequestInProgress
+            | Self::RequestInterrupted => 409,
             Self::PayloadTooLarge => 413,
             Self::ValidationFailed | Self::PickRejected | Self::CarrierRejected => 422,
             Self::TooManyAttempts => 429,

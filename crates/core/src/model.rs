@@ -288,6 +288,10 @@ pub struct StockEvent {
     pub created_at: Timestamp,
 }
 
+/// A request still unfinished this long after it started was interrupted: none runs that long
+/// (carrier and shop calls give up after 30 s).
+pub const UNFINISHED_REQUEST_INTERRUPTED_AFTER: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
+
 /// The outcome of starting an idempotent request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IdempotencyStart {
@@ -297,6 +301,10 @@ pub enum IdempotencyStart {
     Replay { status: u16, body: Vec<u8> },
     /// The first request with this key is still running.
     InProgress,
+    /// The first request with this key started at `since` and never finished (the hub
+    /// stopped part-way, e.g. a crash or power cut): whether it took effect is not known, so
+    /// it is neither replayed nor run again.
+    Interrupted { since: Timestamp },
     /// The key was used for a different request.
     Mismatch,
 }

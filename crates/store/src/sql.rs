@@ -11,7 +11,7 @@ use packbench_core::domain::{
 use packbench_core::model::{
     Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
     Page, PrivacyKind, PrivacyRequest, REDACTED, Shipment, ShipmentFilter, StockChange, StockEvent,
-    StockLevel, StockMove, Tenant, Timestamp, User,
+    StockLevel, StockMove, Tenant, Timestamp, UNFINISHED_REQUEST_INTERRUPTED_AFTER, User,
 };
 use packbench_core::ports::{
     LoginFailures, OrderToWork, PushState, Session, Store, StoreError, StoreResult, TrackingEvent,
@@ -2381,7 +2381,7 @@ impl Store for SqlStore {
         if inserted.rows_affected() == 1 {
             return Ok(IdempotencyStart::Proceed);
         }
-        let row = sqlx::query("select fingerprint, status_code, response from idempotency_key where tenant_id = $1 and idem_key = $2")
+        let row = sqlx::query("select fingerprint, status_code, response, created_at from idempotency_key where tenant_id = $1 and idem_key = $2")
             .bind(tenant.as_str())
             .bind(key)
             .fetch_optional(&self.pool)
@@ -2402,7 +2402,14 @@ impl Store for SqlStore {
                 status: status as u16,
                 body,
             }),
-            _ => Ok(IdempotencyStart::InProgress),
+            _ => {
+                let since = rows::time(&row, "created_at")?;
+                if now - since > UNFINISHED_REQUEST_INTERRUPTED_AFTER {
+                    Ok(IdempotencyStart::Interrupted { since })
+                } else {
+                    Ok(IdempotencyStart::InProgress)
+                }
+            }
         }
     }
 

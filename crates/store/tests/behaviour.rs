@@ -806,6 +806,22 @@ async fn idempotency_keys_replay_the_first_answer(store: SqlStore) {
         IdempotencyStart::Proceed,
         "abandoned keys can run again"
     );
+    // Started and never finished (the hub stopped part-way): after a while it is reported as
+    // interrupted, and still neither replayed nor run again.
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k2", &u, "fp", at(1))
+            .await
+            .unwrap(),
+        IdempotencyStart::InProgress
+    );
+    assert_eq!(
+        store
+            .idempotency_start(&t.id, "k2", &u, "fp", at(3))
+            .await
+            .unwrap(),
+        IdempotencyStart::Interrupted { since: at(0) }
+    );
 }
 
 async fn settings_and_device_settings_round_trip(store: SqlStore) {

@@ -33,6 +33,7 @@ const HEADLINES: Record<string, string> = {
   conflict: 'Someone else changed this order. It has been reloaded.',
   idempotency_key_reused: 'That action was already sent with different details.',
   request_in_progress: 'That action is still being processed. Wait a moment.',
+  request_interrupted: 'The hub stopped while doing that. Check the order before trying again.',
   payload_too_large: 'Too much at once. Send less.',
   too_many_attempts: 'Too many tries. Wait a minute and try again.',
   carrier_not_configured: 'UPS is not set up yet. An admin must enter the UPS credentials in Settings.',

@@ -154,6 +154,16 @@ where
             "the first request with this Idempotency-Key is still running; wait and retry",
         )
         .into_response(),
+        Ok(IdempotencyStart::Interrupted { since }) => ApiError::new(
+            ErrorCode::RequestInterrupted,
+            format!(
+                "the first request with this Idempotency-Key started at {} and never finished (the \
+                 hub stopped part-way); check the order to see whether it took effect, then send \
+                 the request again with a new key if it is still needed",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ),
+        )
+        .into_response(),
         Ok(IdempotencyStart::Mismatch) => ApiError::new(
             ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was used for a different request; use a new key",

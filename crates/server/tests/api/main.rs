@@ -491,6 +491,43 @@ async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
         409,
         "idempotency_key_reused",
     );
+
+    // A request the hub started and never finished (it stopped part-way): the key is
+    // reported as interrupted, with what to do, and the request is not run again.
+    let me = app.get("/auth/me", &app.packer).await.body["data"]["user"]["id"].clone();
+    let user = packbench_core::domain::UserId::parse(me.as_str().unwrap()).unwrap();
+    let fingerprint = {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        hasher.update(user.as_str().as_bytes());
+        hasher.update(b"\n");
+        hasher.update(format!("POST orders/{id}/operations\n{body}").as_bytes());
+        hex::encode(hasher.finalize())
+    };
+    let long_ago = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    packbench_core::ports::Store::idempotency_start(
+        &*app.store,
+        &app.acme.id,
+        "scan-43",
+        &user,
+        &fingerprint,
+        long_ago,
+    )
+    .await
+    .unwrap();
+    let stuck = [
+        ("idempotency-key", "scan-43"),
+        ("content-type", "application/json"),
+    ];
+    let r = app
+        .raw(Method::POST, &path, Some(&app.packer), body, &stuck)
+        .await;
+    assert_envelope(&r, 409, "request_interrupted");
+    let detail = app.get(&format!("/orders/{id}"), &app.packer).await;
+    assert_eq!(
+        detail.body["data"]["lines"][0]["picked"], 1,
+        "not run again"
+    );
 }
 
 async fn orders_are_listed_with_filters_and_cursors(app: TestApp) {
