@@ -341,6 +341,23 @@ impl SqlStore {
         Ok(order)
     }
 
+    /// One of an order's reasons (`sql` selects it as `reason`): `None` when the order is not
+    /// here or the reason is not set.
+    async fn order_reason(
+        &self,
+        tenant: &TenantId,
+        id: &OrderId,
+        sql: &'static str,
+    ) -> StoreResult<Option<String>> {
+        let row = sqlx::query(sql)
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?;
+        Ok(row.map(|r| opt_text(&r, "reason")).transpose()?.flatten())
+    }
+
     /// Held for the length of a write on SQLite; nothing on PostgreSQL.
     async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         match &self.write_gate {
@@ -1235,33 +1252,16 @@ impl Store for SqlStore {
     }
 
     async fn order_review(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "select review_reason from sales_order where tenant_id = $1 and order_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(row
-            .map(|r| opt_text(&r, "review_reason"))
-            .transpose()?
-            .flatten())
+        self.order_reason(tenant, id, "select review_reason as reason from sales_order where tenant_id = $1 and order_id = $2").await
     }
 
     async fn order_hold(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<String>> {
-        let row = sqlx::query(
-            "select hold_reason from sales_order where tenant_id = $1 and order_id = $2",
+        self.order_reason(
+            tenant,
+            id,
+            "select hold_reason as reason from sales_order where tenant_id = $1 and order_id = $2",
         )
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
         .await
-        .map_err(db)?;
-        Ok(row
-            .map(|r| opt_text(&r, "hold_reason"))
-            .transpose()?
-            .flatten())
     }
 
     async fn order_by_external_id(
