@@ -46,11 +46,6 @@ pub struct LoginFailures {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Everything Packbench keeps. Every method is scoped to one tenant: there is no way to read
-/// another tenant's rows through this trait.
-///
-/// Writes that must not interleave (a transition, a claim) are checked here: a transition
-/// names the version it read, and loses with [`StoreError::Conflict`] if the order moved on.
 /// An order as an operation finds it: the order, and the keys ([`Sku::key`]) of its lines'
 /// SKUs with no stock recorded at any location (picking one is allowed, but flagged).
 #[derive(Debug, Clone)]
@@ -59,6 +54,11 @@ pub struct OrderToWork {
     pub unstocked: std::collections::HashSet<String>,
 }
 
+/// Everything Packbench keeps. Every method is scoped to one tenant: there is no way to read
+/// another tenant's rows through this trait.
+///
+/// Writes that must not interleave (a transition, a claim) are checked here: a transition
+/// names the version it read, and loses with [`StoreError::Conflict`] if the order moved on.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     // Tenants, users, sessions.
