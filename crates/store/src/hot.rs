@@ -64,15 +64,6 @@ impl HotPath {
         let r = q.fetch_all(&mut *c).await;
         settle(c, r)
     }
-
-    pub(crate) async fn fetch_optional<'q>(
-        &self,
-        q: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<Option<AnyRow>, StoreError> {
-        let mut c = self.connection().await?;
-        let r = q.fetch_optional(&mut *c).await;
-        settle(c, r)
-    }
 }
 
 /// A connection whose statement failed may be broken: it leaves the pool (closed when

@@ -307,16 +307,6 @@ impl SqlStore {
         }
     }
 
-    async fn hot_fetch_optional<'q>(
-        &self,
-        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    ) -> StoreResult<Option<AnyRow>> {
-        match &self.pg_hot {
-            Some(hot) => hot.fetch_optional(q).await,
-            None => q.fetch_optional(&self.pool).await.map_err(db),
-        }
-    }
-
     /// One order's rows (`ORDER_BY_ID` or `ORDER_TO_WORK`), read where the hot path reads.
     async fn order_rows(
         &self,
@@ -423,7 +413,8 @@ impl SqlStore {
                select {tenant_p}, {id}, o.version, {kind}, {user}, {station}, {payload}, {at} from o returning 1)
              select version from o"
         );
-        match self.hot_fetch_optional(a.query(&sql)).await? {
+        // One row when the order was still at `before.version`, none when it had moved on.
+        match self.hot_fetch_all(a.query(&sql)).await?.first() {
             None => Err(StoreError::Conflict(format!("order {}", next.id))),
             Some(_) => Ok(Order {
                 state: next.clone(),
