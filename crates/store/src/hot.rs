@@ -4,13 +4,15 @@
 //! sqlx 0.8's pool pings every connection as it comes back (`return_to_pool` sends a Sync and
 //! waits for the server's answer), so each statement through it cost two round trips: under
 //! the pick/pack load those pings were ~15 % of the hub's CPU and woke a server process each
-//! time. deadpool hands a connection out and takes it back as is; a statement that fails
+//! time. These connections are sqlx's PostgreSQL driver itself rather than its `Any` layer,
+//! which copied every row and its column names into `AnyRow`s (allocations that were a
+//! fifth of the hub's CPU). deadpool hands a connection out and takes it back as is; a statement that fails
 //! drops its connection instead (it may be broken), and the next use opens a new one.
 
 use deadpool::managed::{self, Metrics, Object, RecycleResult};
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::postgres::{PgArguments, PgConnection, PgRow};
 use sqlx::query::Query;
-use sqlx::{Any, AnyConnection, Connection};
+use sqlx::{Connection, Postgres};
 
 use packbench_core::ports::StoreError;
 
@@ -21,14 +23,14 @@ pub(crate) struct Connector {
 }
 
 impl managed::Manager for Connector {
-    type Type = AnyConnection;
+    type Type = PgConnection;
     type Error = sqlx::Error;
 
-    async fn create(&self) -> Result<AnyConnection, sqlx::Error> {
-        AnyConnection::connect(&self.url).await
+    async fn create(&self) -> Result<PgConnection, sqlx::Error> {
+        PgConnection::connect(&self.url).await
     }
 
-    async fn recycle(&self, _: &mut AnyConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
+    async fn recycle(&self, _: &mut PgConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
         Ok(())
     }
 }
@@ -58,8 +60,8 @@ impl HotPath {
 
     pub(crate) async fn fetch_all<'q>(
         &self,
-        q: Query<'q, Any, AnyArguments<'q>>,
-    ) -> Result<Vec<AnyRow>, StoreError> {
+        q: Query<'q, Postgres, PgArguments>,
+    ) -> Result<Vec<PgRow>, StoreError> {
         let mut c = self.connection().await?;
         let r = q.fetch_all(&mut *c).await;
         settle(c, r)

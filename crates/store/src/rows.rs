@@ -60,6 +60,21 @@ impl Cols for AnyRow {
     }
 }
 
+impl Cols for sqlx::postgres::PgRow {
+    fn text(&self, col: &str) -> Result<String, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn int(&self, col: &str) -> Result<i64, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+        self.try_get(col).map_err(db)
+    }
+}
+
 impl Cols for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> Result<String, StoreError> {
         self.get(col).map_err(crate::work::sqlite_err)

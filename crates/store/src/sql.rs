@@ -168,6 +168,21 @@ impl Args {
         }
         q
     }
+    /// `query` for PostgreSQL's hot path (sqlx's driver itself, not its `Any` layer).
+    fn pg_query(
+        self,
+        sql: &str,
+    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+        let mut q = sqlx::query(sql);
+        for b in self.binds {
+            q = match b {
+                Bind::Text(s) => q.bind(s),
+                Bind::Int(i) => q.bind(i),
+                Bind::OptText(s) => q.bind(s),
+            };
+        }
+        q
+    }
 }
 
 const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.created_at, o.updated_at";
@@ -296,14 +311,17 @@ impl SqlStore {
         Ok(store)
     }
 
-    /// A hot-path statement's rows: on PostgreSQL through `hot`, else through the pool.
+    /// A hot-path statement's rows, on PostgreSQL's own connections (`hot`). SQLite's hot
+    /// path is the work thread, so only PostgreSQL comes here.
     async fn hot_fetch_all<'q>(
         &self,
-        q: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    ) -> StoreResult<Vec<AnyRow>> {
+        q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    ) -> StoreResult<Vec<sqlx::postgres::PgRow>> {
         match &self.pg_hot {
             Some(hot) => hot.fetch_all(q).await,
-            None => q.fetch_all(&self.pool).await.map_err(db),
+            None => Err(StoreError::Backend(
+                "the PostgreSQL hot path was asked for on another database".into(),
+            )),
         }
     }
 
@@ -322,7 +340,11 @@ impl SqlStore {
                 .await?;
         }
         let fetched = self
-            .hot_fetch_all(sqlx::query(sql).bind(tenant.as_str()).bind(id.as_str()))
+            .hot_fetch_all(
+                sqlx::query::<sqlx::Postgres>(sql)
+                    .bind(tenant.as_str())
+                    .bind(id.as_str()),
+            )
             .await?;
         let mut order = rows::OrderRows::default();
         for r in &fetched {
@@ -414,7 +436,7 @@ impl SqlStore {
              select version from o"
         );
         // One row when the order was still at `before.version`, none when it had moved on.
-        match self.hot_fetch_all(a.query(&sql)).await?.first() {
+        match self.hot_fetch_all(a.pg_query(&sql)).await?.first() {
             None => Err(StoreError::Conflict(format!("order {}", next.id))),
             Some(_) => Ok(Order {
                 state: next.clone(),
@@ -1570,7 +1592,7 @@ impl Store for SqlStore {
         let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
         let fetched = self
             .hot_fetch_all(
-                sqlx::query(&CLAIM_POSTGRES)
+                sqlx::query::<sqlx::Postgres>(&CLAIM_POSTGRES)
                     .bind(tenant.as_str())
                     .bind(user.as_str())
                     .bind(ms(now))
@@ -2219,7 +2241,7 @@ impl Store for SqlStore {
         }
         let rows = self
             .hot_fetch_all(
-                sqlx::query(
+                sqlx::query::<sqlx::Postgres>(
                     "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
                 )
                 .bind(tenant.as_str())
