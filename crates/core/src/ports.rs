@@ -140,7 +140,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<Option<OrderId>>>;
     async fn order(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Option<Order>>;
     /// The order an operation starts from, in one read: with the SKUs among its lines that
-    /// have no stock recorded at any location.
+    /// have no stock recorded at any location. It may come from what this store last read or
+    /// wrote of the order rather than from the database: a state someone else has changed
+    /// since fails `save_transition`'s version check with a conflict, as a lost race would.
     async fn order_to_work(
         &self,
         tenant: &TenantId,
@@ -187,7 +189,8 @@ pub trait Store: Send + Sync + 'static {
     async fn status_counts(&self, tenant: &TenantId) -> StoreResult<Vec<(OrderStatus, i64)>>;
     async fn order_events(&self, tenant: &TenantId, id: &OrderId) -> StoreResult<Vec<OrderEvent>>;
     /// Writes an accepted transition, its event and its stock moves in one transaction, if the
-    /// order is still at `before.version`.
+    /// order is still at `before.version`. Every write that changes what `order` answers
+    /// (the order's columns or its lines) moves the version on, so this check catches them all.
     async fn save_transition(
         &self,
         tenant: &TenantId,

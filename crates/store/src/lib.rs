@@ -10,13 +10,17 @@
 //!   takes its write lock at once and waits on `busy_timeout` instead of failing;
 //! - a transition names the order version it read (optimistic locking): of two operators acting
 //!   on one order at once, exactly one update matches and the other gets a conflict;
-//! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows.
+//! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows;
+//! - every write that changes an order's columns or lines moves its version on; operations
+//!   may start from the state this store last read or wrote (`working`), which that version
+//!   check keeps honest.
 
 mod hot;
 mod rows;
 mod sql;
 pub mod testing;
 mod work;
+mod working;
 
 pub use sql::{Backend, SqlStore};
 

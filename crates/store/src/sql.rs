@@ -55,6 +55,8 @@ pub struct SqlStore {
     sqlite_work: Option<Arc<crate::work::WorkThread>>,
     /// PostgreSQL: connections for the bench's hot path (see `hot`).
     pg_hot: Option<crate::hot::HotPath>,
+    /// The orders being worked, as last read or written (see `working`).
+    working: Arc<crate::working::Working>,
 }
 
 /// Copies SQLite's write-ahead log into the database file every two seconds, on the work
@@ -194,13 +196,14 @@ pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
     )
 });
+/// Whether line `l`'s SKU has any stock recorded, as `stocked` (1 or 0).
+const STOCKED: &str = "cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
+             then 1 else 0 end as bigint) as stocked";
 /// `ORDER_BY_ID`, and for each line whether its SKU has any stock recorded (`stocked`, 1 or
 /// 0): what an operation starts from, in one read.
 pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
-        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked,
-           cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
-             then 1 else 0 end as bigint) as stocked
+        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
          from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
     )
@@ -216,7 +219,7 @@ static CLAIM_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
             returning *),
          e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
             select $1, order_id, version, 'assigned', $4, $5, $6, $3 from o returning 1)
-         select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
+         select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
          from o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
          order by l.line_no"
     )
@@ -296,6 +299,7 @@ impl SqlStore {
             _checkpointer: None,
             sqlite_work: None,
             pg_hot: None,
+            working: Arc::default(),
         };
         store.migrate().await?;
         // The bench's work goes to a connection of our own on its own thread (see `work`),
@@ -445,6 +449,192 @@ impl SqlStore {
                 ..before.clone()
             }),
         }
+    }
+
+    /// `save_transition`'s writes, on each database's fastest path.
+    async fn save_transition_to_db(
+        &self,
+        tenant: &TenantId,
+        before: &Order,
+        t: &Transition,
+        stock: &[StockMove],
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Order> {
+        if self.backend == Backend::Postgres && stock.is_empty() {
+            return self
+                .save_transition_at_once(tenant, before, t, actor, now)
+                .await;
+        }
+        // SQLite, a transition that moves no stock: the order, its lines and the event in one
+        // hand-off to the work thread (through sqlx each statement is a hand-off to a
+        // connection's thread and back), committed with the other writes waiting (`work`).
+        // Same gate, same version check.
+        if let (Some(w), true) = (&self.sqlite_work, stock.is_empty()) {
+            let next = t.state.clone();
+            let lines: Vec<(i64, i64)> = before
+                .state
+                .lines
+                .iter()
+                .zip(&next.lines)
+                .filter(|(o, n)| o.picked != n.picked)
+                .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
+                .collect();
+            let change = crate::work::Change {
+                tenant: tenant.as_str().to_owned(),
+                order: next.id.as_str().to_owned(),
+                version: before.version,
+                status: next.status.as_str(),
+                assigned: next.assigned_to.as_ref().map(|u| u.as_str().to_owned()),
+                package: next.package.as_ref().map(to_json),
+                shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
+                cancel_reason: next.cancel_reason.clone(),
+                lines,
+                event: crate::work::Event {
+                    kind: t.event_kind,
+                    user: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
+                    station: actor.station_id.clone(),
+                    payload: t.payload.to_string(),
+                },
+                at: ms(now),
+            };
+            let done = w
+                .write(move |c| {
+                    crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
+                })
+                .await?;
+            if !done {
+                return Err(StoreError::Conflict(format!("order {}", next.id)));
+            }
+            return Ok(Order {
+                state: next,
+                version: before.version + 1,
+                updated_at: now,
+                ..before.clone()
+            });
+        }
+        let _writer = self.writer().await;
+        let next = &t.state;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        let updated = sqlx::query(
+            "update sales_order set status = $3, version = version + 1, assigned_to = $4, package = $5, shipment_id = $6,
+             cancel_reason = $7, updated_at = $8 where tenant_id = $1 and order_id = $2 and version = $9",
+        )
+        .bind(tenant.as_str())
+        .bind(next.id.as_str())
+        .bind(next.status.as_str())
+        .bind(next.assigned_to.as_ref().map(|u| u.as_str().to_owned()))
+        .bind(next.package.as_ref().map(to_json))
+        .bind(next.shipment_id.as_ref().map(|s| s.as_str().to_owned()))
+        .bind(next.cancel_reason.clone())
+        .bind(ms(now))
+        .bind(before.version)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await.map_err(db)?;
+            return Err(StoreError::Conflict(format!("order {}", next.id)));
+        }
+        for (old, new) in before.state.lines.iter().zip(&next.lines) {
+            if old.picked != new.picked {
+                sqlx::query("update order_line set picked = $4 where tenant_id = $1 and order_id = $2 and line_no = $3")
+                    .bind(tenant.as_str())
+                    .bind(next.id.as_str())
+                    .bind(i64::from(new.line_no))
+                    .bind(i64::from(new.picked))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(db)?;
+            }
+        }
+        let version = before.version + 1;
+        Self::insert_event(
+            &mut tx,
+            tenant,
+            &next.id,
+            version,
+            t.event_kind,
+            &t.payload,
+            actor,
+            now,
+        )
+        .await?;
+        if !stock.is_empty() {
+            let shipment = next
+                .shipment_id
+                .as_ref()
+                .or(before.state.shipment_id.as_ref());
+            let first = Self::next_stock_seqs(&mut tx, tenant, stock.len() as i64).await?;
+            for (i, m) in stock.iter().enumerate() {
+                let change = StockChange::Adjust {
+                    sku: m.sku.clone(),
+                    location: m.location.clone(),
+                    delta: m.delta,
+                };
+                Self::apply_stock(
+                    &mut tx,
+                    tenant,
+                    first + i as i64,
+                    &change,
+                    t.event_kind,
+                    Some(&next.id),
+                    shipment,
+                    actor,
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(Order {
+            state: next.clone(),
+            version,
+            updated_at: now,
+            ..before.clone()
+        })
+    }
+
+    /// Claims the oldest pending order in the database: the order with its stock flags.
+    async fn claim_in_db(
+        &self,
+        tenant: &TenantId,
+        user: &UserId,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Option<OrderToWork>> {
+        if let Some(w) = &self.sqlite_work {
+            let claim = crate::work::Claim {
+                tenant: tenant.as_str().to_owned(),
+                user: user.as_str().to_owned(),
+                by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
+                station: actor.station_id.clone(),
+                at: ms(now),
+            };
+            return w.write(move |c| crate::work::claim(c, &claim)).await;
+        }
+        // PostgreSQL, one statement: the order, its `assigned` event, and the claimed order
+        // with its lines as the answer (data-modifying CTEs are atomic; the lines are not
+        // written here, so the statement's snapshot of them is current). Concurrent claimers
+        // skip the rows others have locked instead of queueing on the oldest and finding it
+        // gone; a row lock has one holder, so no order goes to two.
+        let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
+        let fetched = self
+            .hot_fetch_all(
+                sqlx::query::<sqlx::Postgres>(&CLAIM_POSTGRES)
+                    .bind(tenant.as_str())
+                    .bind(user.as_str())
+                    .bind(ms(now))
+                    .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
+                    .bind(actor.station_id.clone())
+                    .bind(payload),
+            )
+            .await?;
+        let mut order = rows::OrderRows::default();
+        for r in &fetched {
+            order.add(r, true)?;
+        }
+        Ok(order.into_work())
     }
 
     /// What a webhook delivery still holds of its body (empty once processed), for audits.
@@ -1165,6 +1355,7 @@ impl Store for SqlStore {
         lines: &[packbench_core::model::NewOrderLine],
         now: Timestamp,
     ) -> StoreResult<()> {
+        let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row = sqlx::query(
@@ -1209,6 +1400,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool> {
+        let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row = sqlx::query(
@@ -1308,10 +1500,18 @@ impl Store for SqlStore {
         tenant: &TenantId,
         id: &OrderId,
     ) -> StoreResult<Option<OrderToWork>> {
-        Ok(self
+        if let Some(kept) = self.working.get(tenant.as_str(), id.as_str()) {
+            return Ok(Some(kept));
+        }
+        let since = self.working.generation();
+        let read = self
             .order_rows(&ORDER_TO_WORK, true, tenant, id)
             .await?
-            .into_work())
+            .into_work();
+        if let Some(w) = &read {
+            self.working.read(tenant.as_str(), since, w);
+        }
+        Ok(read)
     }
 
     async fn orders(&self, tenant: &TenantId, f: &OrderFilter) -> StoreResult<Page<OrderSummary>> {
@@ -1433,138 +1633,19 @@ impl Store for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Order> {
-        if self.backend == Backend::Postgres && stock.is_empty() {
-            return self
-                .save_transition_at_once(tenant, before, t, actor, now)
-                .await;
-        }
-        // SQLite, a transition that moves no stock: the order, its lines and the event in one
-        // hand-off to the work thread (through sqlx each statement is a hand-off to a
-        // connection's thread and back), committed with the other writes waiting (`work`).
-        // Same gate, same version check.
-        if let (Some(w), true) = (&self.sqlite_work, stock.is_empty()) {
-            let next = t.state.clone();
-            let lines: Vec<(i64, i64)> = before
-                .state
-                .lines
-                .iter()
-                .zip(&next.lines)
-                .filter(|(o, n)| o.picked != n.picked)
-                .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
-                .collect();
-            let change = crate::work::Change {
-                tenant: tenant.as_str().to_owned(),
-                order: next.id.as_str().to_owned(),
-                version: before.version,
-                status: next.status.as_str(),
-                assigned: next.assigned_to.as_ref().map(|u| u.as_str().to_owned()),
-                package: next.package.as_ref().map(to_json),
-                shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
-                cancel_reason: next.cancel_reason.clone(),
-                lines,
-                event: crate::work::Event {
-                    kind: t.event_kind,
-                    user: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
-                    station: actor.station_id.clone(),
-                    payload: t.payload.to_string(),
-                },
-                at: ms(now),
-            };
-            let done = w
-                .write(move |c| {
-                    crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
-                })
-                .await?;
-            if !done {
-                return Err(StoreError::Conflict(format!("order {}", next.id)));
+        // A transition that moves stock may change which SKUs have stock recorded.
+        let _changing = (!stock.is_empty()).then(|| self.working.changing());
+        let saved = self
+            .save_transition_to_db(tenant, before, t, stock, actor, now)
+            .await;
+        match &saved {
+            Ok(order) => self.working.wrote(tenant.as_str(), before.version, order),
+            Err(StoreError::Conflict(_)) => {
+                self.working.forget(tenant.as_str(), before.id().as_str())
             }
-            return Ok(Order {
-                state: next,
-                version: before.version + 1,
-                updated_at: now,
-                ..before.clone()
-            });
+            Err(_) => {}
         }
-        let _writer = self.writer().await;
-        let next = &t.state;
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        let updated = sqlx::query(
-            "update sales_order set status = $3, version = version + 1, assigned_to = $4, package = $5, shipment_id = $6,
-             cancel_reason = $7, updated_at = $8 where tenant_id = $1 and order_id = $2 and version = $9",
-        )
-        .bind(tenant.as_str())
-        .bind(next.id.as_str())
-        .bind(next.status.as_str())
-        .bind(next.assigned_to.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(next.package.as_ref().map(to_json))
-        .bind(next.shipment_id.as_ref().map(|s| s.as_str().to_owned()))
-        .bind(next.cancel_reason.clone())
-        .bind(ms(now))
-        .bind(before.version)
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?;
-        if updated.rows_affected() != 1 {
-            tx.rollback().await.map_err(db)?;
-            return Err(StoreError::Conflict(format!("order {}", next.id)));
-        }
-        for (old, new) in before.state.lines.iter().zip(&next.lines) {
-            if old.picked != new.picked {
-                sqlx::query("update order_line set picked = $4 where tenant_id = $1 and order_id = $2 and line_no = $3")
-                    .bind(tenant.as_str())
-                    .bind(next.id.as_str())
-                    .bind(i64::from(new.line_no))
-                    .bind(i64::from(new.picked))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(db)?;
-            }
-        }
-        let version = before.version + 1;
-        Self::insert_event(
-            &mut tx,
-            tenant,
-            &next.id,
-            version,
-            t.event_kind,
-            &t.payload,
-            actor,
-            now,
-        )
-        .await?;
-        if !stock.is_empty() {
-            let shipment = next
-                .shipment_id
-                .as_ref()
-                .or(before.state.shipment_id.as_ref());
-            let first = Self::next_stock_seqs(&mut tx, tenant, stock.len() as i64).await?;
-            for (i, m) in stock.iter().enumerate() {
-                let change = StockChange::Adjust {
-                    sku: m.sku.clone(),
-                    location: m.location.clone(),
-                    delta: m.delta,
-                };
-                Self::apply_stock(
-                    &mut tx,
-                    tenant,
-                    first + i as i64,
-                    &change,
-                    t.event_kind,
-                    Some(&next.id),
-                    shipment,
-                    actor,
-                    now,
-                )
-                .await?;
-            }
-        }
-        tx.commit().await.map_err(db)?;
-        Ok(Order {
-            state: next.clone(),
-            version,
-            updated_at: now,
-            ..before.clone()
-        })
+        saved
     }
 
     async fn claim_next(
@@ -1574,41 +1655,16 @@ impl Store for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Order>> {
-        if let Some(w) = &self.sqlite_work {
-            let claim = crate::work::Claim {
-                tenant: tenant.as_str().to_owned(),
-                user: user.as_str().to_owned(),
-                by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
-                station: actor.station_id.clone(),
-                at: ms(now),
-            };
-            return w.write(move |c| crate::work::claim(c, &claim)).await;
+        let since = self.working.generation();
+        let claimed = self.claim_in_db(tenant, user, actor, now).await?;
+        if let Some(w) = &claimed {
+            self.working.read(tenant.as_str(), since, w);
         }
-        // PostgreSQL, one statement: the order, its `assigned` event, and the claimed order
-        // with its lines as the answer (data-modifying CTEs are atomic; the lines are not
-        // written here, so the statement's snapshot of them is current). Concurrent claimers
-        // skip the rows others have locked instead of queueing on the oldest and finding it
-        // gone; a row lock has one holder, so no order goes to two.
-        let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
-        let fetched = self
-            .hot_fetch_all(
-                sqlx::query::<sqlx::Postgres>(&CLAIM_POSTGRES)
-                    .bind(tenant.as_str())
-                    .bind(user.as_str())
-                    .bind(ms(now))
-                    .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
-                    .bind(actor.station_id.clone())
-                    .bind(payload),
-            )
-            .await?;
-        let mut order = rows::OrderRows::default();
-        for r in &fetched {
-            order.add(r, false)?;
-        }
-        Ok(order.into_order())
+        Ok(claimed.map(|w| w.order))
     }
 
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64> {
+        let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let n = sqlx::query("delete from sales_order where tenant_id = $1")
@@ -2042,6 +2098,7 @@ impl Store for SqlStore {
         id: &OrderId,
         now: Timestamp,
     ) -> StoreResult<bool> {
+        let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let row = sqlx::query(
@@ -2298,6 +2355,7 @@ impl Store for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Vec<StockLevel>> {
+        let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
         let first = Self::next_stock_seqs(&mut tx, tenant, changes.len() as i64).await?;

@@ -26,8 +26,8 @@
 use std::sync::Arc;
 
 use packbench_core::domain::Location;
-use packbench_core::model::Order;
-use packbench_core::ports::StoreError;
+
+use packbench_core::ports::{OrderToWork, StoreError};
 use rusqlite::{Connection, params};
 
 use crate::rows;
@@ -336,7 +336,7 @@ pub(crate) struct Claim {
 
 /// Hands the oldest pending order that is not on hold to `cl.user`, with its `assigned` event,
 /// and answers it; `None` when the queue is empty. Runs inside the caller's transaction.
-pub(crate) fn claim(c: &Connection, cl: &Claim) -> Result<Option<Order>, StoreError> {
+pub(crate) fn claim(c: &Connection, cl: &Claim) -> Result<Option<OrderToWork>, StoreError> {
     let claimed = c
         .prepare_cached(
             "update sales_order set status = 'processing', assigned_to = ?2, version = version + 1, updated_at = ?3
@@ -361,5 +361,5 @@ pub(crate) fn claim(c: &Connection, cl: &Claim) -> Result<Option<Order>, StoreEr
         payload: serde_json::json!({"user_id": cl.user, "auto": true}).to_string(),
     };
     insert_event(c, &cl.tenant, &id, version, &event, cl.at).map_err(sqlite_err)?;
-    Ok(order_rows(c, &crate::sql::ORDER_BY_ID, false, &cl.tenant, &id)?.into_order())
+    Ok(order_rows(c, &crate::sql::ORDER_TO_WORK, true, &cl.tenant, &id)?.into_work())
 }

@@ -879,6 +879,122 @@ on_both_databases!(
     settings_and_device_settings_round_trip,
 );
 
+/// Operations may start from the state a store last read or wrote of an order (`working`).
+/// Whatever this store writes is seen by the next operation; what another hub on the same
+/// database writes makes the next operation here fail with a conflict (never a write over
+/// it), and the one after that starts from the database again.
+async fn an_operation_never_builds_on_a_stale_order(url: String) {
+    let store = SqlStore::connect(&url).await.unwrap();
+    let t = tenant(&store, "acme").await;
+    let ann = store
+        .create_user(&t.id, "ann", "h", Role::Operator, at(0))
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: Some(ann.id.clone()),
+        station_id: None,
+    };
+    store
+        .insert_order(
+            &t.id,
+            &new_order("#1", at(0), &[("PROD-001", 3), ("PROD-002", 1)]),
+            at(0),
+        )
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_next(&t.id, &ann.id, &actor, at(1))
+        .await
+        .unwrap()
+        .unwrap();
+    let id = claimed.id().clone();
+    let unstocked = |w: &packbench_core::ports::OrderToWork| {
+        let mut u: Vec<_> = w.unstocked.iter().cloned().collect();
+        u.sort();
+        u
+    };
+    let w = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    assert_eq!((w.order.version, unstocked(&w).len()), (2, 2));
+
+    // This store's own transition: the next operation starts from it.
+    let tr = workflow::apply(&w.order.state, &pick("PROD-001", 1)).unwrap();
+    store
+        .save_transition(&t.id, &w.order, &tr, &[], &actor, at(2))
+        .await
+        .unwrap();
+    let w = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    assert_eq!((w.order.version, w.order.lines()[0].picked), (3, 1));
+
+    // This store's other writes: stock recorded, lines replaced by a sync.
+    store
+        .change_stock(
+            &t.id,
+            &[StockChange::Set {
+                sku: Sku::parse("PROD-001").unwrap(),
+                location: Location::parse("A-1").unwrap(),
+                on_hand: 5,
+            }],
+            "count",
+            &actor,
+            at(3),
+        )
+        .await
+        .unwrap();
+    let w = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    assert_eq!(unstocked(&w), vec![Sku::parse("PROD-002").unwrap().key()]);
+    let mut lines = new_order("#1", at(0), &[("PROD-001", 4), ("PROD-002", 1)]).lines;
+    lines.truncate(2);
+    store
+        .replace_order_lines(&t.id, &id, &lines, at(4))
+        .await
+        .unwrap();
+    let w = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    let db = store.order(&t.id, &id).await.unwrap().unwrap();
+    assert_eq!(w.order.version, db.version);
+    assert_eq!(w.order.lines()[0].quantity, 4);
+
+    // Another hub picks; this store still holds the state before it.
+    let other = SqlStore::connect(&url).await.unwrap();
+    let theirs = other.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    let tr = workflow::apply(&theirs.order.state, &pick("PROD-002", 1)).unwrap();
+    other
+        .save_transition(&t.id, &theirs.order, &tr, &[], &actor, at(5))
+        .await
+        .unwrap();
+    let ours = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    let tr = workflow::apply(&ours.order.state, &pick("PROD-001", 1)).unwrap();
+    let stale = store
+        .save_transition(&t.id, &ours.order, &tr, &[], &actor, at(6))
+        .await;
+    // Built on the state before the other hub's pick (this store kept it): refused, and
+    // nothing written.
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    assert_eq!(ours.order.version, theirs.order.version);
+    // The next operation starts from the database. The sync's new lines start unpicked;
+    // every pick since counts, each once, the other hub's included.
+    let w = store.order_to_work(&t.id, &id).await.unwrap().unwrap();
+    let tr = workflow::apply(&w.order.state, &pick("PROD-001", 1)).unwrap();
+    store
+        .save_transition(&t.id, &w.order, &tr, &[], &actor, at(7))
+        .await
+        .unwrap();
+    let db = store.order(&t.id, &id).await.unwrap().unwrap();
+    let picked: Vec<_> = db.lines().iter().map(|l| l.picked).collect();
+    assert_eq!(picked, vec![1, 1], "{:?}", db.lines());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_never_builds_on_a_stale_order_sqlite() {
+    an_operation_never_builds_on_a_stale_order(packbench_store::testing::sqlite_url()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operation_never_builds_on_a_stale_order_postgres() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        an_operation_never_builds_on_a_stale_order(url).await;
+    }
+}
+
 #[tokio::test]
 async fn an_in_memory_sqlite_database_is_refused_with_what_to_use_instead() {
     for url in [
