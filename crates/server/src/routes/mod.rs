@@ -81,6 +81,20 @@ pub fn data<T: Serialize>(v: T) -> Json<Value> {
     Json(json!({ "data": v }))
 }
 
+/// `{"data": v}` rendered at once, for views that borrow what they show (`dto::OrderView`).
+pub fn data_now<T: Serialize>(v: &T) -> ApiResult<Box<serde_json::value::RawValue>> {
+    #[derive(Serialize)]
+    struct Data<'a, T> {
+        data: &'a T,
+    }
+    serde_json::value::to_raw_value(&Data { data: v }).map_err(|e| {
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("could not render the answer: {e}"),
+        )
+    })
+}
+
 /// `{"data": [...], "next_cursor": ...}`
 pub fn page<T: Serialize>(items: T, next: Option<String>) -> Json<Value> {
     Json(json!({ "data": items, "next_cursor": next }))
@@ -106,7 +120,7 @@ const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 /// Runs `work` at most once per `Idempotency-Key`: a retry with the same key and the same
 /// request gets the first answer again (header `Idempotent-Replayed: true`), never a second
 /// effect. Answers of 500 and 503 are not kept (nothing was done), so those can be retried.
-pub async fn idempotent<F, Fut>(
+pub async fn idempotent<F, Fut, B>(
     app: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
@@ -115,7 +129,8 @@ pub async fn idempotent<F, Fut>(
 ) -> Response
 where
     F: FnOnce() -> Fut,
-    Fut: Future<Output = ApiResult<(StatusCode, Value)>>,
+    Fut: Future<Output = ApiResult<(StatusCode, B)>>,
+    B: Serialize,
 {
     let key = match headers.get(IDEMPOTENCY_HEADER).map(|v| v.to_str()) {
         None => return respond(work().await),
@@ -170,11 +185,11 @@ where
         )
         .into_response(),
         Ok(IdempotencyStart::Proceed) => {
-            let (status, body) = match work().await {
-                Ok((s, v)) => (s, v),
-                Err(e) => (e.status(), e.body()),
+            let (status, bytes) = match work().await {
+                Ok((s, v)) => (s, serde_json::to_vec(&v)),
+                Err(e) => (e.status(), serde_json::to_vec(&e.body())),
             };
-            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let bytes = bytes.unwrap_or_default();
             let kept = if status == StatusCode::INTERNAL_SERVER_ERROR
                 || status == StatusCode::SERVICE_UNAVAILABLE
             {
@@ -192,7 +207,7 @@ where
     }
 }
 
-fn respond(r: ApiResult<(StatusCode, Value)>) -> Response {
+fn respond<B: Serialize>(r: ApiResult<(StatusCode, B)>) -> Response {
     match r {
         Ok((s, v)) => (s, Json(v)).into_response(),
         Err(e) => e.into_response(),

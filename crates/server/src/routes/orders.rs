@@ -10,7 +10,7 @@ use packbench_core::service::Operation;
 use packbench_core::workflow::OrderStatus;
 use serde_json::{Value, json};
 
-use super::{data, idempotent, page};
+use super::{data, data_now, idempotent, page};
 use crate::auth::{Caller, Permission};
 use crate::dto::{self, OperationBody, Query};
 use crate::error::{ApiError, ApiResult};
@@ -171,7 +171,10 @@ pub async fn clear_review(
     Ok(data(json!({"order_id": id, "review": null})))
 }
 
-pub async fn claim(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+pub async fn claim(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+) -> ApiResult<Json<Box<serde_json::value::RawValue>>> {
     caller.require(Permission::OrdersWork)?;
     let claimed = app
         .fulfillment
@@ -179,11 +182,7 @@ pub async fn claim(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
         .await?;
     let order = claimed
         .ok_or_else(|| ApiError::not_found("no pending order is waiting; the queue is empty"))?;
-    Ok(data(dto::order_view(
-        caller.tenant.slug.as_str(),
-        &order,
-        None,
-    )))
+    data_now(&dto::order_view(caller.tenant.slug.as_str(), &order, None)).map(Json)
 }
 
 pub async fn operate(
@@ -213,15 +212,15 @@ pub async fn operate(
             .operate(&caller.tenant.id, &id, op, &caller.actor())
             .await?;
         let body = match (&out.shipment, is_ship) {
-            (Some(s), true) => dto::shipped_view(tenant, &out.order, s),
-            _ => json!({
-                "order_id": out.order.id(),
-                "status": out.order.status(),
-                "order": dto::order_view(tenant, &out.order, None),
-                "warnings": out.warnings,
-            }),
+            (Some(s), true) => data_now(&dto::shipped_view(tenant, &out.order, s))?,
+            _ => data_now(&dto::OperatedView {
+                order_id: out.order.id(),
+                status: out.order.status(),
+                order: dto::order_view(tenant, &out.order, None),
+                warnings: &out.warnings,
+            })?,
         };
-        Ok((StatusCode::OK, json!({ "data": body })))
+        Ok((StatusCode::OK, body))
     })
     .await
 }
