@@ -15,6 +15,7 @@
 //!   may start from the state this store last read or wrote (`working`), which that version
 //!   check keeps honest.
 
+mod floor;
 mod hot;
 mod rows;
 mod sql;

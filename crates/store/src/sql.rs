@@ -57,6 +57,8 @@ pub struct SqlStore {
     pg_hot: Option<crate::hot::HotPath>,
     /// The orders being worked, as last read or written (see `working`).
     working: Arc<crate::working::Working>,
+    /// PostgreSQL: where each tenant's claims start (see `floor`).
+    claim_floors: Option<Arc<crate::floor::ClaimFloors>>,
 }
 
 /// Copies SQLite's write-ahead log into the database file every two seconds, on the work
@@ -215,7 +217,11 @@ static CLAIM_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(||
             update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
             where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
                select order_id from sales_order where tenant_id = $1 and status = 'pending'
-               and hold_reason is null order by created_at, order_id limit 1 for update skip locked)
+               and hold_reason is null
+               and (created_at, order_id) >= (
+                 coalesce((select created_at from claim_floor where tenant_id = $1), -9223372036854775808),
+                 coalesce((select order_id from claim_floor where tenant_id = $1), ''))
+               order by created_at, order_id limit 1 for update skip locked)
             returning *),
          e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
             select $1, order_id, version, 'assigned', $4, $5, $6, $3 from o returning 1)
@@ -300,6 +306,7 @@ impl SqlStore {
             sqlite_work: None,
             pg_hot: None,
             working: Arc::default(),
+            claim_floors: None,
         };
         store.migrate().await?;
         // The bench's work goes to a connection of our own on its own thread (see `work`),
@@ -311,6 +318,9 @@ impl SqlStore {
         }
         if backend == Backend::Postgres {
             store.pg_hot = Some(crate::hot::HotPath::new(&url, max_connections as usize)?);
+            store.claim_floors = Some(Arc::new(crate::floor::ClaimFloors::start(
+                store.pool.clone(),
+            )));
         }
         Ok(store)
     }
@@ -617,7 +627,8 @@ impl SqlStore {
         // with its lines as the answer (data-modifying CTEs are atomic; the lines are not
         // written here, so the statement's snapshot of them is current). Concurrent claimers
         // skip the rows others have locked instead of queueing on the oldest and finding it
-        // gone; a row lock has one holder, so no order goes to two.
+        // gone; a row lock has one holder, so no order goes to two. The walk starts at the
+        // tenant's claim floor (see `floor`), past the orders claimed before it was raised.
         let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
         let fetched = self
             .hot_fetch_all(
@@ -652,6 +663,15 @@ impl SqlStore {
                 .map_err(db)?;
         row.map(|r| r.try_get::<Vec<u8>, _>("body").map_err(db))
             .transpose()
+    }
+
+    /// PostgreSQL: raises `tenant`'s claim floor now, as the store does by itself every
+    /// quarter second after claims (see `floor`). Nothing to do on SQLite.
+    pub async fn raise_claim_floor(&self, tenant: &TenantId) -> StoreResult<()> {
+        match self.backend {
+            Backend::Postgres => crate::floor::raise(&self.pool, tenant.as_str()).await,
+            Backend::Sqlite => Ok(()),
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -1659,6 +1679,9 @@ impl Store for SqlStore {
         let claimed = self.claim_in_db(tenant, user, actor, now).await?;
         if let Some(w) = &claimed {
             self.working.read(tenant.as_str(), since, w);
+            if let Some(floors) = &self.claim_floors {
+                floors.claimed(tenant.as_str());
+            }
         }
         Ok(claimed.map(|w| w.order))
     }

@@ -530,6 +530,141 @@ async fn auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_firs
     assert_eq!(events.last().unwrap().kind, "assigned");
 }
 
+/// Claims start where the queue starts (on PostgreSQL, a floor raised behind the claims):
+/// an order that becomes claimable below it (an older order imported late) is still handed
+/// out first, and while claimers, raises and late imports run at once no order is left
+/// behind or handed out twice.
+async fn the_queue_never_loses_an_order_that_becomes_claimable_late(store: SqlStore) {
+    let t = tenant(&store, "acme").await;
+    let mut users = Vec::new();
+    for i in 0..6 {
+        users.push(
+            store
+                .create_user(&t.id, &format!("packer{i}"), "h", Role::Operator, at(0))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let actor = |u: &UserId| Actor {
+        user_id: Some(u.clone()),
+        station_id: None,
+    };
+    for i in 0..40 {
+        store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#{}", 100 + i), at(100 + i), &[("PROD-003", 1)]),
+                at(200),
+            )
+            .await
+            .unwrap();
+    }
+    let first = actor(&users[0]);
+    let claim = |minute| store.claim_next(&t.id, &users[0], &first, at(minute));
+    let mut handed_out = Vec::new();
+    for _ in 0..10 {
+        handed_out.push(claim(300).await.unwrap().unwrap().name);
+    }
+    assert_eq!(handed_out[9], "#109");
+    store.raise_claim_floor(&t.id).await.unwrap();
+    if store.backend() == packbench_store::Backend::Postgres {
+        // Claims now start at the oldest order still waiting.
+        let floor: i64 =
+            sqlx::query_scalar("select created_at from claim_floor where tenant_id = $1")
+                .bind(t.id.as_str())
+                .fetch_one(store.pool())
+                .await
+                .unwrap();
+        assert_eq!(floor, at(110).timestamp_millis());
+    }
+    store
+        .insert_order(
+            &t.id,
+            &new_order("#late", at(5), &[("PROD-003", 1)]),
+            at(301),
+        )
+        .await
+        .unwrap();
+    let next = claim(302).await.unwrap().unwrap();
+    assert_eq!(next.name, "#late", "the oldest goes first");
+    store.raise_claim_floor(&t.id).await.unwrap();
+    assert_eq!(claim(303).await.unwrap().unwrap().name, "#110");
+
+    // All at once: six claimers until the queue looks empty, floors raised in a loop, and
+    // twenty orders imported late, each older than some of those being claimed (so between
+    // where the floor is and where a raise in progress may put it).
+    let store = Arc::new(store);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let raiser = {
+        let (store, t, done) = (store.clone(), t.id.clone(), done.clone());
+        tokio::spawn(async move {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                store.raise_claim_floor(&t).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let importer = {
+        let (store, t) = (store.clone(), t.id.clone());
+        tokio::spawn(async move {
+            for i in 0..20 {
+                let created = at(112 + 2 * i) + Duration::seconds(30);
+                let late = new_order(&format!("#late{i}"), created, &[("PROD-003", 1)]);
+                store.insert_order(&t, &late, at(400)).await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    let mut claimers = Vec::new();
+    for u in &users {
+        let (store, t, u) = (store.clone(), t.id.clone(), u.clone());
+        claimers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(o) = store.claim_next(&t, &u, &actor(&u), at(500)).await.unwrap() {
+                mine.push(o.name);
+            }
+            mine
+        }));
+    }
+    importer.await.unwrap();
+    for c in claimers {
+        handed_out.extend(c.await.unwrap());
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    raiser.await.unwrap();
+    // What the importer added after the claimers stopped is still there, oldest first.
+    store.raise_claim_floor(&t.id).await.unwrap();
+    let mut rest = Vec::new();
+    while let Some(o) = store
+        .claim_next(&t.id, &users[0], &actor(&users[0]), at(600))
+        .await
+        .unwrap()
+    {
+        rest.push(o.created_at);
+    }
+    assert!(
+        rest.windows(2).all(|w| w[0] <= w[1]),
+        "oldest first: {rest:?}"
+    );
+    let total = handed_out.len() + 2 + rest.len();
+    let unique: HashSet<_> = handed_out.iter().collect();
+    assert_eq!(unique.len(), handed_out.len(), "no order handed out twice");
+    assert_eq!(total, 40 + 1 + 20, "every order handed out, each once");
+    let pending = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                status: Some(OrderStatus::Pending),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(pending.items.is_empty(), "left behind: {:?}", pending.items);
+}
+
 async fn stock_changes_are_recorded_with_their_cause_and_open_orders_allocate(store: SqlStore) {
     let t = tenant(&store, "acme").await;
     let sku = Sku::parse("PROD-001").unwrap();
@@ -873,6 +1008,7 @@ on_both_databases!(
     transitions_append_events_and_exactly_one_of_two_racing_operators_wins,
     a_write_that_fails_half_way_is_undone_alone_and_the_writes_beside_it_land,
     auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_first,
+    the_queue_never_loses_an_order_that_becomes_claimable_late,
     stock_changes_are_recorded_with_their_cause_and_open_orders_allocate,
     a_ship_transition_takes_stock_and_remembers_what_it_took,
     idempotency_keys_replay_the_first_answer,
