@@ -58,6 +58,9 @@ bench: deps pg
 	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite" --slow-ms 8
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
 	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench" --slow-ms 8
+	# The same server through its Unix socket (a hub on the database's machine; README).
+	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
+	target/release/packbench-load --database "postgres://postgres@localhost/packbench_bench?host=$${TMPDIR:-/tmp}/packbench-pg-$(PG_PORT)&port=$(PG_PORT)" --slow-ms 8
 	cargo bench -p packbench-devices --bench print
 	cargo bench -p packbench-labels --bench convert
 	target/release/packbench-ship-load
