@@ -315,7 +315,11 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { bind, ui } => {
-            let state = Arc::new(AppState::new(Arc::new(open(cli.database).await?)));
+            let store = open(cli.database).await?;
+            if let Err(e) = store.open_connections().await {
+                tracing::warn!(error = %e, "could not open the database connections ahead; they open on first use");
+            }
+            let state = Arc::new(AppState::new(Arc::new(store)));
             run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
         }
         Command::Demo { bind, ui, orders } => {

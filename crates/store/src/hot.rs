@@ -58,6 +58,17 @@ impl HotPath {
         })
     }
 
+    /// Opens every connection now, so the first operations after a start do not wait for
+    /// them (a connection takes a few milliseconds: a server process and its login).
+    pub(crate) async fn open_all(&self) -> Result<(), StoreError> {
+        let size = self.0.status().max_size;
+        let mut opened = Vec::with_capacity(size);
+        for _ in 0..size {
+            opened.push(self.connection().await?);
+        }
+        Ok(())
+    }
+
     pub(crate) async fn fetch_all<'q>(
         &self,
         q: Query<'q, Postgres, PgArguments>,

@@ -665,6 +665,15 @@ impl SqlStore {
             .transpose()
     }
 
+    /// Opens the connections the bench's operations use (PostgreSQL), for a hub about to
+    /// serve: otherwise the first operations after a start each wait for one.
+    pub async fn open_connections(&self) -> StoreResult<()> {
+        match &self.pg_hot {
+            Some(hot) => hot.open_all().await,
+            None => Ok(()),
+        }
+    }
+
     /// PostgreSQL: raises `tenant`'s claim floor now, as the store does by itself every
     /// quarter second after claims (see `floor`). Nothing to do on SQLite.
     pub async fn raise_claim_floor(&self, tenant: &TenantId) -> StoreResult<()> {
