@@ -1,6 +1,7 @@
 //! The [`Store`] port on SQLite and PostgreSQL.
 //!
-//! One implementation serves both databases through sqlx's `Any` driver: the SQL is written
+//! One implementation serves both databases through sqlx's `Any` driver (the bench's hot path
+//! uses each database's own: `work` for SQLite, `hot` for PostgreSQL): the SQL is written
 //! once in the subset both dialects share (`$n` parameters, `on conflict`, `returning`,
 //! `bigint` columns, timestamps as epoch milliseconds), and each dialect has its own migrations
 //! under `migrations/`. Queries are checked at run time, so building needs no database.
