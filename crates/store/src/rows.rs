@@ -45,35 +45,27 @@ pub(crate) trait Cols {
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError>;
 }
 
-impl Cols for AnyRow {
-    fn text(&self, col: &str) -> Result<String, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn int(&self, col: &str) -> Result<i64, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.try_get(col).map_err(db)
-    }
+/// sqlx's rows, through the `Any` layer or PostgreSQL's own driver (the hot path).
+macro_rules! sqlx_cols {
+    ($($row:ty),*) => {$(
+        impl Cols for $row {
+            fn text(&self, col: &str) -> Result<String, StoreError> {
+                self.try_get(col).map_err(db)
+            }
+            fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
+                self.try_get(col).map_err(db)
+            }
+            fn int(&self, col: &str) -> Result<i64, StoreError> {
+                self.try_get(col).map_err(db)
+            }
+            fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
+                self.try_get(col).map_err(db)
+            }
+        }
+    )*};
 }
 
-impl Cols for sqlx::postgres::PgRow {
-    fn text(&self, col: &str) -> Result<String, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn int(&self, col: &str) -> Result<i64, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-    fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.try_get(col).map_err(db)
-    }
-}
+sqlx_cols!(AnyRow, sqlx::postgres::PgRow);
 
 impl Cols for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> Result<String, StoreError> {

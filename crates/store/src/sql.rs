@@ -161,22 +161,14 @@ impl Args {
     fn opt_text(&mut self, v: Option<String>) -> String {
         self.push(Bind::OptText(v))
     }
-    fn query(self, sql: &str) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
-        let mut q = sqlx::query(sql);
-        for b in self.binds {
-            q = match b {
-                Bind::Text(s) => q.bind(s),
-                Bind::Int(i) => q.bind(i),
-                Bind::OptText(s) => q.bind(s),
-            };
-        }
-        q
-    }
-    /// `query` for PostgreSQL's hot path (sqlx's driver itself, not its `Any` layer).
-    fn pg_query(
-        self,
-        sql: &str,
-    ) -> sqlx::query::Query<'_, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    /// The statement with its values bound, for the `Any` pool or PostgreSQL's hot path.
+    fn query<'q, DB>(self, sql: &'q str) -> sqlx::query::Query<'q, DB, DB::Arguments<'q>>
+    where
+        DB: sqlx::Database,
+        String: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+        Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    {
         let mut q = sqlx::query(sql);
         for b in self.binds {
             q = match b {
@@ -450,7 +442,11 @@ impl SqlStore {
              select version from o"
         );
         // One row when the order was still at `before.version`, none when it had moved on.
-        match self.hot_fetch_all(a.pg_query(&sql)).await?.first() {
+        match self
+            .hot_fetch_all(a.query::<sqlx::Postgres>(&sql))
+            .await?
+            .first()
+        {
             None => Err(StoreError::Conflict(format!("order {}", next.id))),
             Some(_) => Ok(Order {
                 state: next.clone(),
