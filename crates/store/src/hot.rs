@@ -10,7 +10,7 @@
 //! drops its connection instead (it may be broken), and the next use opens a new one.
 
 use deadpool::managed::{self, Metrics, Object, RecycleResult};
-use sqlx::postgres::{PgArguments, PgConnection, PgRow};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgRow};
 use sqlx::query::Query;
 use sqlx::{Connection, Postgres};
 
@@ -19,7 +19,7 @@ use packbench_core::ports::StoreError;
 use crate::rows::db;
 
 pub(crate) struct Connector {
-    url: String,
+    options: PgConnectOptions,
 }
 
 impl managed::Manager for Connector {
@@ -27,7 +27,7 @@ impl managed::Manager for Connector {
     type Error = sqlx::Error;
 
     async fn create(&self) -> Result<PgConnection, sqlx::Error> {
-        PgConnection::connect(&self.url).await
+        PgConnection::connect_with(&self.options).await
     }
 
     async fn recycle(&self, _: &mut PgConnection, _: &Metrics) -> RecycleResult<sqlx::Error> {
@@ -39,16 +39,14 @@ impl managed::Manager for Connector {
 pub(crate) struct HotPath(managed::Pool<Connector>);
 
 impl HotPath {
-    pub(crate) fn new(url: &str, size: usize) -> Result<Self, StoreError> {
-        managed::Pool::builder(Connector {
-            url: url.to_owned(),
-        })
-        .max_size(size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .wait_timeout(Some(std::time::Duration::from_secs(10)))
-        .build()
-        .map(Self)
-        .map_err(|e| StoreError::Backend(Box::new(e)))
+    pub(crate) fn new(options: PgConnectOptions, size: usize) -> Result<Self, StoreError> {
+        managed::Pool::builder(Connector { options })
+            .max_size(size)
+            .runtime(deadpool::Runtime::Tokio1)
+            .wait_timeout(Some(std::time::Duration::from_secs(10)))
+            .build()
+            .map(Self)
+            .map_err(|e| StoreError::Backend(Box::new(e)))
     }
 
     async fn connection(&self) -> Result<Object<Connector>, StoreError> {

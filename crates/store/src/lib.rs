@@ -14,8 +14,12 @@
 //! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows;
 //! - every write that changes an order's columns or lines moves its version on; operations
 //!   may start from the state this store last read or wrote (`working`), which that version
-//!   check keeps honest.
+//!   check keeps honest;
+//! - a transition that moves no stock is committed with the others waiting by then (SQLite's
+//!   `work`, PostgreSQL's `commit`) and answered only after that commit.
 
+mod change;
+mod commit;
 mod floor;
 mod hot;
 mod rows;

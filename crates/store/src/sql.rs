@@ -55,6 +55,9 @@ pub struct SqlStore {
     sqlite_work: Option<Arc<crate::work::WorkThread>>,
     /// PostgreSQL: connections for the bench's hot path (see `hot`).
     pg_hot: Option<crate::hot::HotPath>,
+    /// PostgreSQL: where transitions queue to be written in groups (see `commit`), and its
+    /// connection.
+    pg_commit: Option<(Arc<crate::commit::Committer>, crate::hot::HotPath)>,
     /// The orders being worked, as last read or written (see `working`).
     working: Arc<crate::working::Working>,
     /// PostgreSQL: where each tenant's claims start (see `floor`).
@@ -297,6 +300,7 @@ impl SqlStore {
             _checkpointer: None,
             sqlite_work: None,
             pg_hot: None,
+            pg_commit: None,
             working: Arc::default(),
             claim_floors: None,
         };
@@ -309,7 +313,14 @@ impl SqlStore {
             store.sqlite_work = Some(work);
         }
         if backend == Backend::Postgres {
-            store.pg_hot = Some(crate::hot::HotPath::new(&url, max_connections as usize)?);
+            let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(db)?;
+            let options = options.options([("plan_cache_mode", "force_generic_plan")]);
+            let committing = crate::hot::HotPath::new(options.clone(), crate::commit::IN_FLIGHT)?;
+            store.pg_commit = Some((
+                Arc::new(crate::commit::Committer::start(committing.clone())),
+                committing,
+            ));
+            store.pg_hot = Some(crate::hot::HotPath::new(options, max_connections as usize)?);
             store.claim_floors = Some(Arc::new(crate::floor::ClaimFloors::start(
                 store.pool.clone(),
             )));
@@ -388,75 +399,6 @@ impl SqlStore {
         self.backend
     }
 
-    /// PostgreSQL, a transition that moves no stock (picks, packs, assigns): the order's
-    /// update, its lines and its event as one statement — data-modifying CTEs run as one atomic
-    /// statement, so this is one round trip instead of begin, three statements and commit.
-    /// The lines and the event are written only if the order was still at `before.version`.
-    async fn save_transition_at_once(
-        &self,
-        tenant: &TenantId,
-        before: &Order,
-        t: &Transition,
-        actor: &Actor,
-        now: Timestamp,
-    ) -> StoreResult<Order> {
-        let next = &t.state;
-        let mut a = Args::default();
-        let tenant_p = a.text(tenant.as_str());
-        let id = a.text(next.id.as_str());
-        let status = a.text(next.status.as_str());
-        let assigned = a.opt_text(next.assigned_to.as_ref().map(|u| u.as_str().to_owned()));
-        let package = a.opt_text(next.package.as_ref().map(to_json));
-        let shipment = a.opt_text(next.shipment_id.as_ref().map(|s| s.as_str().to_owned()));
-        let cancel = a.opt_text(next.cancel_reason.clone());
-        let at = a.int(ms(now));
-        let version = a.int(before.version);
-        // One CTE per changed line, each a primary-key update (a join on a VALUES list can be
-        // planned as a scan of every line).
-        let lines: String = before
-            .state
-            .lines
-            .iter()
-            .zip(&next.lines)
-            .filter(|(old, new)| old.picked != new.picked)
-            .enumerate()
-            .map(|(i, (_, new))| {
-                format!(
-                    ", l{i} as (update order_line set picked = {} where tenant_id = {tenant_p}
-                       and order_id = {id} and line_no = {} and exists (select 1 from o) returning 1)",
-                    a.int(i64::from(new.picked)),
-                    a.int(i64::from(new.line_no))
-                )
-            })
-            .collect();
-        let kind = a.text(t.event_kind);
-        let user = a.opt_text(actor.user_id.as_ref().map(|u| u.as_str().to_owned()));
-        let station = a.opt_text(actor.station_id.clone());
-        let payload = a.text(t.payload.to_string());
-        let sql = format!(
-            "with o as (update sales_order set status = {status}, version = version + 1, assigned_to = {assigned},
-                 package = {package}, shipment_id = {shipment}, cancel_reason = {cancel}, updated_at = {at}
-               where tenant_id = {tenant_p} and order_id = {id} and version = {version} returning version){lines},
-             e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
-               select {tenant_p}, {id}, o.version, {kind}, {user}, {station}, {payload}, {at} from o returning 1)
-             select version from o"
-        );
-        // One row when the order was still at `before.version`, none when it had moved on.
-        match self
-            .hot_fetch_all(a.query::<sqlx::Postgres>(&sql))
-            .await?
-            .first()
-        {
-            None => Err(StoreError::Conflict(format!("order {}", next.id))),
-            Some(_) => Ok(Order {
-                state: next.clone(),
-                version: before.version + 1,
-                updated_at: now,
-                ..before.clone()
-            }),
-        }
-    }
-
     /// `save_transition`'s writes, on each database's fastest path.
     async fn save_transition_to_db(
         &self,
@@ -467,57 +409,35 @@ impl SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Order> {
-        if self.backend == Backend::Postgres && stock.is_empty() {
-            return self
-                .save_transition_at_once(tenant, before, t, actor, now)
-                .await;
-        }
-        // SQLite, a transition that moves no stock: the order, its lines and the event in one
-        // hand-off to the work thread (through sqlx each statement is a hand-off to a
-        // connection's thread and back), committed with the other writes waiting (`work`).
-        // Same gate, same version check.
-        if let (Some(w), true) = (&self.sqlite_work, stock.is_empty()) {
-            let next = t.state.clone();
-            let lines: Vec<(i64, i64)> = before
-                .state
-                .lines
-                .iter()
-                .zip(&next.lines)
-                .filter(|(o, n)| o.picked != n.picked)
-                .map(|(_, n)| (i64::from(n.line_no), i64::from(n.picked)))
-                .collect();
-            let change = crate::work::Change {
-                tenant: tenant.as_str().to_owned(),
-                order: next.id.as_str().to_owned(),
-                version: before.version,
-                status: next.status.as_str(),
-                assigned: next.assigned_to.as_ref().map(|u| u.as_str().to_owned()),
-                package: next.package.as_ref().map(to_json),
-                shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
-                cancel_reason: next.cancel_reason.clone(),
-                lines,
-                event: crate::work::Event {
-                    kind: t.event_kind,
-                    user: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
-                    station: actor.station_id.clone(),
-                    payload: t.payload.to_string(),
-                },
-                at: ms(now),
+        // A transition that moves no stock (picks, packs, assigns): the order, its changed
+        // lines and the event, committed with the other transitions waiting by then (SQLite's
+        // `work`, PostgreSQL's `commit`), at the version it started from.
+        if stock.is_empty() {
+            let change = crate::change::Change::of(tenant, before, t, actor, now);
+            let saved = if let Some(w) = &self.sqlite_work {
+                Some(
+                    w.write(move |c| {
+                        crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
+                    })
+                    .await?,
+                )
+            } else if let Some((committer, _)) = &self.pg_commit {
+                Some(committer.save(change).await?)
+            } else {
+                None
             };
-            let done = w
-                .write(move |c| {
-                    crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
-                })
-                .await?;
-            if !done {
-                return Err(StoreError::Conflict(format!("order {}", next.id)));
+            match saved {
+                Some(false) => return Err(StoreError::Conflict(format!("order {}", t.state.id))),
+                Some(true) => {
+                    return Ok(Order {
+                        state: t.state.clone(),
+                        version: before.version + 1,
+                        updated_at: now,
+                        ..before.clone()
+                    });
+                }
+                None => {}
             }
-            return Ok(Order {
-                state: next,
-                version: before.version + 1,
-                updated_at: now,
-                ..before.clone()
-            });
         }
         let _writer = self.writer().await;
         let next = &t.state;
@@ -665,7 +585,13 @@ impl SqlStore {
     /// serve: otherwise the first operations after a start each wait for one.
     pub async fn open_connections(&self) -> StoreResult<()> {
         match &self.pg_hot {
-            Some(hot) => hot.open_all().await,
+            Some(hot) => {
+                hot.open_all().await?;
+                match &self.pg_commit {
+                    Some((_, committing)) => committing.open_all().await,
+                    None => Ok(()),
+                }
+            }
             None => Ok(()),
         }
     }

@@ -30,6 +30,7 @@ use packbench_core::domain::Location;
 use packbench_core::ports::{OrderToWork, StoreError};
 use rusqlite::{Connection, params};
 
+use crate::change::{Change, Event};
 use crate::rows;
 
 type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
@@ -271,14 +272,6 @@ pub(crate) fn on_hand(
     Ok(out)
 }
 
-/// An order event, as written with a transition or a claim.
-pub(crate) struct Event {
-    pub kind: &'static str,
-    pub user: Option<String>,
-    pub station: Option<String>,
-    pub payload: String,
-}
-
 fn insert_event(
     c: &Connection,
     tenant: &str,
@@ -290,22 +283,6 @@ fn insert_event(
     c.prepare_cached("insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at) values (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
         .execute(params![tenant, order, seq, e.kind, e.user, e.station, e.payload, at])?;
     Ok(())
-}
-
-/// A transition that moves no stock: the order's new columns, its changed lines
-/// (`(line_no, picked)`), and its event; written only if the order is still at `version`.
-pub(crate) struct Change {
-    pub tenant: String,
-    pub order: String,
-    pub version: i64,
-    pub status: &'static str,
-    pub assigned: Option<String>,
-    pub package: Option<String>,
-    pub shipment: Option<String>,
-    pub cancel_reason: Option<String>,
-    pub lines: Vec<(i64, i64)>,
-    pub event: Event,
-    pub at: i64,
 }
 
 /// Saves `ch` (inside the caller's transaction); `Ok(false)` when the order moved on (another operator won).

@@ -350,7 +350,7 @@ async fn transitions_append_events_and_exactly_one_of_two_racing_operators_wins(
     assert_eq!(events[1].user_id.as_ref(), Some(&ann.id));
 }
 
-/// Writes arriving together are committed together on SQLite (`work`'s group commit): one that
+/// Writes arriving together are committed together (SQLite's `work`, PostgreSQL's `commit`): one that
 /// fails half way is undone alone, and the writes beside it still land, each exactly once.
 async fn a_write_that_fails_half_way_is_undone_alone_and_the_writes_beside_it_land(
     store: SqlStore,

@@ -104,6 +104,23 @@ fn cpu_ms(pid: u32) -> Option<f64> {
     Some(ticks * 10.0)
 }
 
+/// CPU time the whole machine has spent busy so far (every process and the kernel, all
+/// cores; not idle, I/O wait or steal), in milliseconds: the hub, its database and the load
+/// generator share these cores.
+fn machine_busy_ms() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let f: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap_or(0.0))
+        .collect();
+    // user, nice, system, idle, iowait, irq, softirq, steal
+    let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)?;
+    Some(busy * 10.0)
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -217,15 +234,16 @@ async fn main() -> anyhow::Result<()> {
         "PostgreSQL"
     };
     println!(
-        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub CPU per op | load CPU per op | hub RSS (peak) |"
+        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub CPU per op | load CPU per op | machine CPU per op | hub RSS (peak) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
     // Phase 2: picks and packs from C clients, for each C asked for. Each client claims
     // orders and works them: a pick per line, then a pack.
     for &clients in &args.clients {
         let cpu_before = cpu_ms(pid).unwrap_or(0.0);
         let own_before = cpu_ms(std::process::id()).unwrap_or(0.0);
+        let machine_before = machine_busy_ms().unwrap_or(0.0);
         let slow = args.slow_ms.map(Duration::from_millis);
         let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops, slow).await?;
         // Claims included: the CPU the hub spent for each timed pick or pack.
@@ -233,16 +251,18 @@ async fn main() -> anyhow::Result<()> {
         // The load generator shares the machine: what it spent per operation too.
         let own_per_op =
             (cpu_ms(std::process::id()).unwrap_or(0.0) - own_before) / lat.len() as f64;
+        let machine_per_op = (machine_busy_ms().unwrap_or(0.0) - machine_before) / lat.len() as f64;
         let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
         let throughput = lat.len() as f64 / elapsed;
         let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
         let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
         println!(
-            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.2} ms | {:.2} ms | {:.1} MB ({:.1} MB) |",
+            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MB ({:.1} MB) |",
             args.orders,
             lat.len(),
             cpu_per_op,
             own_per_op,
+            machine_per_op,
             rss as f64 / 1024.0,
             hwm as f64 / 1024.0
         );

@@ -1,0 +1,207 @@
+//! PostgreSQL: the bench's transitions committed in groups, one statement per group.
+//!
+//! A pick or a pack is a small write (the order's row, a line, an event), and PostgreSQL's
+//! cost for it was mostly the statement around it: the round trip, a server process woken,
+//! the executor set up for three tables and their seven indexes, the commit. Under 8
+//! clients the server's processes took half of both cores for ~0.2 ms of actual work per
+//! transition (BENCHMARKS.md, session 7). So transitions queue here, like SQLite's (`work`):
+//! a committer task takes every transition waiting and writes them all with one statement
+//! ([`SAVE_GROUP`]), its rows given as arrays, on one connection. Each transition is still
+//! written only if its order is at the version it started from: the ones whose order moved on
+//! are simply not in the statement's answer, and their callers get a conflict while the
+//! others are saved. A transition is answered only once its group has committed.
+//!
+//! One group holds at most one transition per order: a second one for the same order (two
+//! operators at once) waits for the next group, where it finds the version moved on. If the
+//! group's statement fails (a broken check, a deadlock with another writer), nothing of it
+//! was written, and each of its transitions is tried again alone, so one bad transition fails
+//! only itself.
+//!
+//! The connection plans the statement once for every group size (`plan_cache_mode =
+//! force_generic_plan`): PostgreSQL otherwise judged its generic plan (which assumes
+//! unknown-length arrays) dearer than a plan made for each group's values, and re-planned it
+//! every time (~0.6 ms, more than the writes).
+
+use std::collections::{HashSet, VecDeque};
+
+use sqlx::Row;
+use tokio::sync::{mpsc, oneshot};
+
+use packbench_core::ports::{StoreError, StoreResult};
+
+use crate::change::Change;
+use crate::hot::HotPath;
+use crate::rows::db;
+
+/// Most transitions written by one statement; more wait for the next.
+const MAX_GROUP: usize = 64;
+pub(crate) const IN_FLIGHT: usize = 1;
+
+/// Every transition of a group: the orders (`t`, its position in the group as `n`), then
+/// the changed lines of the orders updated (by `n`), then their events. Answers the `n` of each
+/// order saved.
+const SAVE_GROUP: &str = "with o as (
+    update sales_order s set status = t.status, version = s.version + 1, assigned_to = t.assigned_to,
+        package = t.package, shipment_id = t.shipment_id, cancel_reason = t.cancel_reason, updated_at = t.at
+    from unnest($1::text[], $2::text[], $3::int8[], $4::text[], $5::text[], $6::text[], $7::text[],
+                $8::text[], $9::int8[], $10::text[], $11::text[], $12::text[], $13::text[])
+         with ordinality as t(tenant_id, order_id, version, status, assigned_to, package, shipment_id,
+                              cancel_reason, at, kind, user_id, station_id, payload, n)
+    where s.tenant_id = t.tenant_id and s.order_id = t.order_id and s.version = t.version
+    returning t.n, s.tenant_id, s.order_id, s.version, t.kind, t.user_id, t.station_id, t.payload, t.at
+),
+l as (
+    update order_line ol set picked = x.picked
+    from unnest($14::int8[], $15::int8[], $16::int8[]) as x(n, line_no, picked), o
+    where o.n = x.n and ol.tenant_id = o.tenant_id and ol.order_id = o.order_id and ol.line_no = x.line_no
+),
+e as (
+    insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
+    select tenant_id, order_id, version, kind, user_id, station_id, payload, at from o
+)
+select n from o";
+
+struct Waiting {
+    change: Change,
+    answer: oneshot::Sender<StoreResult<bool>>,
+}
+
+/// Where transitions queue for their group. The committer stops with the store.
+pub(crate) struct Committer {
+    waiting: mpsc::UnboundedSender<Waiting>,
+}
+
+impl Committer {
+    /// Starts the committer on `hot`'s connections (one is enough: a group at a time).
+    pub(crate) fn start(hot: HotPath) -> Self {
+        let (waiting, queue) = mpsc::unbounded_channel();
+        tokio::spawn(commit_groups(queue, hot));
+        Self { waiting }
+    }
+
+    /// Writes `change` with the next group: `Ok(false)` when its order had moved on from the
+    /// version it started from.
+    pub(crate) async fn save(&self, change: Change) -> StoreResult<bool> {
+        let (answer, answered) = oneshot::channel();
+        self.waiting
+            .send(Waiting { change, answer })
+            .map_err(stopped)?;
+        answered.await.map_err(stopped)?
+    }
+}
+
+fn stopped<E>(_: E) -> StoreError {
+    StoreError::Backend("the PostgreSQL committer stopped".into())
+}
+
+async fn commit_groups(mut queue: mpsc::UnboundedReceiver<Waiting>, hot: HotPath) {
+    // In arrival order: what the last group left (a second change to one of its orders),
+    // then what came since.
+    let mut waiting: VecDeque<Waiting> = VecDeque::new();
+    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(w) => waiting.push_back(w),
+                None => return,
+            }
+        }
+        while let Ok(w) = queue.try_recv() {
+            waiting.push_back(w);
+        }
+        let mut group = Vec::new();
+        let mut orders = HashSet::new();
+        let mut left = VecDeque::new();
+        for w in waiting.drain(..) {
+            if group.len() < MAX_GROUP
+                && orders.insert((w.change.tenant.clone(), w.change.order.clone()))
+            {
+                group.push(w);
+            } else {
+                left.push_back(w);
+            }
+        }
+        waiting = left;
+        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+            return;
+        };
+        let hot = hot.clone();
+        tokio::spawn(async move {
+            commit(&hot, group).await;
+            drop(permit);
+        });
+    }
+}
+
+/// Writes `group` and answers each of its callers.
+async fn commit(hot: &HotPath, group: Vec<Waiting>) {
+    let changes: Vec<&Change> = group.iter().map(|w| &w.change).collect();
+    let saved = save_group(hot, &changes).await;
+    drop(changes);
+    match saved {
+        Ok(saved) => {
+            for (w, saved) in group.into_iter().zip(saved) {
+                let _ = w.answer.send(Ok(saved));
+            }
+        }
+        Err(e) if group.len() == 1 => {
+            if let Some(w) = group.into_iter().next() {
+                let _ = w.answer.send(Err(e));
+            }
+        }
+        // Nothing was written: each alone, so a bad one fails only itself.
+        Err(_) => {
+            for w in group {
+                let alone = save_group(hot, &[&w.change]).await.map(|s| s[0]);
+                let _ = w.answer.send(alone);
+            }
+        }
+    }
+}
+
+/// Runs [`SAVE_GROUP`] for `changes`: whether each was saved, in order.
+async fn save_group(hot: &HotPath, changes: &[&Change]) -> StoreResult<Vec<bool>> {
+    let texts = |f: fn(&Change) -> &str| changes.iter().map(|c| f(c)).collect::<Vec<&str>>();
+    let maybe = |f: fn(&Change) -> Option<&str>| {
+        changes.iter().map(|c| f(c)).collect::<Vec<Option<&str>>>()
+    };
+    let ints = |f: fn(&Change) -> i64| changes.iter().map(|c| f(c)).collect::<Vec<i64>>();
+    let (mut line_n, mut line_no, mut picked) = (Vec::new(), Vec::new(), Vec::new());
+    for (n, c) in (1i64..).zip(changes) {
+        for &(no, p) in &c.lines {
+            line_n.push(n);
+            line_no.push(no);
+            picked.push(p);
+        }
+    }
+    let q = sqlx::query::<sqlx::Postgres>(SAVE_GROUP)
+        .bind(texts(|c| &c.tenant))
+        .bind(texts(|c| &c.order))
+        .bind(ints(|c| c.version))
+        .bind(texts(|c| c.status))
+        .bind(maybe(|c| c.assigned.as_deref()))
+        .bind(maybe(|c| c.package.as_deref()))
+        .bind(maybe(|c| c.shipment.as_deref()))
+        .bind(maybe(|c| c.cancel_reason.as_deref()))
+        .bind(ints(|c| c.at))
+        .bind(texts(|c| c.event.kind))
+        .bind(maybe(|c| c.event.user.as_deref()))
+        .bind(maybe(|c| c.event.station.as_deref()))
+        .bind(texts(|c| &c.event.payload))
+        .bind(line_n)
+        .bind(line_no)
+        .bind(picked);
+    let mut saved = vec![false; changes.len()];
+    for row in hot.fetch_all(q).await? {
+        let n: i64 = row.try_get(0).map_err(db)?;
+        match usize::try_from(n - 1).ok().and_then(|i| saved.get_mut(i)) {
+            Some(s) => *s = true,
+            None => {
+                return Err(StoreError::Backend(
+                    format!("the group's statement answered an unknown position {n}").into(),
+                ));
+            }
+        }
+    }
+    Ok(saved)
+}
