@@ -1,4 +1,5 @@
-//! A transition as the hot paths write it (`work` on SQLite, `commit` on PostgreSQL).
+//! A transition and a claim as the hot paths write them (`work` on SQLite, `commit` and
+//! `claim` on PostgreSQL).
 
 use packbench_core::domain::TenantId;
 use packbench_core::model::{Actor, Order, Timestamp};
@@ -66,4 +67,14 @@ impl Change {
             at: ms(now),
         }
     }
+}
+
+/// Auto-assign: who takes the oldest pending order, and when.
+pub(crate) struct Claim {
+    pub tenant: String,
+    pub user: String,
+    /// The actor, for the event: the same user when they claim for themselves.
+    pub by: Option<String>,
+    pub station: Option<String>,
+    pub at: i64,
 }

@@ -22,20 +22,18 @@
 //! unknown-length arrays) dearer than a plan made for each group's values, and re-planned it
 //! every time (~0.6 ms, more than the writes).
 
-use std::collections::{HashSet, VecDeque};
-
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot};
 
 use packbench_core::ports::{StoreError, StoreResult};
 
 use crate::change::Change;
+use crate::group;
 use crate::hot::HotPath;
 use crate::rows::db;
 
 /// Most transitions written by one statement; more wait for the next.
 const MAX_GROUP: usize = 64;
-pub(crate) const IN_FLIGHT: usize = 1;
 
 /// Every transition of a group: the orders (`t`, its position in the group as `n`), then
 /// the changed lines of the orders updated (by `n`), then their events. Answers the `n` of each
@@ -72,7 +70,7 @@ pub(crate) struct Committer {
 }
 
 impl Committer {
-    /// Starts the committer on `hot`'s connections (one is enough: a group at a time).
+    /// Starts the committer on `hot`'s connection (one: a group at a time).
     pub(crate) fn start(hot: HotPath) -> Self {
         let (waiting, queue) = mpsc::unbounded_channel();
         tokio::spawn(commit_groups(queue, hot));
@@ -94,42 +92,21 @@ fn stopped<E>(_: E) -> StoreError {
     StoreError::Backend("the PostgreSQL committer stopped".into())
 }
 
-async fn commit_groups(mut queue: mpsc::UnboundedReceiver<Waiting>, hot: HotPath) {
-    // In arrival order: what the last group left (a second change to one of its orders),
-    // then what came since.
-    let mut waiting: VecDeque<Waiting> = VecDeque::new();
-    let in_flight = std::sync::Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
+async fn commit_groups(queue: mpsc::UnboundedReceiver<Waiting>, hot: HotPath) {
+    // A group is formed when the one before has committed, so it takes everything that
+    // arrived meanwhile (at most one change per order).
+    let mut waiting = group::Waiting::new(queue);
     loop {
-        if waiting.is_empty() {
-            match queue.recv().await {
-                Some(w) => waiting.push_back(w),
-                None => return,
-            }
-        }
-        while let Ok(w) = queue.try_recv() {
-            waiting.push_back(w);
-        }
-        let mut group = Vec::new();
-        let mut orders = HashSet::new();
-        let mut left = VecDeque::new();
-        for w in waiting.drain(..) {
-            if group.len() < MAX_GROUP
-                && orders.insert((w.change.tenant.clone(), w.change.order.clone()))
-            {
-                group.push(w);
-            } else {
-                left.push_back(w);
-            }
-        }
-        waiting = left;
-        let Ok(permit) = in_flight.clone().acquire_owned().await else {
+        let joins = |group: &[Waiting], w: &Waiting| {
+            group.len() < MAX_GROUP
+                && !group
+                    .iter()
+                    .any(|g| g.change.order == w.change.order && g.change.tenant == w.change.tenant)
+        };
+        let Some(group) = waiting.next_group(joins).await else {
             return;
         };
-        let hot = hot.clone();
-        tokio::spawn(async move {
-            commit(&hot, group).await;
-            drop(permit);
-        });
+        commit(&hot, group).await;
     }
 }
 

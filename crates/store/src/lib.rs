@@ -16,11 +16,14 @@
 //!   may start from the state this store last read or wrote (`working`), which that version
 //!   check keeps honest;
 //! - a transition that moves no stock is committed with the others waiting by then (SQLite's
-//!   `work`, PostgreSQL's `commit`) and answered only after that commit.
+//!   `work`, PostgreSQL's `commit`) and answered only after that commit; so is a claim
+//!   (PostgreSQL's `claim`, one statement for every claim of a tenant waiting).
 
 mod change;
+mod claim;
 mod commit;
 mod floor;
+mod group;
 mod hot;
 mod rows;
 mod sql;

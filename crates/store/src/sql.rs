@@ -58,6 +58,9 @@ pub struct SqlStore {
     /// PostgreSQL: where transitions queue to be written in groups (see `commit`), and its
     /// connection.
     pg_commit: Option<(Arc<crate::commit::Committer>, crate::hot::HotPath)>,
+    /// PostgreSQL: where claims queue to be handed out in groups (see `claim`), and its
+    /// connection.
+    pg_claim: Option<(Arc<crate::claim::Claimer>, crate::hot::HotPath)>,
     /// The orders being worked, as last read or written (see `working`).
     working: Arc<crate::working::Working>,
     /// PostgreSQL: where each tenant's claims start (see `floor`).
@@ -184,7 +187,7 @@ impl Args {
     }
 }
 
-const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.created_at, o.updated_at";
+pub(crate) const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.created_at, o.updated_at";
 /// One order and its lines in one query (the order's columns repeat on each line).
 pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -194,7 +197,7 @@ pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock
     )
 });
 /// Whether line `l`'s SKU has any stock recorded, as `stocked` (1 or 0).
-const STOCKED: &str = "cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
+pub(crate) const STOCKED: &str = "cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
              then 1 else 0 end as bigint) as stocked";
 /// `ORDER_BY_ID`, and for each line whether its SKU has any stock recorded (`stocked`, 1 or
 /// 0): what an operation starts from, in one read.
@@ -203,26 +206,6 @@ pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLo
         "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
          from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
-    )
-});
-/// PostgreSQL's claim (see `claim_next`): answers the claimed order's rows as `ORDER_BY_ID`.
-static CLAIM_POSTGRES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "with o as (
-            update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
-            where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
-               select order_id from sales_order where tenant_id = $1 and status = 'pending'
-               and hold_reason is null
-               and (created_at, order_id) >= (
-                 coalesce((select created_at from claim_floor where tenant_id = $1), -9223372036854775808),
-                 coalesce((select order_id from claim_floor where tenant_id = $1), ''))
-               order by created_at, order_id limit 1 for update skip locked)
-            returning *),
-         e as (insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
-            select $1, order_id, version, 'assigned', $4, $5, $6, $3 from o returning 1)
-         select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
-         from o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
-         order by l.line_no"
     )
 });
 const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
@@ -301,6 +284,7 @@ impl SqlStore {
             sqlite_work: None,
             pg_hot: None,
             pg_commit: None,
+            pg_claim: None,
             working: Arc::default(),
             claim_floors: None,
         };
@@ -315,10 +299,15 @@ impl SqlStore {
         if backend == Backend::Postgres {
             let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(db)?;
             let options = options.options([("plan_cache_mode", "force_generic_plan")]);
-            let committing = crate::hot::HotPath::new(options.clone(), crate::commit::IN_FLIGHT)?;
+            let committing = crate::hot::HotPath::new(options.clone(), 1)?;
             store.pg_commit = Some((
                 Arc::new(crate::commit::Committer::start(committing.clone())),
                 committing,
+            ));
+            let claiming = crate::hot::HotPath::new(options.clone(), 1)?;
+            store.pg_claim = Some((
+                Arc::new(crate::claim::Claimer::start(claiming.clone())),
+                claiming,
             ));
             store.pg_hot = Some(crate::hot::HotPath::new(options, max_connections as usize)?);
             store.claim_floors = Some(Arc::new(crate::floor::ClaimFloors::start(
@@ -529,39 +518,22 @@ impl SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<OrderToWork>> {
+        let claim = crate::change::Claim {
+            tenant: tenant.as_str().to_owned(),
+            user: user.as_str().to_owned(),
+            by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
+            station: actor.station_id.clone(),
+            at: ms(now),
+        };
         if let Some(w) = &self.sqlite_work {
-            let claim = crate::work::Claim {
-                tenant: tenant.as_str().to_owned(),
-                user: user.as_str().to_owned(),
-                by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
-                station: actor.station_id.clone(),
-                at: ms(now),
-            };
             return w.write(move |c| crate::work::claim(c, &claim)).await;
         }
-        // PostgreSQL, one statement: the order, its `assigned` event, and the claimed order
-        // with its lines as the answer (data-modifying CTEs are atomic; the lines are not
-        // written here, so the statement's snapshot of them is current). Concurrent claimers
-        // skip the rows others have locked instead of queueing on the oldest and finding it
-        // gone; a row lock has one holder, so no order goes to two. The walk starts at the
-        // tenant's claim floor (see `floor`), past the orders claimed before it was raised.
-        let payload = serde_json::json!({"user_id": user, "auto": true}).to_string();
-        let fetched = self
-            .hot_fetch_all(
-                sqlx::query::<sqlx::Postgres>(&CLAIM_POSTGRES)
-                    .bind(tenant.as_str())
-                    .bind(user.as_str())
-                    .bind(ms(now))
-                    .bind(actor.user_id.as_ref().map(|u| u.as_str().to_owned()))
-                    .bind(actor.station_id.clone())
-                    .bind(payload),
-            )
-            .await?;
-        let mut order = rows::OrderRows::default();
-        for r in &fetched {
-            order.add(r, true)?;
+        match &self.pg_claim {
+            Some((claimer, _)) => claimer.claim(claim).await,
+            None => Err(StoreError::Backend(
+                "the PostgreSQL claimer was asked for on another database".into(),
+            )),
         }
-        Ok(order.into_work())
     }
 
     /// What a webhook delivery still holds of its body (empty once processed), for audits.
@@ -587,10 +559,13 @@ impl SqlStore {
         match &self.pg_hot {
             Some(hot) => {
                 hot.open_all().await?;
-                match &self.pg_commit {
-                    Some((_, committing)) => committing.open_all().await,
-                    None => Ok(()),
+                if let Some((_, committing)) = &self.pg_commit {
+                    committing.open_all().await?;
                 }
+                if let Some((_, claiming)) = &self.pg_claim {
+                    claiming.open_all().await?;
+                }
+                Ok(())
             }
             None => Ok(()),
         }

@@ -30,7 +30,7 @@ use packbench_core::domain::Location;
 use packbench_core::ports::{OrderToWork, StoreError};
 use rusqlite::{Connection, params};
 
-use crate::change::{Change, Event};
+use crate::change::{Change, Claim, Event};
 use crate::rows;
 
 type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
@@ -299,16 +299,6 @@ pub(crate) fn save_transition(c: &Connection, ch: &Change) -> rusqlite::Result<b
     }
     insert_event(c, &ch.tenant, &ch.order, ch.version + 1, &ch.event, ch.at)?;
     Ok(true)
-}
-
-/// Auto-assign: who takes the oldest pending order, and when.
-pub(crate) struct Claim {
-    pub tenant: String,
-    pub user: String,
-    /// The actor, for the event: the same user when they claim for themselves.
-    pub by: Option<String>,
-    pub station: Option<String>,
-    pub at: i64,
 }
 
 /// Hands the oldest pending order that is not on hold to `cl.user`, with its `assigned` event,

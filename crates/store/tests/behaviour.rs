@@ -470,7 +470,15 @@ async fn auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_firs
                 .claim_next(&t, &u, &actor, at(20))
                 .await
                 .unwrap()
-                .map(|o| (o.name.clone(), o.state.assigned_to.clone()))
+                .map(|o| {
+                    assert_eq!(
+                        o.state.assigned_to.as_ref(),
+                        Some(&u),
+                        "{} went to its claimer",
+                        o.name
+                    );
+                    (o.name.clone(), o.id().clone(), u)
+                })
         }));
     }
     let claimed: Vec<_> = futures::future::join_all(tasks)
@@ -478,13 +486,27 @@ async fn auto_assign_hands_each_pending_order_to_exactly_one_claimer_oldest_firs
         .into_iter()
         .map(Result::unwrap)
         .collect();
-    let names: HashSet<_> = claimed.iter().flatten().map(|(n, _)| n.clone()).collect();
+    let names: HashSet<_> = claimed
+        .iter()
+        .flatten()
+        .map(|(n, _, _)| n.clone())
+        .collect();
     assert_eq!(
         claimed.iter().flatten().count(),
         5,
         "five orders, five winners: {claimed:?}"
     );
     assert_eq!(names.len(), 5, "no order was handed out twice");
+    for (name, id, u) in claimed.iter().flatten() {
+        let events = store.order_events(&t.id, id).await.unwrap();
+        let assigned = events.last().unwrap();
+        assert_eq!(assigned.kind, "assigned");
+        assert_eq!(
+            assigned.user_id.as_ref(),
+            Some(u),
+            "{name}'s event names its claimer"
+        );
+    }
     assert_eq!(
         claimed.iter().filter(|c| c.is_none()).count(),
         3,
@@ -1176,4 +1198,86 @@ async fn postgres_hot_path_recovers_when_the_server_drops_its_connections() {
         let found = store.order(&t.id, order.id()).await.unwrap();
         assert_eq!(found.map(|o| o.name), Some("#1".to_owned()));
     }
+}
+
+/// Claims arriving together are handed out by one statement (PostgreSQL's `claim`): one that
+/// fails (here a station id PostgreSQL cannot store) fails alone, and the claims beside it
+/// each still get their own order. SQLite stores that id, so this is PostgreSQL's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_claim_that_fails_fails_alone_and_the_claims_beside_it_land() {
+    let Some(url) = packbench_store::testing::postgres_url().await else {
+        return;
+    };
+    let store = SqlStore::connect(&url).await.unwrap();
+    let t = tenant(&store, "acme").await;
+    let ann = store
+        .create_user(&t.id, "ann", "h", Role::Operator, at(0))
+        .await
+        .unwrap();
+    for i in 0..12 {
+        store
+            .insert_order(
+                &t.id,
+                &new_order(&format!("#{i}"), at(i), &[("PROD-003", 1)]),
+                at(20),
+            )
+            .await
+            .unwrap();
+    }
+    const BAD: usize = 3;
+    let store = Arc::new(store);
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let (store, t, u) = (store.clone(), t.id.clone(), ann.id.clone());
+            tokio::spawn(async move {
+                let actor = Actor {
+                    user_id: Some(u.clone()),
+                    station_id: Some(if i == BAD {
+                        "bench\0".into()
+                    } else {
+                        format!("bench-{i}")
+                    }),
+                };
+                store.claim_next(&t, &u, &actor, at(30)).await
+            })
+        })
+        .collect();
+    let mut claimed = HashSet::new();
+    for (i, r) in futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        match r.unwrap() {
+            Ok(order) => {
+                assert_ne!(i, BAD, "the bad claim was refused");
+                let order = order.expect("twelve orders for seven good claims");
+                let events = store.order_events(&t.id, order.id()).await.unwrap();
+                assert_eq!(
+                    events.last().unwrap().station_id,
+                    Some(format!("bench-{i}"))
+                );
+                assert!(claimed.insert(order.name), "no order went to two claims");
+            }
+            Err(_) => assert_eq!(i, BAD, "only the bad claim failed"),
+        }
+    }
+    assert_eq!(claimed.len(), 7);
+    let pending = store
+        .orders(
+            &t.id,
+            &OrderFilter {
+                status: Some(OrderStatus::Pending),
+                limit: 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.items.len(), 5, "the failed claim took nothing");
+    let oldest: HashSet<String> = (0..7).map(|i| format!("#{i}")).collect();
+    assert_eq!(
+        claimed, oldest,
+        "the good claims took the seven oldest orders"
+    );
 }
