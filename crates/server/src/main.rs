@@ -15,6 +15,11 @@ use packbench_core::ports::{Clock, Store, SystemClock};
 use packbench_server::{AppState, HubOptions, auth, demo, serve, shutdown_signal};
 use packbench_store::SqlStore;
 
+/// mimalloc rather than glibc's malloc: under the pick/pack load, glibc's allocator was a sixth
+/// of the hub's CPU, part of it threads waiting on its arena lock (BENCHMARKS.md, session 9).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "packbench",
