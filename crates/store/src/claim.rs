@@ -12,12 +12,11 @@
 //! tried again alone, so one bad claim fails only itself.
 
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
 
 use packbench_core::ports::{OrderToWork, StoreError, StoreResult};
 
 use crate::change::Claim;
-use crate::group;
+use crate::group::{Asked, Grouped, Groups};
 use crate::hot::HotPath;
 use crate::rows::{self, db};
 use crate::sql::{ORDER_COLUMNS_O, STOCKED};
@@ -62,79 +61,39 @@ static CLAIM_GROUP: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     )
 });
 
-struct Waiting {
-    claim: Claim,
-    answer: oneshot::Sender<StoreResult<Option<OrderToWork>>>,
+/// Claims, answered in groups on the claimer's connection (one: a group at a time).
+struct Claims {
+    hot: HotPath,
+}
+
+impl Grouped for Claims {
+    type Work = Claim;
+    /// The order claimed, or `None` when the tenant's queue had none left.
+    type Answer = Option<OrderToWork>;
+    const TASK: &'static str = "PostgreSQL claimer";
+
+    /// Claims of the group's tenant; other tenants' wait for a later group, in their order.
+    fn joins(group: &[Asked<Self>], next: &Asked<Self>) -> bool {
+        group.len() < MAX_GROUP && next.work.tenant == group[0].work.tenant
+    }
+
+    async fn run(&self, group: &[&Claim]) -> StoreResult<Vec<Option<OrderToWork>>> {
+        claim_group(&self.hot, group).await
+    }
 }
 
 /// Where claims queue for their group. The claimer stops with the store.
-pub(crate) struct Claimer {
-    waiting: mpsc::UnboundedSender<Waiting>,
-}
+pub(crate) struct Claimer(Groups<Claims>);
 
 impl Claimer {
-    /// Starts the claimer on `hot`'s connection (one: a group at a time).
     pub(crate) fn start(hot: HotPath) -> Self {
-        let (waiting, queue) = mpsc::unbounded_channel();
-        tokio::spawn(claim_groups(queue, hot));
-        Self { waiting }
+        Self(Groups::start(Claims { hot }))
     }
 
     /// Hands `claim` the oldest claimable order of its tenant with the next group: `None` when
     /// there is none.
     pub(crate) async fn claim(&self, claim: Claim) -> StoreResult<Option<OrderToWork>> {
-        let (answer, answered) = oneshot::channel();
-        self.waiting
-            .send(Waiting { claim, answer })
-            .map_err(stopped)?;
-        answered.await.map_err(stopped)?
-    }
-}
-
-fn stopped<E>(_: E) -> StoreError {
-    StoreError::Backend("the PostgreSQL claimer stopped".into())
-}
-
-async fn claim_groups(queue: mpsc::UnboundedReceiver<Waiting>, hot: HotPath) {
-    // A group is formed when the one before has answered: every claim of one tenant that
-    // arrived meanwhile. Other tenants' claims wait for the next group, in their order.
-    let mut waiting = group::Waiting::new(queue);
-    loop {
-        let joins = |group: &[Waiting], w: &Waiting| {
-            group.len() < MAX_GROUP && w.claim.tenant == group[0].claim.tenant
-        };
-        let Some(group) = waiting.next_group(joins).await else {
-            return;
-        };
-        answer(&hot, group).await;
-    }
-}
-
-/// Claims for `group` and answers each of its callers.
-async fn answer(hot: &HotPath, group: Vec<Waiting>) {
-    let claims: Vec<&Claim> = group.iter().map(|w| &w.claim).collect();
-    let claimed = claim_group(hot, &claims).await;
-    drop(claims);
-    match claimed {
-        Ok(claimed) => {
-            for (w, order) in group.into_iter().zip(claimed) {
-                let _ = w.answer.send(Ok(order));
-            }
-        }
-        Err(e) if group.len() == 1 => {
-            if let Some(w) = group.into_iter().next() {
-                let _ = w.answer.send(Err(e));
-            }
-        }
-        // Nothing was written: each alone, so a bad one fails only itself.
-        Err(_) => {
-            for w in group {
-                let alone = claim_group(hot, &[&w.claim])
-                    .await
-                    .map(|mut c| c.pop().flatten());
-                let _ = w.answer.send(alone);
-            }
-        }
+        self.0.ask(claim).await
     }
 }
 

@@ -23,12 +23,11 @@
 //! every time (~0.6 ms, more than the writes).
 
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot};
 
 use packbench_core::ports::{StoreError, StoreResult};
 
 use crate::change::Change;
-use crate::group;
+use crate::group::{Asked, Grouped, Groups};
 use crate::hot::HotPath;
 use crate::rows::db;
 
@@ -59,80 +58,43 @@ e as (
 )
 select n from o";
 
-struct Waiting {
-    change: Change,
-    answer: oneshot::Sender<StoreResult<bool>>,
+/// Transitions, committed in groups on the committer's connection (one: a group at a time).
+struct Commits {
+    hot: HotPath,
+}
+
+impl Grouped for Commits {
+    type Work = Change;
+    /// Whether it was saved: `false` when its order had moved on from its version.
+    type Answer = bool;
+    const TASK: &'static str = "PostgreSQL committer";
+
+    /// At most one change per order in a group.
+    fn joins(group: &[Asked<Self>], next: &Asked<Self>) -> bool {
+        let (tenant, order) = (&next.work.tenant, &next.work.order);
+        group.len() < MAX_GROUP
+            && !group
+                .iter()
+                .any(|g| &g.work.order == order && &g.work.tenant == tenant)
+    }
+
+    async fn run(&self, group: &[&Change]) -> StoreResult<Vec<bool>> {
+        save_group(&self.hot, group).await
+    }
 }
 
 /// Where transitions queue for their group. The committer stops with the store.
-pub(crate) struct Committer {
-    waiting: mpsc::UnboundedSender<Waiting>,
-}
+pub(crate) struct Committer(Groups<Commits>);
 
 impl Committer {
-    /// Starts the committer on `hot`'s connection (one: a group at a time).
     pub(crate) fn start(hot: HotPath) -> Self {
-        let (waiting, queue) = mpsc::unbounded_channel();
-        tokio::spawn(commit_groups(queue, hot));
-        Self { waiting }
+        Self(Groups::start(Commits { hot }))
     }
 
     /// Writes `change` with the next group: `Ok(false)` when its order had moved on from the
     /// version it started from.
     pub(crate) async fn save(&self, change: Change) -> StoreResult<bool> {
-        let (answer, answered) = oneshot::channel();
-        self.waiting
-            .send(Waiting { change, answer })
-            .map_err(stopped)?;
-        answered.await.map_err(stopped)?
-    }
-}
-
-fn stopped<E>(_: E) -> StoreError {
-    StoreError::Backend("the PostgreSQL committer stopped".into())
-}
-
-async fn commit_groups(queue: mpsc::UnboundedReceiver<Waiting>, hot: HotPath) {
-    // A group is formed when the one before has committed, so it takes everything that
-    // arrived meanwhile (at most one change per order).
-    let mut waiting = group::Waiting::new(queue);
-    loop {
-        let joins = |group: &[Waiting], w: &Waiting| {
-            group.len() < MAX_GROUP
-                && !group
-                    .iter()
-                    .any(|g| g.change.order == w.change.order && g.change.tenant == w.change.tenant)
-        };
-        let Some(group) = waiting.next_group(joins).await else {
-            return;
-        };
-        commit(&hot, group).await;
-    }
-}
-
-/// Writes `group` and answers each of its callers.
-async fn commit(hot: &HotPath, group: Vec<Waiting>) {
-    let changes: Vec<&Change> = group.iter().map(|w| &w.change).collect();
-    let saved = save_group(hot, &changes).await;
-    drop(changes);
-    match saved {
-        Ok(saved) => {
-            for (w, saved) in group.into_iter().zip(saved) {
-                let _ = w.answer.send(Ok(saved));
-            }
-        }
-        Err(e) if group.len() == 1 => {
-            if let Some(w) = group.into_iter().next() {
-                let _ = w.answer.send(Err(e));
-            }
-        }
-        // Nothing was written: each alone, so a bad one fails only itself.
-        Err(_) => {
-            for w in group {
-                let alone = save_group(hot, &[&w.change]).await.map(|s| s[0]);
-                let _ = w.answer.send(alone);
-            }
-        }
+        self.0.ask(change).await
     }
 }
 

@@ -1,17 +1,107 @@
 //! Work queued for a task that does it in groups (PostgreSQL's `commit` and `claim`).
+//!
+//! Callers ask and wait for their answer; the task forms a group when the one before is done,
+//! so a group takes everything that arrived meanwhile (what may join is the work's own rule),
+//! and does it at once. If a group fails, nothing of it was written: each of its pieces is
+//! done again alone, so a bad one fails only itself.
 
 use std::collections::VecDeque;
+use std::future::Future;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+
+use packbench_core::ports::{StoreError, StoreResult};
+
+/// One kind of work done in groups.
+pub(crate) trait Grouped: Send + Sync + 'static {
+    type Work: Send + Sync + 'static;
+    type Answer: Send + 'static;
+    /// What the task is, for the error its callers get once it has stopped.
+    const TASK: &'static str;
+
+    /// Whether `next` may join `group` (never empty).
+    fn joins(group: &[Asked<Self>], next: &Asked<Self>) -> bool;
+
+    /// Does a group at once: the answer of each piece, in order, or an error and nothing done.
+    fn run(
+        &self,
+        group: &[&Self::Work],
+    ) -> impl Future<Output = StoreResult<Vec<Self::Answer>>> + Send;
+}
+
+/// A piece of work and where its answer goes.
+pub(crate) struct Asked<G: Grouped + ?Sized> {
+    pub(crate) work: G::Work,
+    answer: oneshot::Sender<StoreResult<G::Answer>>,
+}
+
+/// Where the work queues for its task. The task stops with the last of these.
+pub(crate) struct Groups<G: Grouped> {
+    waiting: mpsc::UnboundedSender<Asked<G>>,
+}
+
+impl<G: Grouped> Groups<G> {
+    /// Starts the task.
+    pub(crate) fn start(grouped: G) -> Self {
+        let (waiting, queue) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut waiting = Waiting::new(queue);
+            while let Some(group) = waiting.next_group(G::joins).await {
+                answer_each(&grouped, group).await;
+            }
+        });
+        Self { waiting }
+    }
+
+    /// Does `work` with the next group it may join.
+    pub(crate) async fn ask(&self, work: G::Work) -> StoreResult<G::Answer> {
+        let (answer, answered) = oneshot::channel();
+        let stopped = || StoreError::Backend(format!("the {} stopped", G::TASK).into());
+        self.waiting
+            .send(Asked { work, answer })
+            .map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
+    }
+}
+
+/// Does `group` and answers each of its callers.
+async fn answer_each<G: Grouped>(grouped: &G, group: Vec<Asked<G>>) {
+    let works: Vec<&G::Work> = group.iter().map(|a| &a.work).collect();
+    let done = grouped.run(&works).await;
+    drop(works);
+    match done {
+        Ok(answers) => {
+            for (asked, answer) in group.into_iter().zip(answers) {
+                let _ = asked.answer.send(Ok(answer));
+            }
+        }
+        Err(e) if group.len() == 1 => {
+            if let Some(asked) = group.into_iter().next() {
+                let _ = asked.answer.send(Err(e));
+            }
+        }
+        // Nothing was done: each alone, so a bad one fails only itself.
+        Err(_) => {
+            for asked in group {
+                let alone = grouped.run(&[&asked.work]).await.and_then(|mut a| {
+                    a.pop().ok_or_else(|| {
+                        StoreError::Backend(format!("the {} answered nothing", G::TASK).into())
+                    })
+                });
+                let _ = asked.answer.send(alone);
+            }
+        }
+    }
+}
 
 /// What waits for the task: what a group left behind, then what came since, in arrival order.
-pub(crate) struct Waiting<W> {
+struct Waiting<W> {
     queue: mpsc::UnboundedReceiver<W>,
     left: VecDeque<W>,
 }
 
 impl<W> Waiting<W> {
-    pub(crate) fn new(queue: mpsc::UnboundedReceiver<W>) -> Self {
+    fn new(queue: mpsc::UnboundedReceiver<W>) -> Self {
         Self {
             queue,
             left: VecDeque::new(),
@@ -21,10 +111,7 @@ impl<W> Waiting<W> {
     /// The next group: waits until something is waiting, then takes everything waiting by
     /// now, in arrival order, that `joins` the group so far; the rest waits for a later
     /// group. `None` once every sender is gone and nothing is left.
-    pub(crate) async fn next_group(
-        &mut self,
-        mut joins: impl FnMut(&[W], &W) -> bool,
-    ) -> Option<Vec<W>> {
+    async fn next_group(&mut self, mut joins: impl FnMut(&[W], &W) -> bool) -> Option<Vec<W>> {
         if self.left.is_empty() {
             self.left.push_back(self.queue.recv().await?);
         }
