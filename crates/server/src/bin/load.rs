@@ -3,11 +3,16 @@
 //! Seeds a database with N orders, starts `packbench serve` on it (the binary next to this
 //! one), and measures over loopback HTTP:
 //! - `GET orders?status=pending&limit=50` latency (p50/p99), one client at a time;
-//! - `pick` and `pack` operation latency (p50/p99) and throughput with C concurrent clients;
-//! - the hub's resident memory (VmRSS, then VmHWM) after the run.
+//! - `pick` and `pack` operation latency (p50/p99) and throughput with C concurrent clients,
+//!   each sending as fast as it is answered, and at R operations a second offered on a
+//!   schedule, each timed from when it was due;
+//! - the hub's resident memory (VmRSS, then VmHWM) after the run;
+//! - the CPU the hub, the load generator and the whole machine spent per operation, and the
+//!   share of the cores' time the hypervisor gave to other guests meanwhile (`stolen`), so a
+//!   run on a machine that was being slowed can be told from a slower hub.
 //!
-//! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--ops 30000]
-//! [--slow-ms 8]
+//! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--rates 2000]
+//! [--operators 32] [--ops 30000] [--slow-ms 8]
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -29,9 +34,18 @@ struct Args {
     database: String,
     #[arg(long, default_value_t = 100_000)]
     orders: u64,
-    /// Concurrent clients for the operations phase; a list (1,8) runs the phase once per value.
-    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    /// Concurrent clients for the operations phase; a list (1,8) runs the phase once per value;
+    /// `--clients` with none skips it.
+    #[arg(long, value_delimiter = ',', default_value = "1,8", num_args = 0.., value_parser = at_least_one)]
     clients: Vec<usize>,
+    /// Offered loads for the paced phase, in operations per second; a list runs it once per
+    /// value; `--rates` with none skips it. Operations are sent on a fixed schedule whether or
+    /// not earlier ones have been answered, and each is timed from when it was due.
+    #[arg(long, value_delimiter = ',', default_value = "2000", num_args = 0.., value_parser = at_least_one)]
+    rates: Vec<usize>,
+    /// Operators sharing the paced phase's schedule (each works one order at a time).
+    #[arg(long, default_value_t = 32, value_parser = at_least_one)]
+    operators: usize,
     /// Operations (picks and packs) to run in the operations phase.
     /// Long enough to take in the hub's background work (SQLite checkpoints every 2 s).
     #[arg(long, default_value_t = 30000)]
@@ -39,13 +53,20 @@ struct Args {
     /// List requests in the list phase.
     #[arg(long, default_value_t = 2000)]
     lists: usize,
-    /// Print each pick or pack slower than this many milliseconds, with when it started
+    /// Print each pick or pack slower than this many milliseconds, with when it was sent (due)
     /// (slow operations in bursts at a steady interval point at a background job).
     #[arg(long)]
     slow_ms: Option<u64>,
     /// The `packbench` binary (default: next to this one).
     #[arg(long)]
     packbench: Option<PathBuf>,
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("{s:?} is not a whole number of at least 1")),
+    }
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -104,10 +125,11 @@ fn cpu_ms(pid: u32) -> Option<f64> {
     Some(ticks * 10.0)
 }
 
-/// CPU time the whole machine has spent busy so far (every process and the kernel, all
-/// cores; not idle, I/O wait or steal), in milliseconds: the hub, its database and the load
-/// generator share these cores.
-fn machine_busy_ms() -> Option<f64> {
+/// The whole machine's CPU time so far (every process and the kernel, all cores), in
+/// milliseconds: busy (not idle or I/O wait) and stolen by the hypervisor. The hub, its
+/// database and the load generator share these cores; time stolen from them is time the
+/// machine did not have, and shows in the latencies (a KVM guest's neighbours take it).
+fn machine_ms() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let f: Vec<f64> = stat
         .lines()
@@ -118,10 +140,16 @@ fn machine_busy_ms() -> Option<f64> {
         .collect();
     // user, nice, system, idle, iowait, irq, softirq, steal
     let busy = f.first()? + f.get(1)? + f.get(2)? + f.get(5)? + f.get(6)?;
-    Some(busy * 10.0)
+    let steal = *f.get(7)?;
+    Some((busy * 10.0, steal * 10.0))
 }
 
-#[tokio::main]
+/// Cores on this machine (for the share of their time that was stolen).
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
+}
+
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let store = Arc::new(
@@ -234,32 +262,58 @@ async fn main() -> anyhow::Result<()> {
         "PostgreSQL"
     };
     println!(
-        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | op p50 | op p99 | ops/s | hub CPU per op | load CPU per op | machine CPU per op | hub RSS (peak) |"
+        "| backend | orders | list p50 | list p99 | pick/pack ops | clients | offered | op p50 | op p99 | sent late p99 | ops/s | hub CPU per op | load CPU per op | machine CPU per op | stolen | hub RSS (peak) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 
-    // Phase 2: picks and packs from C clients, for each C asked for. Each client claims
-    // orders and works them: a pick per line, then a pack.
-    for &clients in &args.clients {
+    // Phase 2: picks and packs from C clients, for each C asked for, each as fast as it is
+    // answered (closed loop: the hub's most operations per second, and the latencies when
+    // every client is waiting on it). Each client claims orders and works them: a pick per
+    // line, then a pack.
+    // Phase 3: the same work from `operators` operators on a fixed schedule of R operations
+    // per second (open loop), for each R asked for: the latencies at that load, each timed
+    // from when its operation was due, so a hub that falls behind pays for every operation
+    // that waited (no coordinated omission).
+    let phases = args
+        .clients
+        .iter()
+        .map(|&c| Pace::AsFastAsAnswered { clients: c })
+        .chain(args.rates.iter().map(|&r| Pace::Scheduled {
+            per_second: r,
+            operators: args.operators,
+        }));
+    for pace in phases {
         let cpu_before = cpu_ms(pid).unwrap_or(0.0);
         let own_before = cpu_ms(std::process::id()).unwrap_or(0.0);
-        let machine_before = machine_busy_ms().unwrap_or(0.0);
+        let (machine_before, steal_before) = machine_ms().unwrap_or_default();
         let slow = args.slow_ms.map(Duration::from_millis);
-        let (lat, elapsed) = work_orders(&http, &api, &token, clients, args.ops, slow).await?;
+        let Worked { lat, late, elapsed } =
+            work_orders(&http, &api, &token, pace, args.ops, slow).await?;
         // Claims included: the CPU the hub spent for each timed pick or pack.
         let cpu_per_op = (cpu_ms(pid).unwrap_or(0.0) - cpu_before) / lat.len() as f64;
         // The load generator shares the machine: what it spent per operation too.
         let own_per_op =
             (cpu_ms(std::process::id()).unwrap_or(0.0) - own_before) / lat.len() as f64;
-        let machine_per_op = (machine_busy_ms().unwrap_or(0.0) - machine_before) / lat.len() as f64;
+        let (machine_after, steal_after) = machine_ms().unwrap_or_default();
+        let machine_per_op = (machine_after - machine_before) / lat.len() as f64;
+        // The share of the cores' time during the phase the hypervisor gave to others.
+        let stolen = (steal_after - steal_before) / (elapsed * 1000.0 * cores()) * 100.0;
         let (op_p50, op_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
         let throughput = lat.len() as f64 / elapsed;
         let rss = rss_kib(pid, "VmRSS:").unwrap_or(0);
         let hwm = rss_kib(pid, "VmHWM:").unwrap_or(0);
+        let (clients, offered) = match pace {
+            Pace::AsFastAsAnswered { clients } => (clients, "as answered".to_owned()),
+            Pace::Scheduled {
+                per_second,
+                operators,
+            } => (operators, format!("{per_second}/s")),
+        };
         println!(
-            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {op_p50:.2} ms | {op_p99:.2} ms | {throughput:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {:.1} MB ({:.1} MB) |",
+            "| {backend} | {} | {list_p50:.2} ms | {list_p99:.2} ms | {} | {clients} | {offered} | {op_p50:.2} ms | {op_p99:.2} ms | {:.2} ms | {throughput:.0} | {:.2} ms | {:.2} ms | {:.2} ms | {stolen:.0} % | {:.1} MB ({:.1} MB) |",
             args.orders,
             lat.len(),
+            percentile(&late, 0.99),
             cpu_per_op,
             own_per_op,
             machine_per_op,
@@ -271,24 +325,89 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `ops` picks and packs from `clients` concurrent clients; answers the sorted
-/// latencies and the elapsed seconds.
+/// How the operations phase sends its picks and packs.
+#[derive(Clone, Copy)]
+enum Pace {
+    /// Each client sends its next operation as soon as the last is answered.
+    AsFastAsAnswered { clients: usize },
+    /// Operations fall due `per_second` times a second, shared by `operators`: each is sent
+    /// by the first operator free once it is due, and timed from when it was due.
+    Scheduled { per_second: usize, operators: usize },
+}
+
+/// When operations of a scheduled phase fall due, one at a time, until `ops` have.
+struct Schedule {
+    due: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Instant>>,
+}
+
+impl Schedule {
+    /// Starts a thread that makes `ops` operations due, `per_second` a second from now.
+    fn start(per_second: usize, ops: usize) -> Arc<Self> {
+        // A thread of its own, sleeping until each operation is due: tokio's timer counts
+        // whole milliseconds, so an operation released by it would be sent up to a
+        // millisecond after it fell due, and that wait would be counted against the hub.
+        let (tx, rx) = tokio::sync::mpsc::channel(ops.max(1));
+        std::thread::spawn(move || {
+            let start = Instant::now();
+            let every = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
+            for n in 0..ops {
+                let due = start + every.mul_f64(n as f64);
+                std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                if tx.blocking_send(due).is_err() {
+                    return;
+                }
+            }
+        });
+        Arc::new(Self {
+            due: tokio::sync::Mutex::new(rx),
+        })
+    }
+
+    /// The instant the next operation fell due, once it has; `None` when all have been taken.
+    async fn next(&self) -> Option<Instant> {
+        self.due.lock().await.recv().await
+    }
+}
+
+/// What an operations phase measured.
+struct Worked {
+    /// Each operation's latency, sorted: from when it was due (scheduled) or sent (as fast
+    /// as answered) to its answer's last byte.
+    lat: Vec<Duration>,
+    /// How long after it was due each operation was sent, sorted (part of `lat`): the load
+    /// generator's own delay, waiting for a free operator or for the CPU. Zero as fast as
+    /// answered, where an operation is due when it is sent.
+    late: Vec<Duration>,
+    elapsed: f64,
+}
+
+/// Runs `ops` picks and packs at `pace`.
 async fn work_orders(
     http: &reqwest::Client,
     api: &str,
     token: &str,
-    clients: usize,
+    pace: Pace,
     ops: usize,
     slow: Option<Duration>,
-) -> anyhow::Result<(Vec<Duration>, f64)> {
-    let ops_per_client = ops / clients;
+) -> anyhow::Result<Worked> {
+    let (workers, schedule) = match pace {
+        Pace::AsFastAsAnswered { clients } => (clients, None),
+        Pace::Scheduled {
+            per_second,
+            operators,
+        } => (operators, Some(Schedule::start(per_second, ops))),
+    };
+    let ops_per_worker = ops / workers;
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..clients {
+    for _ in 0..workers {
         let (http, api, token) = (http.clone(), api.to_owned(), token.to_owned());
+        let schedule = schedule.clone();
         tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::with_capacity(ops_per_client);
-            while lat.len() < ops_per_client {
+            let mut lat = Vec::with_capacity(ops_per_worker);
+            let mut late = Vec::with_capacity(ops_per_worker);
+            // Closed loop: a share of the operations each. Scheduled: until none is left due.
+            'orders: while schedule.is_some() || lat.len() < ops_per_worker {
                 let claimed: Value = http.post(format!("{api}/orders/claim")).bearer_auth(&token).send().await?.json().await?;
                 let order = &claimed["data"];
                 let id = order["id"].as_str().context("claim (are there enough pending orders?)")?.to_owned();
@@ -300,31 +419,42 @@ async fn work_orders(
                     .collect();
                 bodies.push(json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}}));
                 for body in bodies {
-                    let t = Instant::now();
+                    let due = match &schedule {
+                        Some(s) => match s.next().await {
+                            Some(due) => due,
+                            None => break 'orders,
+                        },
+                        None => Instant::now(),
+                    };
+                    late.push(due.elapsed());
                     let r = http.post(format!("{api}/orders/{id}/operations")).bearer_auth(&token).json(&body).send().await?;
                     let status = r.status();
                     r.bytes().await?;
                     if !status.is_success() {
                         bail!("operation failed: {status}");
                     }
-                    lat.push(t.elapsed());
-                    if slow.is_some_and(|s| t.elapsed() > s) {
+                    let took = due.elapsed();
+                    lat.push(took);
+                    if slow.is_some_and(|s| took > s) {
                         eprintln!(
                             "slow operation at {:.0} ms: {:.1} ms",
-                            (t - started).as_secs_f64() * 1000.0,
-                            t.elapsed().as_secs_f64() * 1000.0
+                            (due - started).as_secs_f64() * 1000.0,
+                            took.as_secs_f64() * 1000.0
                         );
                     }
                 }
             }
-            anyhow::Ok(lat)
+            anyhow::Ok((lat, late))
         }));
     }
-    let mut lat = Vec::new();
+    let (mut lat, mut late) = (Vec::new(), Vec::new());
     for t in tasks {
-        lat.extend(t.await??);
+        let (l, s) = t.await??;
+        lat.extend(l);
+        late.extend(s);
     }
     let elapsed = started.elapsed().as_secs_f64();
     lat.sort();
-    Ok((lat, elapsed))
+    late.sort();
+    Ok(Worked { lat, late, elapsed })
 }
