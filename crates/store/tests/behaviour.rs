@@ -1153,6 +1153,82 @@ async fn an_operation_never_builds_on_a_stale_order_postgres() {
     }
 }
 
+/// SQLite's write-ahead log is copied into the database in the background (`Checkpointer`):
+/// under writes that never pause it still starts over every few seconds, rewritten in place
+/// (its file is never cut back, which would stall the writers while the filesystem frees it
+/// and make every write after allocate its blocks again), and nothing written is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_the_write_ahead_log_starts_over_under_steady_writes() {
+    let url = packbench_store::testing::sqlite_url();
+    let wal = format!("{}-wal", url.trim_start_matches("sqlite://"));
+    let store = SqlStore::connect(&url).await.unwrap();
+    let t = tenant(&store, "acme").await;
+    let ann = store
+        .create_user(&t.id, "ann", "h", Role::Operator, at(0))
+        .await
+        .unwrap();
+    let actor = Actor {
+        user_id: Some(ann.id.clone()),
+        station_id: None,
+    };
+    let mut o = store
+        .insert_order(
+            &t.id,
+            &new_order("#1", at(0), &[("PROD-001", 1_000_000)]),
+            at(0),
+        )
+        .await
+        .unwrap();
+    let assign = workflow::apply(
+        &o.state,
+        &Action::Assign {
+            user: ann.id.clone(),
+        },
+    )
+    .unwrap();
+    o = store
+        .save_transition(&t.id, &o, &assign, &[], &actor, at(1))
+        .await
+        .unwrap();
+    // The WAL header's checkpoint sequence number goes up by one each time the log starts over.
+    let restarts = || {
+        let header = std::fs::read(&wal).unwrap_or_default();
+        header
+            .get(12..16)
+            .map_or(0, |b| u32::from_be_bytes(b.try_into().unwrap()))
+    };
+    let (first, mut size, mut picks) = (restarts(), 0, 0u64);
+    let started = std::time::Instant::now();
+    // Two checkpoints' worth (one every two seconds), one pick at a time, without a pause.
+    while started.elapsed() < std::time::Duration::from_millis(4_500) {
+        let tr = workflow::apply(&o.state, &pick("PROD-001", 1)).unwrap();
+        o = store
+            .save_transition(&t.id, &o, &tr, &[], &actor, at(2))
+            .await
+            .unwrap();
+        picks += 1;
+        let now = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        assert!(
+            now >= size,
+            "the log's file was cut back from {size} to {now} bytes"
+        );
+        size = now;
+    }
+    assert!(
+        restarts() > first,
+        "the log never started over in {picks} writes (its file is {size} bytes)"
+    );
+    let again = SqlStore::connect(&url).await.unwrap();
+    let o = again.order(&t.id, o.id()).await.unwrap().unwrap();
+    assert_eq!(o.lines()[0].picked as u64, picks);
+    let events = again.order_events(&t.id, o.id()).await.unwrap();
+    assert_eq!(
+        events.len() as u64,
+        picks + 2,
+        "imported, assigned, then a pick each"
+    );
+}
+
 #[tokio::test]
 async fn an_in_memory_sqlite_database_is_refused_with_what_to_use_instead() {
     for url in [
