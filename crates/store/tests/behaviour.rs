@@ -1227,6 +1227,12 @@ async fn sqlite_the_write_ahead_log_starts_over_under_steady_writes() {
         picks + 2,
         "imported, assigned, then a pick each"
     );
+    // The log is hundreds of megabytes by now: not left behind in the temp dir.
+    drop((store, again));
+    let db = url.trim_start_matches("sqlite://");
+    for file in [db.to_owned(), wal, format!("{db}-shm")] {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 #[tokio::test]
