@@ -110,13 +110,29 @@ async fn open_window(tag: u16, data: &Path, env: &[(&str, &str)]) -> (Driver, Cl
     (driver, client)
 }
 
-/// Waits up to 30 s for `css` to be on the page.
+/// Waits up to 30 s for `css` to be on the page. If it never appears, the panic says what the
+/// window showed instead, and a screenshot of it is in `target/station-shots/never-appeared.png`.
 async fn wait(c: &Client, css: &str) -> fantoccini::elements::Element {
-    c.wait()
+    match c
+        .wait()
         .at_most(Duration::from_secs(30))
         .for_element(Locator::Css(css))
         .await
-        .unwrap_or_else(|e| panic!("`{css}` never appeared: {e}"))
+    {
+        Ok(e) => e,
+        Err(e) => {
+            let shown = match c.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if let Ok(png) = c.screenshot().await {
+                let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/station-shots");
+                let _ = std::fs::create_dir_all(&dir);
+                let _ = std::fs::write(dir.join("never-appeared.png"), png);
+            }
+            panic!("`{css}` never appeared ({e}); the window showed: {shown:?}")
+        }
+    }
 }
 
 async fn text(c: &Client, css: &str) -> String {
