@@ -76,7 +76,7 @@ pub struct SqlStore {
 /// - then on the work thread's connection (`crate::work`) while holding the write gate, so
 ///   nothing appends meanwhile: only the last few frames are left (1-4 ms), the checkpoint
 ///   has copied every frame, and the next write starts the log over from its beginning. The
-///   log's file is rewritten in place, not grown, and cut back once the hub is quiet.
+///   log's file is rewritten in place, not grown, and keeps the size of the biggest log.
 ///
 /// Measured in the load test with operations at 2,000 a second on a schedule: in one pass
 /// under the gate, the work thread and every writer waited 40-60 ms every two seconds, and
@@ -87,29 +87,13 @@ pub struct SqlStore {
 /// default), the same work would stall one random writer. Stops with the store.
 struct Checkpointer(tokio::task::JoinHandle<()>);
 
-/// Size of the log's file past which it is cut back to nothing, even under load, should a
-/// reader have kept the log from starting over for long (it then grows). A log that starts
-/// over is rewritten in place and its file keeps the size of the biggest log since: up to
-/// ~250 MB between two checkpoints under the load test's heaviest load (8,000 operations a
-/// second, ~4 pages each). Cutting back a file that size under the gate took ~50 ms, and
-/// every write after it allocated its blocks again.
+/// Size of the log's file past which it is truncated, should a reader have kept the log from
+/// starting over for long (it then grows). A log that starts over is rewritten in place and
+/// its file keeps the size of the biggest log since: up to ~250 MB between two checkpoints
+/// under the load test's heaviest load (8,000 operations a second, ~4 pages each). Truncating
+/// a file that size under the gate took ~50 ms, and every write after it allocated its
+/// blocks again.
 const WAL_TRUNCATE_BYTES: u64 = 1 << 30;
-
-/// Size past which the log's file is cut back once the hub is quiet (fewer than
-/// [`QUIET_PAGES`] written since the last checkpoint), so a burst does not leave it big.
-const WAL_QUIET_TRUNCATE_BYTES: u64 = 64 << 20;
-const QUIET_PAGES: i64 = 1024;
-
-/// The log's checkpoint sequence number (bytes 12-15 of its header), one more each time it
-/// starts over; `None` while the file is empty.
-fn log_generation(wal: &str) -> Option<u32> {
-    let mut header = [0u8; 16];
-    let mut f = std::fs::File::open(wal).ok()?;
-    std::io::Read::read_exact(&mut f, &mut header).ok()?;
-    Some(u32::from_be_bytes([
-        header[12], header[13], header[14], header[15],
-    ]))
-}
 
 /// `pragma wal_checkpoint(passive)`: (pages in the log, pages copied).
 fn passive_checkpoint(c: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
@@ -149,8 +133,6 @@ impl Checkpointer {
         Self(tokio::spawn(async move {
             let mut beside = open_checkpoint_connection(path).await;
             let mut tick = tokio::time::interval(Duration::from_secs(2));
-            // The log's generation and length at the last checkpoint.
-            let mut last: Option<(u32, i64)> = None;
             loop {
                 tick.tick().await;
                 let started = std::time::Instant::now();
@@ -177,38 +159,29 @@ impl Checkpointer {
                 let beside_ms = started.elapsed().as_millis() as u64;
                 let _writers = gate.lock().await;
                 let done = work
-                    .run(move |c| -> rusqlite::Result<Option<(u32, i64)>> {
+                    .run(move |c| -> rusqlite::Result<()> {
                         let started = std::time::Instant::now();
                         let (log, copied) = passive_checkpoint(c)?;
-                        let wal = c.path().map(|p| format!("{p}-wal")).unwrap_or_default();
-                        let size = std::fs::metadata(&wal).map_or(0, |m| m.len());
-                        let now = log_generation(&wal).map(|g| (g, log));
-                        // Pages written since the last checkpoint: all of the log if it
-                        // started over meanwhile.
-                        let written = match (last, now) {
-                            (Some((g0, l0)), Some((g, l))) if g == g0 => l - l0,
-                            _ => log,
-                        };
-                        let cut_back = size > WAL_TRUNCATE_BYTES
-                            || (written < QUIET_PAGES && size > WAL_QUIET_TRUNCATE_BYTES);
-                        if cut_back {
+                        let file = c.path().map(|p| format!("{p}-wal"));
+                        let size = file
+                            .and_then(|f| std::fs::metadata(f).ok())
+                            .map_or(0, |m| m.len());
+                        if size > WAL_TRUNCATE_BYTES {
                             c.query_row("pragma wal_checkpoint(truncate)", [], |_| Ok(()))?;
                         }
                         tracing::debug!(
                             log_pages = log,
                             copied_pages = copied,
-                            written_pages = written,
                             beside_ms,
                             beside_copied,
-                            cut_back,
                             ms = started.elapsed().as_millis() as u64,
                             "WAL checkpoint"
                         );
-                        Ok(if cut_back { None } else { now })
+                        Ok(())
                     })
                     .await;
                 match done {
-                    Ok(Ok(now)) => last = now,
+                    Ok(Ok(())) => {}
                     Ok(Err(e)) => tracing::warn!(error = %e, "WAL checkpoint failed; will retry"),
                     Err(_) => break,
                 }
