@@ -28,6 +28,9 @@ use packbench_store::SqlStore;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+mod keep_alive;
+use keep_alive::Connection;
+
 #[derive(Parser)]
 struct Args {
     #[arg(long, env = "DATABASE_URL")]
@@ -218,6 +221,18 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     let api = format!("{base}/api/{slug}");
+    // The operations phases' own connections (`keep_alive`) take the address and the path apart.
+    let hub_url = url::Url::parse(&base).with_context(|| format!("the hub's address {base}"))?;
+    let authority = format!(
+        "{}:{}",
+        hub_url
+            .host_str()
+            .context("the hub's address has no host")?,
+        hub_url
+            .port_or_known_default()
+            .context("the hub's address has no port")?
+    );
+    let api_path = format!("/api/{slug}");
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()?;
@@ -288,7 +303,7 @@ async fn main() -> anyhow::Result<()> {
         let (machine_before, steal_before) = machine_ms().unwrap_or_default();
         let slow = args.slow_ms.map(Duration::from_millis);
         let Worked { lat, late, elapsed } =
-            work_orders(&http, &api, &token, pace, args.ops, slow).await?;
+            work_orders(&authority, &api_path, &token, pace, args.ops, slow).await?;
         // Claims included: the CPU the hub spent for each timed pick or pack.
         let cpu_per_op = (cpu_ms(pid).unwrap_or(0.0) - cpu_before) / lat.len() as f64;
         // The load generator shares the machine: what it spent per operation too.
@@ -335,32 +350,58 @@ enum Pace {
     Scheduled { per_second: usize, operators: usize },
 }
 
-/// When operations of a scheduled phase fall due, one at a time, until `ops` have.
+/// When operations of a scheduled phase fall due, one at a time, until `ops` have. The
+/// schedule starts once every operator is [`ready`](Schedule::ready): at the bench, connected,
+/// with a first order claimed (operations falling due while 32 operators log on and claim at
+/// once would be counted against the hub as if it had stalled).
 struct Schedule {
-    due: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Instant>>,
+    due: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<Instant>>,
+    ready: tokio::sync::Barrier,
+    go: std::sync::mpsc::Sender<Instant>,
+    /// When the first operation fell due.
+    began: std::sync::OnceLock<Instant>,
 }
 
 impl Schedule {
-    /// Starts a thread that makes `ops` operations due, `per_second` a second from now.
-    fn start(per_second: usize, ops: usize) -> Arc<Self> {
-        // A thread of its own, sleeping until each operation is due: tokio's timer counts
-        // whole milliseconds, so an operation released by it would be sent up to a
-        // millisecond after it fell due, and that wait would be counted against the hub.
-        let (tx, rx) = tokio::sync::mpsc::channel(ops.max(1));
-        std::thread::spawn(move || {
-            let start = Instant::now();
-            let every = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
-            for n in 0..ops {
-                let due = start + every.mul_f64(n as f64);
-                std::thread::sleep(due.saturating_duration_since(Instant::now()));
-                if tx.blocking_send(due).is_err() {
+    /// Makes `ops` operations due, `per_second` a second, the first at once when all
+    /// `operators` are ready.
+    ///
+    /// tokio's own timer counts whole milliseconds, so an operation released by it would be
+    /// sent up to a millisecond after it fell due, and that wait would be counted against
+    /// the hub: a thread of its own sleeps until each instead.
+    fn start(per_second: usize, ops: usize, operators: usize) -> anyhow::Result<Arc<Self>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let (go, gone) = std::sync::mpsc::channel::<Instant>();
+        let every = Duration::from_secs_f64(1.0 / per_second.max(1) as f64);
+        std::thread::Builder::new()
+            .name("schedule".into())
+            .spawn(move || {
+                let Ok(start) = gone.recv() else {
                     return;
+                };
+                for n in 0..ops {
+                    let due = start + every.mul_f64(n as f64);
+                    std::thread::sleep(due.saturating_duration_since(Instant::now()));
+                    if tx.send(due).is_err() {
+                        return;
+                    }
                 }
-            }
-        });
-        Arc::new(Self {
+            })
+            .context("starting the schedule's thread")?;
+        Ok(Arc::new(Self {
             due: tokio::sync::Mutex::new(rx),
-        })
+            ready: tokio::sync::Barrier::new(operators),
+            go,
+            began: std::sync::OnceLock::new(),
+        }))
+    }
+
+    /// An operator is ready; the last to be starts the schedule.
+    async fn ready(&self) {
+        if self.ready.wait().await.is_leader() {
+            let at = *self.began.get_or_init(Instant::now);
+            let _ = self.go.send(at);
+        }
     }
 
     /// The instant the next operation fell due, once it has; `None` when all have been taken.
@@ -381,9 +422,10 @@ struct Worked {
     elapsed: f64,
 }
 
-/// Runs `ops` picks and packs at `pace`.
+/// Runs `ops` picks and packs at `pace` against the hub at `authority` (`host:port`), its
+/// tenant's API under the path `api`.
 async fn work_orders(
-    http: &reqwest::Client,
+    authority: &str,
     api: &str,
     token: &str,
     pace: Pace,
@@ -395,29 +437,42 @@ async fn work_orders(
         Pace::Scheduled {
             per_second,
             operators,
-        } => (operators, Some(Schedule::start(per_second, ops))),
+        } => (
+            operators,
+            Some(Schedule::start(per_second, ops, operators)?),
+        ),
     };
     let ops_per_worker = ops / workers;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..workers {
-        let (http, api, token) = (http.clone(), api.to_owned(), token.to_owned());
+        let mut hub = Connection::new(authority, token);
+        let api = api.to_owned();
         let schedule = schedule.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::with_capacity(ops_per_worker);
             let mut late = Vec::with_capacity(ops_per_worker);
+            let mut first = true;
             // Closed loop: a share of the operations each. Scheduled: until none is left due.
             'orders: while schedule.is_some() || lat.len() < ops_per_worker {
-                let claimed: Value = http.post(format!("{api}/orders/claim")).bearer_auth(&token).send().await?.json().await?;
+                let (status, claimed) = hub.post(&format!("{api}/orders/claim"), "").await?;
+                if status != 200 {
+                    bail!("claim failed ({status}): {}", String::from_utf8_lossy(claimed));
+                }
+                if let Some(s) = schedule.as_ref().filter(|_| std::mem::take(&mut first)) {
+                    s.ready().await;
+                }
+                let claimed: Value = serde_json::from_slice(claimed)?;
                 let order = &claimed["data"];
                 let id = order["id"].as_str().context("claim (are there enough pending orders?)")?.to_owned();
-                let mut bodies: Vec<Value> = order["lines"]
+                let mut bodies: Vec<String> = order["lines"]
                     .as_array()
                     .context("lines")?
                     .iter()
-                    .map(|l| json!({"action": "pick", "items": [{"sku": l["sku"], "quantity": l["quantity"]}]}))
+                    .map(|l| json!({"action": "pick", "items": [{"sku": l["sku"], "quantity": l["quantity"]}]}).to_string())
                     .collect();
-                bodies.push(json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}}));
+                bodies.push(json!({"action": "pack", "package": {"weight": 2.5, "dimensions": {"length": 10, "width": 8, "height": 4}}}).to_string());
+                let operations = format!("{api}/orders/{id}/operations");
                 for body in bodies {
                     let due = match &schedule {
                         Some(s) => match s.next().await {
@@ -427,11 +482,9 @@ async fn work_orders(
                         None => Instant::now(),
                     };
                     late.push(due.elapsed());
-                    let r = http.post(format!("{api}/orders/{id}/operations")).bearer_auth(&token).json(&body).send().await?;
-                    let status = r.status();
-                    r.bytes().await?;
-                    if !status.is_success() {
-                        bail!("operation failed: {status}");
+                    let (status, answer) = hub.post(&operations, &body).await?;
+                    if status != 200 {
+                        bail!("operation failed ({status}): {}", String::from_utf8_lossy(answer));
                     }
                     let took = due.elapsed();
                     lat.push(took);
@@ -447,13 +500,17 @@ async fn work_orders(
             anyhow::Ok((lat, late))
         }));
     }
+    // The first failure at once: the others may be waiting for it at the schedule's start.
+    let done = futures::future::try_join_all(tasks.into_iter().map(|t| async { t.await? })).await?;
     let (mut lat, mut late) = (Vec::new(), Vec::new());
-    for t in tasks {
-        let (l, s) = t.await??;
+    for (l, s) in done {
         lat.extend(l);
         late.extend(s);
     }
-    let elapsed = started.elapsed().as_secs_f64();
+    // A scheduled phase's rate counts from its first operation's due time, after the
+    // operators' first claims.
+    let began = schedule.as_ref().and_then(|s| s.began.get().copied());
+    let elapsed = began.unwrap_or(started).elapsed().as_secs_f64();
     lat.sort();
     late.sort();
     Ok(Worked { lat, late, elapsed })
