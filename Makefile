@@ -55,7 +55,7 @@ test: deps fmt lint unit e2e deb
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
 	cargo build --release -p packbench-server
-	target/release/packbench-load --database "sqlite://$$(mktemp -d)/bench.sqlite" --slow-ms 8
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && target/release/packbench-load --database "sqlite://$$d/bench.sqlite" --slow-ms 8
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
 	target/release/packbench-load --database "$${PACKBENCH_TEST_POSTGRES_URL%/*}/packbench_bench" --slow-ms 8
 	# The same server through its Unix socket (a hub on the database's machine; README).
