@@ -5,7 +5,8 @@
 //! The generator shares the machine's two cores with the hub and its database, so what it
 //! spends is taken from them and shows in the latencies it measures. Through reqwest (hyper's
 //! pooled client: a pool checkout, a URL parsed and a connection task woken per request) it
-//! spent ~0.12 ms of CPU per operation, about half of the hub's own (BENCHMARKS.md).
+//! spent 0.15-0.19 ms of CPU per paced operation, two thirds of the hub's own; through this,
+//! 0.09-0.13 ms (BENCHMARKS.md, 2026-12-04).
 
 use std::fmt::Write as _;
 
