@@ -78,6 +78,8 @@ fn every_phase_runs(database: &str) {
             "8",
             "--ops",
             "300",
+            "--settle-ms",
+            "100",
         ],
     );
     assert_eq!(rows.len(), 3, "one row per phase: {rows:?}");
