@@ -135,8 +135,8 @@ fn cpu_ms(pid: u32) -> Option<f64> {
     Some(ticks * 10.0)
 }
 
-/// The whole machine's CPU time so far, in milliseconds: busy (every process that is running
-/// now, the kernel's threads among them, all cores) and stolen by the hypervisor. The hub, its
+/// The whole machine's CPU time so far, in milliseconds: busy (every process there is now,
+/// the kernel's threads among them, all cores) and stolen by the hypervisor. The hub, its
 /// database and the load generator share these cores; time stolen from them is time the
 /// machine did not have, and shows in the latencies (a KVM guest's neighbours take it).
 ///
