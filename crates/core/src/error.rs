@@ -19,6 +19,10 @@ pub enum ErrorCode {
     NotFound,
     InvalidTransition,
     PickRejected,
+    /// A label is being bought for the order (another station, a double click, a batch).
+    LabelInProgress,
+    /// A label was bought but could not be recorded: never retried blindly, adopted next time.
+    LabelNotRecorded,
     Conflict,
     IdempotencyKeyReused,
     RequestInProgress,
@@ -42,6 +46,7 @@ impl ErrorCode {
             Self::NotFound => 404,
             Self::InvalidTransition
             | Self::Conflict
+            | Self::LabelInProgress
             | Self::IdempotencyKeyReused
             | Self::RequestInProgress
             | Self::RequestInterrupted => 409,
@@ -50,7 +55,7 @@ impl ErrorCode {
             Self::TooManyAttempts => 429,
             Self::CarrierUnavailable | Self::ShopUnavailable => 502,
             Self::CarrierNotConfigured | Self::ShopNotConfigured => 503,
-            Self::Internal => 500,
+            Self::Internal | Self::LabelNotRecorded => 500,
         }
     }
 }
@@ -77,6 +82,16 @@ pub enum Error {
     Shop(#[from] crate::ports::ShopError),
     #[error("internal error")]
     Store(#[source] StoreError),
+    /// The carrier sold the label but it could not be recorded on the order. The order stays
+    /// reserved for that label, which the next attempt adopts instead of buying another.
+    #[error(
+        "the label was bought (shipment {shipment}) but could not be recorded on the order; ship again in a moment and that same label is used, never a second one"
+    )]
+    LabelNotRecorded {
+        shipment: crate::domain::ShipmentId,
+        #[source]
+        source: StoreError,
+    },
 }
 
 impl From<StoreError> for Error {
@@ -109,6 +124,8 @@ impl Error {
             Self::Refused(Refusal::InvalidTransition { .. }) => ErrorCode::InvalidTransition,
             Self::Refused(Refusal::PickRejected { .. }) => ErrorCode::PickRejected,
             Self::Refused(Refusal::Invalid(_)) => ErrorCode::ValidationFailed,
+            Self::Refused(Refusal::LabelInProgress { .. }) => ErrorCode::LabelInProgress,
+            Self::LabelNotRecorded { .. } => ErrorCode::LabelNotRecorded,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::CarrierNotConfigured => ErrorCode::CarrierNotConfigured,
             Self::ShopNotConfigured => ErrorCode::ShopNotConfigured,
@@ -129,6 +146,10 @@ impl Error {
             Self::Refused(Refusal::InvalidTransition { from, action, .. }) => {
                 Some(json!({"status": from, "action": action}))
             }
+            Self::Refused(Refusal::LabelInProgress { shipment }) => {
+                Some(json!({"shipment_id": shipment}))
+            }
+            Self::LabelNotRecorded { shipment, .. } => Some(json!({"shipment_id": shipment})),
             Self::Carrier(CarrierError::Rejected { code, .. }) => {
                 Some(json!({"carrier_code": code}))
             }

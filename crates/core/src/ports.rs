@@ -200,6 +200,20 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Order>;
+    /// Reserves the order for one label purchase: `transition` (a `ReserveLabel`, which sets
+    /// the order's `labeling`) and the pending `shipment`, in one transaction, if the order is
+    /// still at `before.version`. Once it answers, the reservation is on disk.
+    async fn reserve_label(
+        &self,
+        tenant: &TenantId,
+        before: &Order,
+        transition: &Transition,
+        shipment: &Shipment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Order>;
+    /// Orders with a label purchase reserved, oldest reservation first.
+    async fn orders_labeling(&self, tenant: &TenantId) -> StoreResult<Vec<OrderId>>;
     /// Atomically assigns the oldest pending order to `user`; `None` when there is none.
     async fn claim_next(
         &self,
@@ -209,6 +223,7 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<Order>>;
     /// Deletes every order, shipment, label and event of the tenant; answers how many orders.
+    /// Refused (a conflict, nothing deleted) while a label is being bought for any of them.
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64>;
 
     // Shipments and labels.

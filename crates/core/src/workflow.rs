@@ -79,6 +79,10 @@ pub struct OrderState {
     pub package: Option<Package>,
     pub shipment_id: Option<ShipmentId>,
     pub cancel_reason: Option<String>,
+    /// The label being bought for this order right now: set before the carrier is called,
+    /// cleared when the order ships with it or the purchase is settled without it. While it is
+    /// set, nothing that would change what the label is bought for is accepted.
+    pub labeling: Option<ShipmentId>,
 }
 
 /// What a scan or a typed entry named: a SKU, a barcode, or both.
@@ -111,13 +115,30 @@ pub enum Action {
     Pack {
         package: Package,
     },
-    /// The label is bought: the carrier answered with this shipment.
+    /// A label is about to be bought for this package: the order is held for that
+    /// purchase (one at a time) until it ships or the purchase is settled.
+    ReserveLabel {
+        shipment: ShipmentId,
+        package: Package,
+    },
+    /// The reserved purchase ended without a label for this order: the carrier refused it,
+    /// never sold it, or the label was voided because the order was cancelled meanwhile.
+    ReleaseLabel {
+        shipment: ShipmentId,
+        outcome: &'static str,
+    },
+    /// The label is bought: the carrier answered with this shipment (the reserved one).
     Ship {
         shipment: ShipmentId,
         package: Package,
     },
     Void,
     Cancel {
+        reason: String,
+    },
+    /// The shop cancelled the order. Unlike a cancel at the bench it is not refused while a
+    /// label is being bought (the shop's word stands): that label is voided once it arrives.
+    ShopCancel {
         reason: String,
     },
     /// The carrier reported the parcel delivered (never from a client).
@@ -130,9 +151,11 @@ impl Action {
             Self::Assign { .. } => "assign",
             Self::Pick { .. } => "pick",
             Self::Pack { .. } => "pack",
+            Self::ReserveLabel { .. } => "reserve a label for",
+            Self::ReleaseLabel { .. } => "release the label of",
             Self::Ship { .. } => "ship",
             Self::Void => "void",
-            Self::Cancel { .. } => "cancel",
+            Self::Cancel { .. } | Self::ShopCancel { .. } => "cancel",
             Self::Deliver => "deliver",
         }
     }
@@ -166,6 +189,11 @@ pub enum Refusal {
     PickRejected { problems: Vec<PickProblem> },
     #[error("{0}")]
     Invalid(&'static str),
+    /// A label is being bought for the order: wait for it, then act on the order as it is.
+    #[error(
+        "a label is being bought for this order right now (shipment {shipment}); wait a few seconds and look at the order again: once it has shipped, void the label first if it must change"
+    )]
+    LabelInProgress { shipment: ShipmentId },
 }
 
 /// The accepted outcome of an action: the next state and the event to append.
@@ -189,6 +217,24 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
     use OrderStatus::*;
     let mut next = order.clone();
     let from = order.status;
+    if let Some(reserved) = &order.labeling {
+        match action {
+            Action::Ship { shipment, .. } | Action::ReleaseLabel { shipment, .. }
+                if shipment == reserved => {}
+            Action::ShopCancel { .. } | Action::Deliver => {}
+            _ => {
+                return Err(Refusal::LabelInProgress {
+                    shipment: reserved.clone(),
+                });
+            }
+        }
+    } else if let Action::Ship { .. } = action {
+        return Err(Refusal::Invalid(
+            "a label is bought only after the order is reserved for it",
+        ));
+    } else if let Action::ReleaseLabel { .. } = action {
+        return Err(Refusal::Invalid("no label is being bought for this order"));
+    }
     let (kind, payload) = match (from, action) {
         (Pending, Action::Assign { user }) => {
             next.status = Processing;
@@ -211,8 +257,23 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             next.package = Some(package.clone());
             ("packed", json!({"package": package}))
         }
+        (Packed | Picked, Action::ReserveLabel { shipment, package }) => {
+            next.labeling = Some(shipment.clone());
+            (
+                "label_reserved",
+                json!({"shipment_id": shipment, "package": package}),
+            )
+        }
+        (_, Action::ReleaseLabel { shipment, outcome }) => {
+            next.labeling = None;
+            (
+                "label_released",
+                json!({"shipment_id": shipment, "outcome": outcome}),
+            )
+        }
         (Packed | Picked, Action::Ship { shipment, package }) => {
             next.status = Shipped;
+            next.labeling = None;
             next.package = Some(package.clone());
             next.shipment_id = Some(shipment.clone());
             (
@@ -232,6 +293,14 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             next.status = Cancelled;
             next.cancel_reason = Some(reason.clone());
             ("cancelled", json!({"reason": reason}))
+        }
+        (Pending | Processing | Picked | Packed, Action::ShopCancel { reason }) => {
+            next.status = Cancelled;
+            next.cancel_reason = Some(reason.clone());
+            (
+                "cancelled",
+                json!({"reason": reason, "by": "shop", "label_in_progress": order.labeling}),
+            )
         }
         (Shipped, Action::Deliver) => {
             next.status = Delivered;
@@ -263,6 +332,15 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
             return Err(refuse(from, action, " (pick and pack it first)"));
         }
         (Shipped | Delivered | Cancelled, Action::Ship { .. }) => {
+            return Err(refuse(from, action, ""));
+        }
+        (Pending | Processing, Action::ReserveLabel { .. }) => {
+            return Err(refuse(from, action, " (pick and pack it first)"));
+        }
+        (Shipped | Delivered | Cancelled, Action::ReserveLabel { .. }) => {
+            return Err(refuse(from, action, ""));
+        }
+        (Shipped | Delivered | Cancelled, Action::ShopCancel { .. }) => {
             return Err(refuse(from, action, ""));
         }
         (Pending | Processing | Picked | Packed | Delivered | Cancelled, Action::Void) => {
@@ -415,6 +493,7 @@ mod tests {
 
     fn order(status: OrderStatus) -> OrderState {
         OrderState {
+            labeling: None,
             id: OrderId::parse("ord_test1").unwrap(),
             status,
             assigned_to: None,
@@ -533,7 +612,11 @@ mod tests {
         );
         for (state, outcomes) in expected {
             for (action, want) in actions().iter().zip(outcomes) {
-                let before = order(*state);
+                let mut before = order(*state);
+                if let Action::Ship { shipment, .. } = action {
+                    // A label is bought only under a reservation (tested on its own below).
+                    before.labeling = Some(shipment.clone());
+                }
                 let got = apply(&before, action);
                 match (want, &got) {
                     (Some(to), Ok(t)) => {
@@ -657,5 +740,122 @@ mod tests {
             Some(package()),
             "the package stays for a new label"
         );
+    }
+
+    fn reserved(status: OrderStatus) -> OrderState {
+        let mut o = order(status);
+        o.labeling = Some(ShipmentId::parse("shp_2").unwrap());
+        o
+    }
+
+    #[test]
+    fn a_label_is_reserved_before_it_is_bought_and_the_reservation_ends_with_it() {
+        let shp = ShipmentId::parse("shp_2").unwrap();
+        let reserve = Action::ReserveLabel {
+            shipment: shp.clone(),
+            package: package(),
+        };
+        let ship = Action::Ship {
+            shipment: shp.clone(),
+            package: package(),
+        };
+        // Without a reservation nothing ships.
+        assert!(apply(&order(Packed), &ship).is_err());
+        let t = apply(&order(Packed), &reserve).unwrap();
+        assert_eq!((t.state.status, t.event_kind), (Packed, "label_reserved"));
+        assert_eq!(t.state.labeling, Some(shp.clone()));
+        // A second reservation, from another station or a double click, is refused.
+        assert_eq!(
+            apply(&t.state, &reserve),
+            Err(Refusal::LabelInProgress {
+                shipment: shp.clone()
+            })
+        );
+        let shipped = apply(&t.state, &ship).unwrap();
+        assert_eq!(shipped.state.status, Shipped);
+        assert_eq!(shipped.state.labeling, None);
+        // Only the reserved shipment can ship or release it.
+        let other = ShipmentId::parse("shp_9").unwrap();
+        let ship_other = Action::Ship {
+            shipment: other.clone(),
+            package: package(),
+        };
+        assert!(matches!(
+            apply(&t.state, &ship_other),
+            Err(Refusal::LabelInProgress { .. })
+        ));
+        let released = apply(
+            &t.state,
+            &Action::ReleaseLabel {
+                shipment: shp,
+                outcome: "refused",
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (released.state.status, released.state.labeling),
+            (Packed, None)
+        );
+        assert_eq!(released.event_kind, "label_released");
+    }
+
+    #[test]
+    fn nothing_that_changes_what_the_label_is_for_is_taken_while_it_is_bought() {
+        for (state, action) in [
+            (Packed, Action::Pack { package: package() }),
+            (
+                Packed,
+                Action::Cancel {
+                    reason: "customer asked".into(),
+                },
+            ),
+            (
+                Picked,
+                Action::Assign {
+                    user: UserId::parse("usr_a").unwrap(),
+                },
+            ),
+            (Picked, Action::Pack { package: package() }),
+        ] {
+            assert!(
+                matches!(
+                    apply(&reserved(state), &action),
+                    Err(Refusal::LabelInProgress { .. })
+                ),
+                "{state:?} + {}",
+                action.name()
+            );
+        }
+        // The shop's cancellation stands; the reservation stays so the label is voided.
+        let t = apply(
+            &reserved(Packed),
+            &Action::ShopCancel {
+                reason: "cancelled in Shopify".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(t.state.status, Cancelled);
+        assert!(t.state.labeling.is_some());
+        // A cancelled order cannot ship; its reservation can only be released.
+        let shp = ShipmentId::parse("shp_2").unwrap();
+        assert!(
+            apply(
+                &t.state,
+                &Action::Ship {
+                    shipment: shp.clone(),
+                    package: package()
+                }
+            )
+            .is_err()
+        );
+        let r = apply(
+            &t.state,
+            &Action::ReleaseLabel {
+                shipment: shp,
+                outcome: "voided",
+            },
+        )
+        .unwrap();
+        assert_eq!((r.state.status, r.state.labeling), (Cancelled, None));
     }
 }

@@ -209,6 +209,7 @@ mod tests {
                 package: None,
                 shipment_id: None,
                 cancel_reason: None,
+                labeling: None,
             },
             name: "#1001".into(),
             external_id: None,

@@ -69,6 +69,9 @@ impl From<CoreError> for ApiError {
                 "something went wrong on the hub; try again, and tell an admin if it persists",
             );
         }
+        if code == ErrorCode::LabelNotRecorded {
+            tracing::error!(error = ?e, "a label was bought but not recorded");
+        }
         let details = e.details();
         Self {
             code,

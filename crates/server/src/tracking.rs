@@ -1,5 +1,6 @@
 //! The tracking poller: asks the carrier about every shipment in transit, on an interval, so
-//! orders reach `delivered` (and exceptions are raised) without anyone pressing a button.
+//! orders reach `delivered` (and exceptions are raised) without anyone pressing a button; and
+//! label purchases a stopped hub left reserved are settled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,17 @@ pub async fn poll_once(app: &AppState) -> usize {
     for tenant in tenants {
         if !app.fulfillment.has_carrier(&tenant.id).await {
             continue;
+        }
+        // Label purchases a stopped hub left reserved: adopted, or voided for cancelled orders.
+        match app.fulfillment.settle_abandoned_labels(&tenant.id).await {
+            Ok((_, failed)) => {
+                for (order, e) in failed {
+                    tracing::warn!(tenant = %tenant.slug, %order, error = %e, "could not settle a label purchase");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant.slug, error = %e, "cannot look for label purchases to settle")
+            }
         }
         let Ok(shipments) = app
             .fulfillment

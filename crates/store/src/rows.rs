@@ -187,6 +187,9 @@ pub(crate) fn order(row: &impl Cols, lines: Vec<OrderLine>) -> Result<Order, Sto
                 .map(|s| parsed(ShipmentId::parse(&s)))
                 .transpose()?,
             cancel_reason: opt_text(row, "cancel_reason")?,
+            labeling: opt_text(row, "labeling")?
+                .map(|s| parsed(ShipmentId::parse(&s)))
+                .transpose()?,
         },
         name: text(row, "name")?,
         external_id: opt_text(row, "external_id")?,

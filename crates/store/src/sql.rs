@@ -276,7 +276,7 @@ impl Args {
     }
 }
 
-pub(crate) const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.created_at, o.updated_at";
+pub(crate) const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.labeling, o.created_at, o.updated_at";
 /// One order and its lines in one query (the order's columns repeat on each line).
 pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     format!(
@@ -297,6 +297,14 @@ pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLo
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
     )
 });
+/// What a transition writes besides the order, its lines and its event.
+struct AlsoWritten<'a> {
+    /// Stock taken or given back.
+    stock: &'a [StockMove],
+    /// A label reservation's pending shipment.
+    shipment: Option<&'a Shipment>,
+}
+
 const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
 
 impl SqlStore {
@@ -348,10 +356,14 @@ impl SqlStore {
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer; NORMAL is durable across a
-                        // process crash in WAL mode. busy_timeout makes writers queue, not fail.
+                        // WAL lets readers run beside the writer. FULL syncs the log at
+                        // every commit of this pool, so what it wrote survives a power cut,
+                        // not only a process crash: label reservations and purchases, the
+                        // webhook inbox, imports. (The bench's pick/pack path writes on its
+                        // own connection with NORMAL, `work.rs`; a FULL commit syncs those
+                        // earlier log frames too.) busy_timeout makes writers queue, not fail.
                         conn.execute("pragma journal_mode = wal").await?;
-                        conn.execute("pragma synchronous = normal").await?;
+                        conn.execute("pragma synchronous = full").await?;
                         conn.execute("pragma busy_timeout = 10000").await?;
                         // Checkpoints run in the background (below), not inside a commit.
                         conn.execute("pragma wal_autocheckpoint = 0").await?;
@@ -481,20 +493,60 @@ impl SqlStore {
         self.backend
     }
 
+    /// Records a shipment inside a transaction (a label reservation's, or its own).
+    /// Keeps the order cache honest after a write of `before`'s transition.
+    fn after_save(&self, tenant: &TenantId, before: &Order, saved: &StoreResult<Order>) {
+        match saved {
+            Ok(order) => self.working.wrote(tenant.as_str(), before.version, order),
+            Err(StoreError::Conflict(_)) => {
+                self.working.forget(tenant.as_str(), before.id().as_str())
+            }
+            Err(_) => {}
+        }
+    }
+
+    async fn insert_shipment_in(
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        tenant: &TenantId,
+        s: &Shipment,
+    ) -> StoreResult<()> {
+        sqlx::query(&format!(
+            "insert into shipment (tenant_id, {SHIPMENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+        ))
+        .bind(tenant.as_str())
+        .bind(s.id.as_str())
+        .bind(s.order_id.as_ref().map(|o| o.as_str().to_owned()))
+        .bind(s.status.as_str())
+        .bind(s.carrier.as_str())
+        .bind(s.service.as_str())
+        .bind(s.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(to_json(&s.package))
+        .bind(s.ship_to.as_ref().map(to_json))
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
     /// `save_transition`'s writes, on each database's fastest path.
     async fn save_transition_to_db(
         &self,
         tenant: &TenantId,
         before: &Order,
         t: &Transition,
-        stock: &[StockMove],
+        writes: AlsoWritten<'_>,
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Order> {
+        let AlsoWritten { stock, shipment } = writes;
         // A transition that moves no stock (picks, packs, assigns): the order, its changed
         // lines and the event, committed with the other transitions waiting by then (SQLite's
         // `work`, PostgreSQL's `commit`), at the version it started from.
-        if stock.is_empty() {
+        // A transition that takes or ends a label reservation is written in full below.
+        if stock.is_empty() && shipment.is_none() && t.state.labeling == before.state.labeling {
             let change = crate::change::Change::of(tenant, before, t, actor, now);
             let saved = if let Some(w) = &self.sqlite_work {
                 Some(
@@ -524,9 +576,12 @@ impl SqlStore {
         let _writer = self.writer().await;
         let next = &t.state;
         let mut tx = self.pool.begin().await.map_err(db)?;
+        if let Some(s) = shipment {
+            Self::insert_shipment_in(&mut tx, tenant, s).await?;
+        }
         let updated = sqlx::query(
             "update sales_order set status = $3, version = version + 1, assigned_to = $4, package = $5, shipment_id = $6,
-             cancel_reason = $7, updated_at = $8 where tenant_id = $1 and order_id = $2 and version = $9",
+             cancel_reason = $7, updated_at = $8, labeling = $10 where tenant_id = $1 and order_id = $2 and version = $9",
         )
         .bind(tenant.as_str())
         .bind(next.id.as_str())
@@ -537,6 +592,7 @@ impl SqlStore {
         .bind(next.cancel_reason.clone())
         .bind(ms(now))
         .bind(before.version)
+        .bind(next.labeling.as_ref().map(|s| s.as_str().to_owned()))
         .execute(&mut *tx)
         .await
         .map_err(db)?;
@@ -1655,16 +1711,61 @@ impl Store for SqlStore {
         // A transition that moves stock may change which SKUs have stock recorded.
         let _changing = (!stock.is_empty()).then(|| self.working.changing());
         let saved = self
-            .save_transition_to_db(tenant, before, t, stock, actor, now)
+            .save_transition_to_db(
+                tenant,
+                before,
+                t,
+                AlsoWritten {
+                    stock,
+                    shipment: None,
+                },
+                actor,
+                now,
+            )
             .await;
-        match &saved {
-            Ok(order) => self.working.wrote(tenant.as_str(), before.version, order),
-            Err(StoreError::Conflict(_)) => {
-                self.working.forget(tenant.as_str(), before.id().as_str())
-            }
-            Err(_) => {}
-        }
+        self.after_save(tenant, before, &saved);
         saved
+    }
+
+    async fn reserve_label(
+        &self,
+        tenant: &TenantId,
+        before: &Order,
+        t: &Transition,
+        shipment: &Shipment,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> StoreResult<Order> {
+        let saved = self
+            .save_transition_to_db(
+                tenant,
+                before,
+                t,
+                AlsoWritten {
+                    stock: &[],
+                    shipment: Some(shipment),
+                },
+                actor,
+                now,
+            )
+            .await;
+        self.after_save(tenant, before, &saved);
+        saved
+    }
+
+    async fn orders_labeling(&self, tenant: &TenantId) -> StoreResult<Vec<OrderId>> {
+        let rows = sqlx::query(
+            "select order_id from sales_order where tenant_id = $1 and labeling is not null order by updated_at, order_id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                OrderId::parse(&text(r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     async fn claim_next(
@@ -1689,12 +1790,26 @@ impl Store for SqlStore {
         let _changing = self.working.changing();
         let _writer = self.writer().await;
         let mut tx = self.pool.begin().await.map_err(db)?;
-        let n = sqlx::query("delete from sales_order where tenant_id = $1")
-            .bind(tenant.as_str())
-            .execute(&mut *tx)
-            .await
-            .map_err(db)?
-            .rows_affected();
+        // Deleted first and looked at after: a reservation that committed before the delete
+        // reached its row is seen (PostgreSQL re-reads a row it waited for), one after it
+        // finds no order to reserve.
+        let deleted =
+            sqlx::query("delete from sales_order where tenant_id = $1 returning labeling")
+                .bind(tenant.as_str())
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(db)?;
+        let buying = deleted
+            .iter()
+            .filter(|r| opt_text(*r, "labeling").ok().flatten().is_some())
+            .count();
+        if buying > 0 {
+            tx.rollback().await.map_err(db)?;
+            return Err(StoreError::Conflict(format!(
+                "labels are being bought for {buying} order(s); wait for them to finish"
+            )));
+        }
+        let n = deleted.len() as u64;
         for table in [
             "order_line",
             "order_event",
@@ -1717,25 +1832,9 @@ impl Store for SqlStore {
 
     async fn insert_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
         let _writer = self.writer().await;
-        sqlx::query(&format!(
-            "insert into shipment (tenant_id, {SHIPMENT_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
-        ))
-        .bind(tenant.as_str())
-        .bind(s.id.as_str())
-        .bind(s.order_id.as_ref().map(|o| o.as_str().to_owned()))
-        .bind(s.status.as_str())
-        .bind(s.carrier.as_str())
-        .bind(s.service.as_str())
-        .bind(s.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
-        .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
-        .bind(to_json(&s.package))
-        .bind(s.ship_to.as_ref().map(to_json))
-        .bind(ms(s.created_at))
-        .bind(ms(s.updated_at))
-        .execute(&self.pool)
-        .await
-        .map_err(db)?;
-        Ok(())
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        Self::insert_shipment_in(&mut tx, tenant, s).await?;
+        tx.commit().await.map_err(db)
     }
 
     async fn update_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {

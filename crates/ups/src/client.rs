@@ -265,10 +265,8 @@ impl UpsClient {
                 }
                 return Err(match repeat {
                     Repeat::Safe => UpsError::Unavailable(format!("{message} (UPS code {code})")),
-                    Repeat::OnlyIfUntouched if status == StatusCode::SERVICE_UNAVAILABLE => {
-                        // UPS's gateway refuses with 503 before the shipping service sees it.
-                        UpsError::Unavailable(format!("{message} (UPS code {code})"))
-                    }
+                    // A 503 too: it may come from a gateway before the shipping service saw
+                    // the request, or from behind it after the sale; we cannot tell which.
                     Repeat::OnlyIfUntouched => {
                         UpsError::Unknown(format!("{message} (UPS code {code})"))
                     }

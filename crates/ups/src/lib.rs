@@ -116,7 +116,12 @@ pub fn purchase_from(response: &wire::ShipmentResponse) -> Result<LabelPurchase,
             carrier: CARRIER,
             message: format!("UPS sold {} but sent no label", first.tracking_number),
         })?;
-    let (label_format, label) = decode_label(&label.image_format.code, &label.graphic_image)?;
+    // The label is sold by now: one we cannot read is recovered, never bought again.
+    let (label_format, label) = decode_label(&label.image_format.code, &label.graphic_image)
+        .map_err(|e| CarrierError::Unconfirmed {
+            carrier: CARRIER,
+            message: format!("UPS sold {} but {e}", first.tracking_number),
+        })?;
     let tracking_number =
         TrackingNumber::parse(&first.tracking_number).map_err(|e| CarrierError::Unconfirmed {
             carrier: CARRIER,

@@ -400,15 +400,18 @@ async fn ship_is_never_repeated_once_ups_may_have_acted() {
         "the 429 is refused before the ship handler runs"
     );
 
-    // 503 from the gateway: nothing sold, said so.
+    // A 503 to a ship call: from the gateway or from behind it, we cannot tell, so it is
+    // unconfirmed (reconciled, never repeated) and the call was made once.
     sim.configure(|c| c.unavailable_next = 1);
+    let calls = sim.ship_calls();
     match carrier
         .buy_label(&request(&packbench_core::domain::ShipmentId::generate()))
         .await
     {
-        Err(CarrierError::Unavailable { .. }) => {}
+        Err(CarrierError::Unconfirmed { .. }) => {}
         other => panic!("{other:?}"),
     }
+    assert!(sim.ship_calls() <= calls + 1, "never repeated");
 
     // An expired token is renewed once, and the call goes through.
     sim.expire_tokens();

@@ -3,7 +3,9 @@
 //! exactly one of these.
 
 mod privacy;
+mod shipping;
 pub use privacy::{IN_TRANSIT_FOR, done_with_customer, privacy_request};
+pub use shipping::LabelTiming;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -21,8 +23,8 @@ use crate::model::{
     ShipmentStatus, StockChange, StockEvent, StockLevel, StockMove, Timestamp,
 };
 use crate::ports::{
-    AddressCheck, CarrierError, Carriers, Clock, EventBus, LabelPurchase, LabelRequest, LiveEvent,
-    OrderToWork, Rate, Store, TrackingEvent, TrackingKind,
+    AddressCheck, Carriers, Clock, EventBus, LiveEvent, OrderToWork, Rate, Store, TrackingEvent,
+    TrackingKind,
 };
 use crate::settings::Settings;
 use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
@@ -169,6 +171,9 @@ pub struct Fulfillment {
     /// Settings are read by every operation and change rarely: kept for
     /// [`SETTINGS_FRESH_FOR`], dropped at once when changed through this hub.
     settings_cache: Mutex<HashMap<TenantId, (Timestamp, Settings)>>,
+    /// The label purchases this hub is running right now.
+    purchases: shipping::Purchases,
+    label_timing: LabelTiming,
 }
 
 /// How long another hub's settings change can take to be seen here.
@@ -188,7 +193,15 @@ impl Fulfillment {
             bus,
             clock,
             settings_cache: Mutex::new(HashMap::new()),
+            purchases: shipping::Purchases::default(),
+            label_timing: LabelTiming::default(),
         }
+    }
+
+    /// How long label purchases may be out of sight before they are settled.
+    pub fn with_label_timing(mut self, timing: LabelTiming) -> Self {
+        self.label_timing = timing;
+        self
     }
 
     /// Connects the tenants' shops (the default is none).
@@ -397,7 +410,8 @@ impl Fulfillment {
                 );
             }
             _ => {
-                let action = Action::Cancel {
+                // Taken even while a label is being bought: that label is voided on arrival.
+                let action = Action::ShopCancel {
                     reason: "cancelled in Shopify".into(),
                 };
                 self.commit(tenant, &order, &action, &[], &Actor::system())
@@ -506,11 +520,17 @@ impl Fulfillment {
         op: Operation,
         actor: &Actor,
     ) -> Result<OperationOutcome> {
-        let OrderToWork { order, unstocked } = self
+        let OrderToWork {
+            mut order,
+            unstocked,
+        } = self
             .store
             .order_to_work(tenant, id)
             .await?
             .ok_or_else(|| Error::not_found("order", id))?;
+        if order.state.labeling.is_some() && !matches!(op, Operation::Ship { .. }) {
+            order = self.settled_for_work(tenant, order, actor).await?;
+        }
         let mut warnings = Vec::new();
         let action = match op {
             Operation::Assign { user } => {
@@ -611,220 +631,6 @@ impl Fulfillment {
             );
         }
         Ok(claimed)
-    }
-
-    /// Buys a label and ships.
-    async fn ship(
-        &self,
-        tenant: &TenantId,
-        order: Order,
-        service: ServiceCode,
-        package: Option<Package>,
-        actor: &Actor,
-    ) -> Result<OperationOutcome> {
-        let package = workflow::can_ship(&order.state, package.as_ref())?;
-        let ship_to = order.ship_to.clone().unwrap_or_default();
-        let carrier = self
-            .carriers
-            .for_tenant(tenant)
-            .await
-            .ok_or(Error::CarrierNotConfigured)?;
-        let shipment = match self
-            .reconcile_pending(tenant, &order, carrier.as_ref())
-            .await?
-        {
-            Some(sold) => sold,
-            None => {
-                self.buy_label(tenant, Some(&order), service, package.clone(), ship_to)
-                    .await?
-            }
-        };
-        let moves = self.stock_to_take(tenant, &order).await?;
-        let action = Action::Ship {
-            shipment: shipment.id.clone(),
-            package,
-        };
-        let order = self.commit(tenant, &order, &action, &moves, actor).await?;
-        if self.settings(tenant).await?.auto_fulfill && order.external_id.is_some() {
-            // The parcel is bought and recorded; a shop that cannot be told now is retried
-            // by batches/sync (its state says failed, with the reason).
-            let _ = self.push_to_shop(tenant, &order, &shipment).await;
-        }
-        Ok(OperationOutcome {
-            order,
-            shipment: Some(shipment),
-            warnings: Vec::new(),
-        })
-    }
-
-    /// Buys a label outside the normal flow (a replacement, a manual address). The order, if
-    /// named, must exist; its status does not change.
-    pub async fn create_shipment(
-        &self,
-        tenant: &TenantId,
-        order_id: Option<&OrderId>,
-        service: ServiceCode,
-        package: Package,
-        ship_to: Option<crate::model::Address>,
-    ) -> Result<Shipment> {
-        let order = match order_id {
-            Some(id) => Some(self.load(tenant, id).await?),
-            None => None,
-        };
-        let ship_to = ship_to
-            .or_else(|| order.as_ref().and_then(|o| o.ship_to.clone()))
-            .ok_or(Refusal::Invalid(
-                "a shipment needs a ship_to address (or an order that has one)",
-            ))?;
-        self.buy_label(tenant, order.as_ref(), service, package, ship_to)
-            .await
-    }
-
-    /// The one place a label is bought. The shipment is recorded (as `pending`) before the
-    /// carrier is called, so a crash mid-call leaves a trace to reconcile rather than a silent
-    /// second label; the carrier's answer is recorded either way.
-    async fn buy_label(
-        &self,
-        tenant: &TenantId,
-        order: Option<&Order>,
-        service: ServiceCode,
-        package: Package,
-        ship_to: crate::model::Address,
-    ) -> Result<Shipment> {
-        let carrier = self
-            .carriers
-            .for_tenant(tenant)
-            .await
-            .ok_or(Error::CarrierNotConfigured)?;
-        let now = self.clock.now();
-        let shipment = Shipment {
-            id: ShipmentId::generate(),
-            order_id: order.map(|o| o.id().clone()),
-            status: ShipmentStatus::Pending,
-            carrier: carrier.name().into(),
-            service,
-            tracking_number: None,
-            estimated_delivery: None,
-            package: package.clone(),
-            ship_to: Some(ship_to.clone()),
-            created_at: now,
-            updated_at: now,
-        };
-        self.store.insert_shipment(tenant, &shipment).await?;
-        let request = LabelRequest {
-            shipment_id: shipment.id.clone(),
-            order_name: order.map(|o| o.name.clone()),
-            service,
-            package,
-            ship_to,
-        };
-        let result = match carrier.buy_label(&request).await {
-            // The answer was lost: ask the carrier whether it sold the label (by our shipment
-            // id, printed on it as a reference) before anything else happens.
-            Err(CarrierError::Unconfirmed {
-                carrier: c,
-                message,
-            }) => match carrier.find_lost_label(&shipment).await {
-                Ok(Some(found)) => Ok(found),
-                Ok(None) => Err(CarrierError::Unconfirmed {
-                    carrier: c,
-                    message,
-                }),
-                Err(e) => Err(CarrierError::Unconfirmed {
-                    carrier: c,
-                    message: format!("{message}; looking for it failed too: {e}"),
-                }),
-            },
-            other => other,
-        };
-        self.record_purchase(tenant, shipment, result).await
-    }
-
-    async fn record_purchase(
-        &self,
-        tenant: &TenantId,
-        mut shipment: Shipment,
-        result: std::result::Result<LabelPurchase, CarrierError>,
-    ) -> Result<Shipment> {
-        shipment.updated_at = self.clock.now();
-        match result {
-            Ok(p) => {
-                // The label first: a shipment marked created always has one.
-                self.store
-                    .put_label(tenant, &shipment.id, p.label_format, &p.label)
-                    .await?;
-                shipment.status = ShipmentStatus::Created;
-                shipment.tracking_number = Some(p.tracking_number);
-                shipment.estimated_delivery = p.estimated_delivery;
-                self.store.update_shipment(tenant, &shipment).await?;
-                Ok(shipment)
-            }
-            // Left pending: reconciled before any new attempt for this order.
-            Err(e @ CarrierError::Unconfirmed { .. }) => Err(e.into()),
-            Err(e) => {
-                shipment.status = ShipmentStatus::Failed;
-                self.store.update_shipment(tenant, &shipment).await?;
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Settles the order's label purchases whose answer was lost. Answers a label the carrier
-    /// did sell (to be used instead of buying another); marks the ones it never sold failed;
-    /// refuses while the carrier cannot say.
-    async fn reconcile_pending(
-        &self,
-        tenant: &TenantId,
-        order: &Order,
-        carrier: &dyn crate::ports::Carrier,
-    ) -> Result<Option<Shipment>> {
-        let pending = self
-            .store
-            .shipments(
-                tenant,
-                &ShipmentFilter {
-                    order_id: Some(order.id().clone()),
-                    status: Some(ShipmentStatus::Pending),
-                    limit: 50,
-                    ..ShipmentFilter::default()
-                },
-            )
-            .await?;
-        let mut sold = None;
-        for shipment in pending.items {
-            match carrier.find_lost_label(&shipment).await? {
-                Some(found) if sold.is_none() => {
-                    sold = Some(self.record_purchase(tenant, shipment, Ok(found)).await?);
-                }
-                Some(found) => {
-                    // A second label for the same order: keep it on record, voided.
-                    let extra = self.record_purchase(tenant, shipment, Ok(found)).await?;
-                    carrier.void_label(&extra).await?;
-                    let mut extra = extra;
-                    extra.status = ShipmentStatus::Voided;
-                    self.store.update_shipment(tenant, &extra).await?;
-                }
-                None => {
-                    let age = self.clock.now() - shipment.created_at;
-                    if age < chrono::Duration::minutes(10) {
-                        // The carrier may not list a fresh label yet; do not risk a second.
-                        return Err(CarrierError::Unconfirmed {
-                            carrier: "UPS",
-                            message: format!(
-                                "the label bought at {} is not confirmed yet; try again in a few minutes",
-                                shipment.created_at.format("%H:%M:%S")
-                            ),
-                        }
-                        .into());
-                    }
-                    let mut s = shipment;
-                    s.status = ShipmentStatus::Failed;
-                    s.updated_at = self.clock.now();
-                    self.store.update_shipment(tenant, &s).await?;
-                }
-            }
-        }
-        Ok(sold)
     }
 
     /// Keeps a verified webhook delivery (durably, before it is answered); `false` for a
@@ -1049,6 +855,12 @@ impl Fulfillment {
             None => self.settings(tenant).await?.ups.batch_concurrency(),
         };
         let batch_id = format!("ship-{}", ShipmentId::generate().as_str());
+        // An order named twice is shipped once and answered once.
+        let mut seen = std::collections::HashSet::new();
+        let ids: Vec<OrderId> = ids
+            .into_iter()
+            .filter(|id| seen.insert(id.clone()))
+            .collect();
         let total = ids.len();
         let (mut done, mut failed) = (0, 0);
         let mut results = Vec::with_capacity(total);

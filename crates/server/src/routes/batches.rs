@@ -132,16 +132,29 @@ pub async fn ship(
                 .collect()
         }
     };
-    let results = app
-        .fulfillment
-        .ship_many(
-            &caller.tenant.id,
-            ids,
-            service,
-            body.concurrency,
-            &caller.actor(),
-        )
-        .await?;
+    // In a task of its own: a client that goes away does not cut the labels being bought.
+    let results = {
+        let (app, caller) = (app.clone(), caller.clone());
+        tokio::spawn(async move {
+            app.fulfillment
+                .ship_many(
+                    &caller.tenant.id,
+                    ids,
+                    service,
+                    body.concurrency,
+                    &caller.actor(),
+                )
+                .await
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "a batch ship task failed");
+            ApiError::new(
+                packbench_core::ErrorCode::Internal,
+                "the batch stopped part-way; look at the orders before running it again",
+            )
+        })??
+    };
     let failed = results.iter().filter(|r| !r.ok).count();
     Ok(data(json!({
         "total": results.len(),

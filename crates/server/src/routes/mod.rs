@@ -115,11 +115,32 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     e
 }
 
+/// Runs a request's work in a task of its own and answers what it answers. A client that
+/// goes away (a closed tab, a dropped connection) drops only the wait: work that buys a label
+/// always runs on to record it, and to keep the answer of its Idempotency-Key.
+pub async fn detached<F>(work: F) -> Response
+where
+    F: Future<Output = Response> + Send + 'static,
+{
+    match tokio::spawn(work).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "a request's task failed");
+            ApiError::new(
+                ErrorCode::Internal,
+                "something went wrong on the hub; look at the order before trying again",
+            )
+            .into_response()
+        }
+    }
+}
+
 const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 /// Runs `work` at most once per `Idempotency-Key`: a retry with the same key and the same
 /// request gets the first answer again (header `Idempotent-Replayed: true`), never a second
-/// effect. Answers of 500 and 503 are not kept (nothing was done), so those can be retried.
+/// effect. Answers of 500 and 503 are not kept (nothing was done), so those can be retried;
+/// except `label_not_recorded`, a 500 after a label was bought, which is kept.
 pub async fn idempotent<F, Fut, B>(
     app: &AppState,
     caller: &Caller,
@@ -185,13 +206,18 @@ where
         )
         .into_response(),
         Ok(IdempotencyStart::Proceed) => {
-            let (status, bytes) = match work().await {
-                Ok((s, v)) => (s, serde_json::to_vec(&v)),
-                Err(e) => (e.status(), serde_json::to_vec(&e.body())),
+            let (status, bytes, acted) = match work().await {
+                Ok((s, v)) => (s, serde_json::to_vec(&v), true),
+                Err(e) => (
+                    e.status(),
+                    serde_json::to_vec(&e.body()),
+                    e.code == ErrorCode::LabelNotRecorded,
+                ),
             };
             let bytes = bytes.unwrap_or_default();
-            let kept = if status == StatusCode::INTERNAL_SERVER_ERROR
-                || status == StatusCode::SERVICE_UNAVAILABLE
+            let kept = if !acted
+                && (status == StatusCode::INTERNAL_SERVER_ERROR
+                    || status == StatusCode::SERVICE_UNAVAILABLE)
             {
                 app.store.idempotency_abandon(&caller.tenant.id, &key).await
             } else {

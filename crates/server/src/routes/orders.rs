@@ -10,7 +10,7 @@ use packbench_core::service::Operation;
 use packbench_core::workflow::OrderStatus;
 use serde_json::{Value, json};
 
-use super::{data, data_now, idempotent, page};
+use super::{data, data_now, detached, idempotent, page};
 use crate::auth::{Caller, Permission};
 use crate::dto::{self, OperationBody, Query};
 use crate::error::{ApiError, ApiResult};
@@ -194,33 +194,36 @@ pub async fn operate(
 ) -> Response {
     let mut request = format!("POST orders/{id}/operations\n").into_bytes();
     request.extend_from_slice(&body);
-    idempotent(&app, &caller, &headers, &request, || async {
-        let id = order_id(&id)?;
-        let parsed: OperationBody = parse_json(&body)?;
-        let settings = app.fulfillment.settings(&caller.tenant.id).await?;
-        let op = parsed.parse(settings.units)?;
-        let permission = match op {
-            Operation::Cancel { .. } => Permission::OrdersCancel,
-            Operation::Void => Permission::LabelsVoid,
-            _ => Permission::OrdersWork,
-        };
-        caller.require(permission)?;
-        let is_ship = matches!(op, Operation::Ship { .. });
-        let tenant = caller.tenant.slug.as_str();
-        let out = app
-            .fulfillment
-            .operate(&caller.tenant.id, &id, op, &caller.actor())
-            .await?;
-        let body = match (&out.shipment, is_ship) {
-            (Some(s), true) => data_now(&dto::shipped_view(tenant, &out.order, s))?,
-            _ => data_now(&dto::OperatedView {
-                order_id: out.order.id(),
-                status: out.order.status(),
-                order: dto::order_view(tenant, &out.order, None),
-                warnings: &out.warnings,
-            })?,
-        };
-        Ok((StatusCode::OK, body))
+    detached(async move {
+        idempotent(&app, &caller, &headers, &request, || async {
+            let id = order_id(&id)?;
+            let parsed: OperationBody = parse_json(&body)?;
+            let settings = app.fulfillment.settings(&caller.tenant.id).await?;
+            let op = parsed.parse(settings.units)?;
+            let permission = match op {
+                Operation::Cancel { .. } => Permission::OrdersCancel,
+                Operation::Void => Permission::LabelsVoid,
+                _ => Permission::OrdersWork,
+            };
+            caller.require(permission)?;
+            let is_ship = matches!(op, Operation::Ship { .. });
+            let tenant = caller.tenant.slug.as_str();
+            let out = app
+                .fulfillment
+                .operate(&caller.tenant.id, &id, op, &caller.actor())
+                .await?;
+            let body = match (&out.shipment, is_ship) {
+                (Some(s), true) => data_now(&dto::shipped_view(tenant, &out.order, s))?,
+                _ => data_now(&dto::OperatedView {
+                    order_id: out.order.id(),
+                    status: out.order.status(),
+                    order: dto::order_view(tenant, &out.order, None),
+                    warnings: &out.warnings,
+                })?,
+            };
+            Ok((StatusCode::OK, body))
+        })
+        .await
     })
     .await
 }

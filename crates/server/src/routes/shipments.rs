@@ -9,7 +9,7 @@ use packbench_core::model::{Address, LabelFormat, ShipmentFilter, ShipmentStatus
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{data, idempotent, page};
+use super::{data, detached, idempotent, page};
 use crate::auth::{Caller, Permission};
 use crate::dto::{self, PackageBody, Query, ShipmentView};
 use crate::error::{ApiError, ApiResult};
@@ -103,27 +103,30 @@ pub async fn create(
 ) -> Response {
     let mut request = b"POST shipments\n".to_vec();
     request.extend_from_slice(&body);
-    idempotent(&app, &caller, &headers, &request, || async {
-        caller.require(Permission::ShipmentsCreate)?;
-        let b: CreateShipmentBody = parse_json(&body)?;
-        let settings = app.fulfillment.settings(&caller.tenant.id).await?;
-        let order = b.order_id.as_deref().map(order_id).transpose()?;
-        let service = ServiceCode::parse(&b.service)?;
-        let package = b.package.parse(settings.units)?;
-        let s = app
-            .fulfillment
-            .create_shipment(
-                &caller.tenant.id,
-                order.as_ref(),
-                service,
-                package,
-                b.ship_to,
-            )
-            .await?;
-        Ok((
-            StatusCode::CREATED,
-            json!({"data": ShipmentView::new(caller.tenant.slug.as_str(), &s)}),
-        ))
+    detached(async move {
+        idempotent(&app, &caller, &headers, &request, || async {
+            caller.require(Permission::ShipmentsCreate)?;
+            let b: CreateShipmentBody = parse_json(&body)?;
+            let settings = app.fulfillment.settings(&caller.tenant.id).await?;
+            let order = b.order_id.as_deref().map(order_id).transpose()?;
+            let service = ServiceCode::parse(&b.service)?;
+            let package = b.package.parse(settings.units)?;
+            let s = app
+                .fulfillment
+                .create_shipment(
+                    &caller.tenant.id,
+                    order.as_ref(),
+                    service,
+                    package,
+                    b.ship_to,
+                )
+                .await?;
+            Ok((
+                StatusCode::CREATED,
+                json!({"data": ShipmentView::new(caller.tenant.slug.as_str(), &s)}),
+            ))
+        })
+        .await
     })
     .await
 }

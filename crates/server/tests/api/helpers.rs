@@ -7,6 +7,7 @@ use chrono::{Duration, Utc};
 use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
 use packbench_core::model::{Address, NewOrder, NewOrderLine, Order, Tenant};
 use packbench_core::ports::Store;
+use packbench_core::service::LabelTiming;
 use packbench_server::{AppState, HubOptions, auth};
 use packbench_store::SqlStore;
 use reqwest::{Method, StatusCode};
@@ -90,11 +91,36 @@ impl TestApp {
         .await
     }
 
+    /// With the real UPS client, and label purchases settled after `timing` (short, so a test
+    /// need not wait minutes for a lost answer).
+    pub async fn spawn_with_ups_timing(
+        database_url: &str,
+        timeout: std::time::Duration,
+        timing: LabelTiming,
+    ) -> TestApp {
+        Self::spawn_timed(
+            database_url,
+            move |store| Arc::new(packbench_ups::UpsAccounts::new(store, timeout)),
+            timing,
+        )
+        .await
+    }
+
     pub async fn spawn_with_carriers(
         database_url: &str,
         carriers: impl FnOnce(
             Arc<dyn packbench_core::ports::Store>,
         ) -> Arc<dyn packbench_core::ports::Carriers>,
+    ) -> TestApp {
+        Self::spawn_timed(database_url, carriers, LabelTiming::default()).await
+    }
+
+    async fn spawn_timed(
+        database_url: &str,
+        carriers: impl FnOnce(
+            Arc<dyn packbench_core::ports::Store>,
+        ) -> Arc<dyn packbench_core::ports::Carriers>,
+        timing: LabelTiming,
     ) -> TestApp {
         captured_logs();
         let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
@@ -119,20 +145,7 @@ impl TestApp {
                 .await
                 .unwrap();
         }
-        let state = Arc::new(AppState::with(
-            store.clone(),
-            carriers,
-            Arc::new(packbench_shopify::ShopifyShops::new(store.clone())),
-            Arc::new(packbench_core::ports::SystemClock),
-        ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(packbench_server::serve(
-            listener,
-            state.clone(),
-            HubOptions::default(),
-            std::future::pending(),
-        ));
+        let (base, state) = hub(store.clone(), carriers, timing).await;
         let http = reqwest::Client::new();
         let mut app = TestApp {
             base,
@@ -149,6 +162,19 @@ impl TestApp {
         app.packer = app.login("acme", "packer", Some("bench-2")).await;
         app.bolt_admin = app.login("bolt", "admin", None).await;
         app
+    }
+
+    /// A second hub over the same database (its own connections, caches and purchases),
+    /// with the real UPS client: answers its base URL. Logins work on both.
+    pub async fn second_hub(
+        &self,
+        database_url: &str,
+        timeout: std::time::Duration,
+        timing: LabelTiming,
+    ) -> String {
+        let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
+        let carriers = Arc::new(packbench_ups::UpsAccounts::new(store.clone(), timeout));
+        hub(store, carriers, timing).await.0
     }
 
     pub async fn login(&self, tenant: &str, username: &str, station: Option<&str>) -> String {
@@ -282,4 +308,29 @@ impl TestApp {
         let r = self.get(&format!("/orders/{id}"), &self.admin).await;
         r.body["data"]["version"].as_i64().unwrap()
     }
+}
+
+/// A hub on a loopback port over `store`: its base URL and state.
+async fn hub(
+    store: Arc<SqlStore>,
+    carriers: Arc<dyn packbench_core::ports::Carriers>,
+    timing: LabelTiming,
+) -> (String, Arc<AppState>) {
+    let mut state = AppState::with(
+        store.clone(),
+        carriers,
+        Arc::new(packbench_shopify::ShopifyShops::new(store.clone())),
+        Arc::new(packbench_core::ports::SystemClock),
+    );
+    state.fulfillment = state.fulfillment.with_label_timing(timing);
+    let state = Arc::new(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(packbench_server::serve(
+        listener,
+        state.clone(),
+        HubOptions::default(),
+        std::future::pending(),
+    ));
+    (base, state)
 }

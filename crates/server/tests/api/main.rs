@@ -1,6 +1,7 @@
 //! The REST API end to end: a hub on a loopback port, real HTTP, SQLite and PostgreSQL.
 
 mod helpers;
+mod labels_once;
 mod shipping;
 mod shopify_sim;
 mod ups_sim;
@@ -1281,3 +1282,38 @@ async fn postgres_expiring_tokens_are_fetched_and_renewed() {
         shopify_sim::expiring_tokens_are_fetched_and_renewed(url).await;
     }
 }
+
+/// The one-label-per-package tests, each on SQLite and on PostgreSQL (they take a database
+/// URL: some start a second hub over the same database).
+macro_rules! labels_once_on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod labels_once_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::labels_once::$name(packbench_store::testing::sqlite_url()).await;
+                }
+            )*
+        }
+        mod labels_once_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(url) = packbench_store::testing::postgres_url().await {
+                        super::labels_once::$name(url).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+labels_once_on_both_databases!(
+    concurrent_ships_buy_one_label,
+    a_batch_naming_an_order_twice_buys_one_label,
+    nothing_changes_the_order_while_its_label_is_bought,
+    a_client_that_goes_away_cuts_nothing,
+    a_lost_label_is_adopted_never_bought_again,
+    a_recorded_label_is_adopted,
+    a_label_bought_for_an_order_the_shop_cancelled_is_voided,
+);
