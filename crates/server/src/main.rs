@@ -12,6 +12,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use packbench_core::domain::{Role, TenantSlug, parse_username};
 use packbench_core::ports::{Clock, Store, SystemClock};
+use packbench_core::service::LabelTiming;
 use packbench_server::{AppState, HubOptions, auth, demo, serve, shutdown_signal};
 use packbench_store::SqlStore;
 
@@ -35,6 +36,28 @@ struct Cli {
     command: Command,
 }
 
+/// How long a label purchase may be out of sight before it is settled (every hub on one
+/// database should use the same figures).
+#[derive(clap::Args)]
+struct LabelTimingArgs {
+    /// Seconds a reserved label purchase is taken to be under way on some hub; it must
+    /// outlast a UPS call and the lookup of a lost answer (30 s each).
+    #[arg(long, env = "PACKBENCH_LABEL_LEASE_SECS", default_value_t = 120)]
+    label_lease_secs: u32,
+    /// Seconds before a label UPS's lookup by reference does not find is taken as never sold.
+    #[arg(long, env = "PACKBENCH_LABEL_LOOKUP_LAG_SECS", default_value_t = 600)]
+    label_lookup_lag_secs: u32,
+}
+
+impl LabelTimingArgs {
+    fn timing(&self) -> LabelTiming {
+        LabelTiming {
+            lease: chrono::Duration::seconds(self.label_lease_secs.into()),
+            lookup_lag: chrono::Duration::seconds(self.label_lookup_lag_secs.into()),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the REST API (and the web UI, if built).
@@ -44,6 +67,8 @@ enum Command {
         /// A built web UI to serve at / (default: ui/dist when it exists).
         #[arg(long)]
         ui: Option<PathBuf>,
+        #[command(flatten)]
+        labels: LabelTimingArgs,
     },
     /// A demo tenant `demo` with users admin and packer (passwords printed) and sample orders, served.
     Demo {
@@ -317,14 +342,19 @@ async fn run_hub(
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     init_logging();
+    // Fault points named in FAILPOINTS (a no-op unless built with `fail/failpoints`, as the
+    // hub's tests build it).
+    let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { bind, ui } => {
+        Command::Serve { bind, ui, labels } => {
             let store = open(cli.database).await?;
             if let Err(e) = store.open_connections().await {
                 tracing::warn!(error = %e, "could not open the database connections ahead; they open on first use");
             }
-            let state = Arc::new(AppState::new(Arc::new(store)));
+            let mut state = AppState::new(Arc::new(store));
+            state.fulfillment = state.fulfillment.with_label_timing(labels.timing());
+            let state = Arc::new(state);
             run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
         }
         Command::Demo { bind, ui, orders } => {

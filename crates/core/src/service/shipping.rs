@@ -44,16 +44,58 @@ impl Default for LabelTiming {
     }
 }
 
-/// The purchases this hub is running right now (tenant, shipment).
+/// A step of a purchase where tests inject a fault (`fail` points, compiled in only with
+/// `fail`'s `failpoints` feature): `label::STEP` for the whole process (a hub started with
+/// `FAILPOINTS=label::recorded=sleep(60000)` stops there, to be killed), `label::STEP::TENANT`
+/// for one tenant (tests sharing a process). An injected fault answers `$err`.
+macro_rules! step {
+    ($step:literal, $tenant:expr, $err:expr) => {
+        fail::fail_point!(concat!("label::", $step), |_| $err);
+        fail::fail_point!(&format!(concat!("label::", $step, "::{}"), $tenant), |_| {
+            $err
+        });
+    };
+}
+
+/// What an injected fault answers: the store failed.
+#[allow(dead_code, reason = "called only where fault points are compiled in")]
+fn injected() -> StoreError {
+    StoreError::Backend("a fault injected by a test".into())
+}
+
+type Key = (TenantId, ShipmentId);
+
+/// The purchases this hub is running right now, and the ones that ended here without
+/// settling (a store that failed, an answer that was lost): those need not wait out the
+/// lease, since no hub can still be running them.
 #[derive(Default)]
-pub(super) struct Purchases(Mutex<HashSet<(TenantId, ShipmentId)>>);
+pub(super) struct Purchases(Mutex<(HashSet<Key>, HashSet<Key>)>);
 
 impl Purchases {
     fn running(&self, tenant: &TenantId, shipment: &ShipmentId) -> bool {
         self.0
             .lock()
-            .map(|s| s.contains(&(tenant.clone(), shipment.clone())))
+            .map(|s| s.0.contains(&(tenant.clone(), shipment.clone())))
             .unwrap_or(true)
+    }
+
+    fn ended_here(&self, tenant: &TenantId, shipment: &ShipmentId) -> bool {
+        self.0
+            .lock()
+            .map(|s| s.1.contains(&(tenant.clone(), shipment.clone())))
+            .unwrap_or(false)
+    }
+
+    fn ended_unsettled(&self, tenant: &TenantId, shipment: &ShipmentId) {
+        if let Ok(mut s) = self.0.lock() {
+            s.1.insert((tenant.clone(), shipment.clone()));
+        }
+    }
+
+    fn settled(&self, tenant: &TenantId, shipment: &ShipmentId) {
+        if let Ok(mut s) = self.0.lock() {
+            s.1.remove(&(tenant.clone(), shipment.clone()));
+        }
     }
 }
 
@@ -68,14 +110,14 @@ impl<'a> Running<'a> {
     fn start(purchases: &'a Purchases, tenant: &TenantId, shipment: &ShipmentId) -> Option<Self> {
         let key = (tenant.clone(), shipment.clone());
         let mut s = purchases.0.lock().ok()?;
-        s.insert(key.clone()).then_some(Self { purchases, key })
+        s.0.insert(key.clone()).then_some(Self { purchases, key })
     }
 }
 
 impl Drop for Running<'_> {
     fn drop(&mut self) {
         if let Ok(mut s) = self.purchases.0.lock() {
-            s.remove(&self.key);
+            s.0.remove(&self.key);
         }
     }
 }
@@ -148,8 +190,11 @@ impl Fulfillment {
             {
                 Ok(reserved) => {
                     let out = self
-                        .buy_reserved(tenant, reserved, shipment, carrier.as_ref(), actor)
+                        .buy_reserved(tenant, reserved, &shipment, carrier.as_ref(), actor)
                         .await;
+                    if out.is_err() {
+                        self.purchases.ended_unsettled(tenant, &shipment.id);
+                    }
                     drop(running);
                     return out;
                 }
@@ -169,10 +214,12 @@ impl Fulfillment {
         &self,
         tenant: &TenantId,
         order: Order,
-        shipment: Shipment,
+        shipment: &Shipment,
         carrier: &dyn Carrier,
         actor: &Actor,
     ) -> Result<OperationOutcome> {
+        step!("reserved", tenant, Err(Error::Store(injected())));
+        let shipment = shipment.clone();
         match self.purchase(carrier, &shipment, Some(&order.name)).await {
             Ok(bought) => {
                 let shipment = self
@@ -242,9 +289,11 @@ impl Fulfillment {
         mut shipment: Shipment,
         bought: LabelPurchase,
     ) -> std::result::Result<Shipment, StoreError> {
+        step!("bought", tenant, Err(injected()));
         self.store
             .put_label(tenant, &shipment.id, bought.label_format, &bought.label)
             .await?;
+        step!("label-kept", tenant, Err(injected()));
         shipment.status = ShipmentStatus::Created;
         shipment.tracking_number = Some(bought.tracking_number);
         shipment.estimated_delivery = bought.estimated_delivery;
@@ -276,6 +325,14 @@ impl Fulfillment {
                     .void_for_cancelled(tenant, &order, shipment, carrier, actor)
                     .await;
             }
+            step!(
+                "recorded",
+                tenant,
+                Err(Error::LabelNotRecorded {
+                    shipment: shipment.id.clone(),
+                    source: injected(),
+                })
+            );
             let moves = self.stock_to_take(tenant, &order).await?;
             let action = Action::Ship {
                 shipment: shipment.id.clone(),
@@ -390,19 +447,42 @@ impl Fulfillment {
         if self.purchases.running(tenant, reserved) {
             return Err(in_progress());
         }
-        let Some(mut shipment) = self.store.shipment(tenant, reserved).await? else {
+        let Some(shipment) = self.store.shipment(tenant, reserved).await? else {
             self.release(tenant, order.id(), reserved, "no_purchase", actor)
                 .await?;
             return Ok(Settled::Released);
         };
         let age = self.clock.now() - shipment.created_at;
-        if shipment.status == ShipmentStatus::Pending && age < self.label_timing.lease {
+        if shipment.status == ShipmentStatus::Pending
+            && age < self.label_timing.lease
+            && !self.purchases.ended_here(tenant, reserved)
+        {
             return Err(in_progress());
         }
         // Taken over: while this runs, this hub answers `label_in_progress` for it.
         let Some(_running) = Running::start(&self.purchases, tenant, reserved) else {
             return Err(in_progress());
         };
+        let settled = self
+            .settle_running(tenant, order, shipment, carrier, actor)
+            .await;
+        if settled.is_ok() {
+            self.purchases.settled(tenant, reserved);
+        }
+        settled
+    }
+
+    /// [`Self::settle`], once this hub has taken the purchase over.
+    async fn settle_running(
+        &self,
+        tenant: &TenantId,
+        order: &Order,
+        mut shipment: Shipment,
+        carrier: &dyn Carrier,
+        actor: &Actor,
+    ) -> Result<Settled> {
+        let reserved = &shipment.id.clone();
+        let age = self.clock.now() - shipment.created_at;
         match shipment.status {
             ShipmentStatus::Created | ShipmentStatus::Delivered => {}
             ShipmentStatus::Failed | ShipmentStatus::Voided => {

@@ -1316,4 +1316,5 @@ labels_once_on_both_databases!(
     a_lost_label_is_adopted_never_bought_again,
     a_recorded_label_is_adopted,
     a_label_bought_for_an_order_the_shop_cancelled_is_voided,
+    a_store_that_fails_mid_purchase_never_costs_a_second_label,
 );
