@@ -44,21 +44,26 @@ impl Default for LabelTiming {
     }
 }
 
-/// A step of a purchase where tests inject a fault (`fail` points, compiled in only with
-/// `fail`'s `failpoints` feature): `label::STEP` for the whole process (a hub started with
-/// `FAILPOINTS=label::recorded=sleep(60000)` stops there, to be killed), `label::STEP::TENANT`
-/// for one tenant (tests sharing a process). An injected fault answers `$err`.
-macro_rules! step {
-    ($step:literal, $tenant:expr, $err:expr) => {
-        fail::fail_point!(concat!("label::", $step), |_| $err);
-        fail::fail_point!(&format!(concat!("label::", $step, "::{}"), $tenant), |_| {
-            $err
-        });
-    };
+/// A step of a purchase where tests inject a fault, through `fail` points (evaluated only when
+/// `fail`'s `failpoints` feature is compiled in, as the hub's tests build it):
+/// `label::STEP` for the whole process, `label::STEP::TENANT` for one tenant (tests sharing a
+/// process). `return` makes the step fail (`Some`); `return(hold)` holds the purchase there
+/// for good, without blocking a thread, so a test can kill the hub at that step.
+async fn fault(tenant: &TenantId, step: &str) -> Option<()> {
+    if !fail::has_failpoints() {
+        return None;
+    }
+    for name in [format!("label::{step}"), format!("label::{step}::{tenant}")] {
+        match fail::eval(&name, |arg| arg) {
+            Some(Some(arg)) if arg == "hold" => std::future::pending::<()>().await,
+            Some(_) => return Some(()),
+            None => {}
+        }
+    }
+    None
 }
 
 /// What an injected fault answers: the store failed.
-#[allow(dead_code, reason = "called only where fault points are compiled in")]
 fn injected() -> StoreError {
     StoreError::Backend("a fault injected by a test".into())
 }
@@ -218,7 +223,9 @@ impl Fulfillment {
         carrier: &dyn Carrier,
         actor: &Actor,
     ) -> Result<OperationOutcome> {
-        step!("reserved", tenant, Err(Error::Store(injected())));
+        if fault(tenant, "reserved").await.is_some() {
+            return Err(Error::Store(injected()));
+        }
         let shipment = shipment.clone();
         match self.purchase(carrier, &shipment, Some(&order.name)).await {
             Ok(bought) => {
@@ -289,11 +296,15 @@ impl Fulfillment {
         mut shipment: Shipment,
         bought: LabelPurchase,
     ) -> std::result::Result<Shipment, StoreError> {
-        step!("bought", tenant, Err(injected()));
+        if fault(tenant, "bought").await.is_some() {
+            return Err(injected());
+        }
         self.store
             .put_label(tenant, &shipment.id, bought.label_format, &bought.label)
             .await?;
-        step!("label-kept", tenant, Err(injected()));
+        if fault(tenant, "label-kept").await.is_some() {
+            return Err(injected());
+        }
         shipment.status = ShipmentStatus::Created;
         shipment.tracking_number = Some(bought.tracking_number);
         shipment.estimated_delivery = bought.estimated_delivery;
@@ -325,14 +336,12 @@ impl Fulfillment {
                     .void_for_cancelled(tenant, &order, shipment, carrier, actor)
                     .await;
             }
-            step!(
-                "recorded",
-                tenant,
-                Err(Error::LabelNotRecorded {
+            if fault(tenant, "recorded").await.is_some() {
+                return Err(Error::LabelNotRecorded {
                     shipment: shipment.id.clone(),
                     source: injected(),
-                })
-            );
+                });
+            }
             let moves = self.stock_to_take(tenant, &order).await?;
             let action = Action::Ship {
                 shipment: shipment.id.clone(),
