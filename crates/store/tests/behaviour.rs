@@ -786,6 +786,8 @@ async fn stock_changes_are_recorded_with_their_cause_and_open_orders_allocate(st
     );
 }
 
+/// The label's purchase is reserved with its pending shipment (a compare-and-set on the
+/// order's version), then the order ships with it.
 async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStore) {
     let t = tenant(&store, "acme").await;
     let sku = Sku::parse("PROD-001").unwrap();
@@ -814,10 +816,10 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         r#box: None,
     };
     let ship_id = ShipmentId::generate();
-    let shipment = Shipment {
+    let mut shipment = Shipment {
         id: ship_id.clone(),
         order_id: Some(o.id().clone()),
-        status: ShipmentStatus::Created,
+        status: ShipmentStatus::Pending,
         carrier: "ups".into(),
         service: ServiceCode::Ground,
         tracking_number: None,
@@ -827,11 +829,6 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         created_at: at(1),
         updated_at: at(1),
     };
-    store.insert_shipment(&t.id, &shipment).await.unwrap();
-    store
-        .put_label(&t.id, &ship_id, LabelFormat::Zpl, b"^XA^XZ")
-        .await
-        .unwrap();
     let u = UserId::generate();
     for action in [
         Action::Assign { user: u },
@@ -846,6 +843,49 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
             .await
             .unwrap();
     }
+    // The label's purchase is reserved (the pending shipment with it), at the order's version.
+    let reserve = |id: &ShipmentId| Action::ReserveLabel {
+        shipment: id.clone(),
+        package: package.clone(),
+    };
+    let tr = workflow::apply(&o.state, &reserve(&ship_id)).unwrap();
+    let packed = o.clone();
+    o = store
+        .reserve_label(&t.id, &packed, &tr, &shipment, &Actor::system(), at(2))
+        .await
+        .unwrap();
+    assert_eq!(o.state.labeling.as_ref(), Some(&ship_id));
+    assert_eq!(
+        store.orders_labeling(&t.id).await.unwrap(),
+        vec![o.id().clone()]
+    );
+    // A second reservation from the order as it was read before: refused, and its shipment
+    // is not kept.
+    let loser = Shipment {
+        id: ShipmentId::generate(),
+        ..shipment.clone()
+    };
+    let tr2 = workflow::apply(&packed.state, &reserve(&loser.id)).unwrap();
+    assert!(matches!(
+        store
+            .reserve_label(&t.id, &packed, &tr2, &loser, &Actor::system(), at(2))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.shipment(&t.id, &loser.id).await.unwrap(), None);
+    // Nothing is cleared while a label is being bought.
+    assert!(matches!(
+        store.clear_orders(&t.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.order(&t.id, o.id()).await.unwrap().is_some());
+    // The carrier sold it.
+    store
+        .put_label(&t.id, &ship_id, LabelFormat::Zpl, b"^XA^XZ")
+        .await
+        .unwrap();
+    shipment.status = ShipmentStatus::Created;
+    store.update_shipment(&t.id, &shipment).await.unwrap();
     let tr = workflow::apply(
         &o.state,
         &Action::Ship {
@@ -864,6 +904,8 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         .await
         .unwrap();
     assert_eq!(o.status(), OrderStatus::Shipped);
+    assert_eq!(o.state.labeling, None, "shipping ends the reservation");
+    assert!(store.orders_labeling(&t.id).await.unwrap().is_empty());
     assert_eq!(
         store.stock(&t.id, Some(&sku), None).await.unwrap()[0].on_hand,
         3
