@@ -5,6 +5,8 @@
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PG_PORT ?= 55432
+# The benchmark's durable PostgreSQL server (fsync on).
+PG_DURABLE_PORT ?= 55433
 export PACKBENCH_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/postgres
 export PACKBENCH_REQUIRE_POSTGRES ?= 1
 export PACKBENCH_REQUIRE_DESKTOP ?= 1
@@ -61,6 +63,10 @@ bench: deps pg
 	# The same server through its Unix socket (a hub on the database's machine; README).
 	psql "$(PACKBENCH_TEST_POSTGRES_URL)" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
 	target/release/packbench-load --database "postgres://postgres@localhost/packbench_bench?host=$${TMPDIR:-/tmp}/packbench-pg-$(PG_PORT)&port=$(PG_PORT)" --slow-ms 8
+	# A durable server beside it (fsync and synchronous_commit on), as a hub's would be.
+	PG_DURABLE=1 .ci/pg-start $(PG_DURABLE_PORT) >/dev/null
+	psql "postgres://postgres@127.0.0.1:$(PG_DURABLE_PORT)/postgres" -qc "drop database if exists packbench_bench" -c "create database packbench_bench"
+	target/release/packbench-load --database "postgres://postgres@127.0.0.1:$(PG_DURABLE_PORT)/packbench_bench" --slow-ms 8
 	cargo bench -p packbench-devices --bench print
 	cargo bench -p packbench-labels --bench convert
 	target/release/packbench-ship-load
