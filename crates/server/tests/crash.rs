@@ -3,17 +3,16 @@
 //! nothing lost, nothing doubled. And one killed while operators work: what it answered holds. Run on SQLite and on PostgreSQL, with the real `packbench`
 //! binary, the real Shopify client and the Shopify sim on loopback.
 
+#[allow(dead_code, reason = "each test binary uses part of it")]
+mod common;
+
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_packbench");
-const PASSWORD: &str = "a long password";
+use common::{Hub, new_bench};
 
 /// The sim's store: 3,000 orders (12 pages of 250), each page answered after 60 ms, so the
 /// import lasts long enough to be cut.
@@ -25,99 +24,13 @@ fn sim_config() -> ShopifySimConfig {
     }
 }
 
-fn admin_command(db: &str, args: &[&str], stdin: &str) {
-    let mut child = std::process::Command::new(BIN)
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Hub {
-    process: tokio::process::Child,
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
 impl Hub {
-    async fn start(db: &str) -> Hub {
-        let mut process = tokio::process::Command::new(BIN)
-            .args(["--database", db, "serve", "--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(process.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), out.next_line())
-                .await
-                .expect("the hub starts")
-                .unwrap()
-                .expect("the hub prints its address");
-            if let Some(u) = line.strip_prefix("Packbench hub on ") {
-                break u.to_owned();
-            }
-        };
-        let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{base}/api/acme/auth/login"))
-            .json(&json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["data"]["token"].as_str().expect("login").to_owned();
-        Hub {
-            process,
-            base,
-            token,
-            http,
-        }
-    }
-
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/acme{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(120));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
-        let status = r.status();
-        let v: Value = r.json().await.unwrap();
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-
     async fn connect_shop(&self, sim_addr: std::net::SocketAddr, cfg: &ShopifySimConfig) {
         let base = format!(
             "http://{sim_addr}/admin/api/{}",
             packbench_shopify::API_VERSION
         );
-        self.call(
+        self.ok(
             reqwest::Method::PATCH,
             "/settings",
             Some(json!({"shopify": {"shop_domain": "acme.myshopify.com",
@@ -129,9 +42,7 @@ impl Hub {
     }
 
     async fn order_count(&self) -> u64 {
-        let c = self
-            .call(reqwest::Method::GET, "/orders/counts", None)
-            .await;
+        let c = self.ok(reqwest::Method::GET, "/orders/counts", None).await;
         c["data"]
             .as_object()
             .unwrap()
@@ -149,7 +60,7 @@ impl Hub {
                 Some(c) => format!("/orders?limit=200&cursor={c}"),
                 None => "/orders?limit=200".to_owned(),
             };
-            let page = self.call(reqwest::Method::GET, &path, None).await;
+            let page = self.ok(reqwest::Method::GET, &path, None).await;
             for o in page["data"].as_array().unwrap() {
                 let name = o["name"].as_str().unwrap().to_owned();
                 let seen = json!([o["status"], o["customer_name"], o["line_count"], o["units"]]);
@@ -167,35 +78,17 @@ impl Hub {
     }
 }
 
-async fn new_bench(db: &str) {
-    admin_command(db, &["tenant", "add", "acme"], "");
-    admin_command(
-        db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "acme",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
-}
-
 async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_db: String) {
     let cfg = sim_config();
     let sim = ShopifySim::new(cfg.clone());
     let sim_addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
 
     // What a clean import brings.
-    new_bench(&clean_db).await;
-    let clean = Hub::start(&clean_db).await;
+    new_bench(&clean_db);
+    let clean = Hub::start(&clean_db, &[]).await;
     clean.connect_shop(sim_addr, &cfg).await;
     let report = clean
-        .call(reqwest::Method::POST, "/sync", Some(json!({})))
+        .ok(reqwest::Method::POST, "/sync", Some(json!({})))
         .await;
     let expected = clean.orders().await;
     assert_eq!(
@@ -205,8 +98,8 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
     assert!(expected.len() > 2_500, "{}", expected.len());
 
     // The same import, cut by SIGKILL once some pages are in.
-    new_bench(&crashed_db).await;
-    let mut hub = Hub::start(&crashed_db).await;
+    new_bench(&crashed_db);
+    let mut hub = Hub::start(&crashed_db, &[]).await;
     hub.connect_shop(sim_addr, &cfg).await;
     let sync = {
         let (http, base, token) = (hub.http.clone(), hub.base.clone(), hub.token.clone());
@@ -241,7 +134,7 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
 
     // Restarted: whatever was committed is there, and the hub's reconciler resumes the import
     // at once (an explicit sync on top of it must not double anything either).
-    let hub = Hub::start(&crashed_db).await;
+    let hub = Hub::start(&crashed_db, &[]).await;
     let after_restart = hub.order_count().await;
     assert!(
         after_restart >= at_kill,
@@ -251,7 +144,7 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
         "killed at {at_kill} orders, {after_restart} after restart, {} in a clean import",
         expected.len()
     );
-    hub.call(reqwest::Method::POST, "/sync", Some(json!({})))
+    hub.ok(reqwest::Method::POST, "/sync", Some(json!({})))
         .await;
     let deadline = Instant::now() + Duration::from_secs(60);
     while (hub.order_count().await as usize) < expected.len() {
@@ -271,7 +164,7 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
     // Each order was imported once: one `imported` event, however many syncs saw it.
     for name in expected.keys().step_by(97) {
         let found = hub
-            .call(
+            .ok(
                 reqwest::Method::GET,
                 &format!("/orders?q={}", name.trim_start_matches('#')),
                 None,
@@ -285,7 +178,7 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
             .map(|o| o["id"].as_str().unwrap().to_owned())
             .expect("found by name");
         let detail = hub
-            .call(reqwest::Method::GET, &format!("/orders/{id}"), None)
+            .ok(reqwest::Method::GET, &format!("/orders/{id}"), None)
             .await;
         let imported = detail["data"]["events"]
             .as_array()
@@ -305,7 +198,7 @@ async fn acknowledged_operations_survive_a_crash(db: String) {
     use packbench_core::ports::Store;
     use std::sync::{Arc, Mutex};
 
-    new_bench(&db).await;
+    new_bench(&db);
     {
         let store = packbench_store::SqlStore::connect(&db).await.unwrap();
         let tenant = store.tenant_by_slug("acme").await.unwrap().unwrap();
@@ -319,7 +212,7 @@ async fn acknowledged_operations_survive_a_crash(db: String) {
             .collect();
         store.import_orders(&tenant.id, &orders, now).await.unwrap();
     }
-    let mut hub = Hub::start(&db).await;
+    let mut hub = Hub::start(&db, &[]).await;
     // Order id → the highest version the hub answered for it.
     let acked: Arc<Mutex<BTreeMap<String, i64>>> = Arc::default();
     let mut workers = Vec::new();
@@ -394,10 +287,10 @@ async fn acknowledged_operations_survive_a_crash(db: String) {
         acked.len()
     );
 
-    let hub = Hub::start(&db).await;
+    let hub = Hub::start(&db, &[]).await;
     for (id, version) in &acked {
         let detail = hub
-            .call(reqwest::Method::GET, &format!("/orders/{id}"), None)
+            .ok(reqwest::Method::GET, &format!("/orders/{id}"), None)
             .await;
         let now = detail["data"]["version"].as_i64().unwrap();
         assert!(

@@ -5,137 +5,45 @@
 //! SQLite and on PostgreSQL. The hub stops at a step through a fault point
 //! (`FAILPOINTS=label::STEP=return(hold)`, compiled into the binary the tests build).
 
-use std::io::Write;
-use std::process::Stdio;
+#[allow(dead_code, reason = "each test binary uses part of it")]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{Hub, new_bench};
 use packbench_sim::{ShopifySim, ShopifySimConfig, UpsSim, UpsSimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_packbench");
-const PASSWORD: &str = "a long password";
+/// Label purchases out of sight are settled after a second.
+const QUICK: [(&str, &str); 2] = [
+    ("PACKBENCH_LABEL_LEASE_SECS", "1"),
+    ("PACKBENCH_LABEL_LOOKUP_LAG_SECS", "1"),
+];
 
-fn admin_command(db: &str, args: &[&str], stdin: &str) {
-    let mut child = std::process::Command::new(BIN)
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-struct Hub {
-    process: tokio::process::Child,
-    base: String,
-    token: String,
-    http: reqwest::Client,
-}
-
-impl Hub {
-    /// A hub on `db`; label purchases out of sight are settled after a second.
-    async fn start(db: &str, failpoints: Option<String>) -> Hub {
-        let mut command = tokio::process::Command::new(BIN);
-        command
-            .args(["--database", db, "serve", "--bind", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .env("PACKBENCH_LABEL_LEASE_SECS", "1")
-            .env("PACKBENCH_LABEL_LOOKUP_LAG_SECS", "1")
-            .env_remove("FAILPOINTS")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        if let Some(f) = failpoints {
-            command.env("FAILPOINTS", f);
-        }
-        let mut process = command.spawn().unwrap();
-        let mut out = BufReader::new(process.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = tokio::time::timeout(Duration::from_secs(30), out.next_line())
-                .await
-                .expect("the hub starts")
-                .unwrap()
-                .expect("the hub prints its address");
-            if let Some(u) = line.strip_prefix("Packbench hub on ") {
-                break u.to_owned();
-            }
-        };
-        let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{base}/api/acme/auth/login"))
-            .json(&json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["data"]["token"].as_str().expect("login").to_owned();
-        Hub {
-            process,
-            base,
-            token,
-            http,
-        }
+async fn start(db: &str, failpoints: Option<String>) -> Hub {
+    let mut env = QUICK.to_vec();
+    if let Some(f) = &failpoints {
+        env.push(("FAILPOINTS", f));
     }
+    Hub::start(db, &env).await
+}
 
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/acme{path}", self.base))
-            .bearer_auth(&self.token)
-            .timeout(Duration::from_secs(60));
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().await.unwrap();
+/// Sends a ship in the background (it may never be answered).
+fn ship(hub: &Hub, id: &str, key: &str) -> tokio::task::JoinHandle<reqwest::Result<(u16, Value)>> {
+    let req = hub
+        .http
+        .post(format!("{}/api/acme/orders/{id}/operations", hub.base))
+        .bearer_auth(&hub.token)
+        .header("Idempotency-Key", key)
+        .json(&json!({"action": "ship", "service": "ground"}))
+        .timeout(Duration::from_secs(60));
+    tokio::spawn(async move {
+        let r = req.send().await?;
         let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
-        let (status, v) = self.call(method, path, body).await;
-        assert!((200..300).contains(&status), "{path}: {status} {v}");
-        v
-    }
-
-    /// Sends a ship in the background (it may never be answered).
-    fn ship(&self, id: &str, key: &str) -> tokio::task::JoinHandle<reqwest::Result<(u16, Value)>> {
-        let req = self
-            .http
-            .post(format!("{}/api/acme/orders/{id}/operations", self.base))
-            .bearer_auth(&self.token)
-            .header("Idempotency-Key", key)
-            .json(&json!({"action": "ship", "service": "ground"}))
-            .timeout(Duration::from_secs(60));
-        tokio::spawn(async move {
-            let r = req.send().await?;
-            let status = r.status().as_u16();
-            Ok((status, r.json().await.unwrap_or(Value::Null)))
-        })
-    }
-
-    async fn kill(mut self) {
-        self.process.start_kill().unwrap();
-        self.process.wait().await.unwrap();
-    }
+        Ok((status, r.json().await.unwrap_or(Value::Null)))
+    })
 }
 
 /// Labels the UPS sim sold and did not void for an order (by the name printed on them).
@@ -149,21 +57,7 @@ fn live_labels(sim: &UpsSim, name: &str) -> usize {
 /// A bench on `db` with `orders` orders imported from the Shopify sim, every one packed, and
 /// UPS set up on the sim: the UPS sim and the packed orders (id, name).
 async fn packed_bench(db: &str, orders: usize) -> (Arc<UpsSim>, Vec<(String, String)>) {
-    admin_command(db, &["tenant", "add", "acme"], "");
-    admin_command(
-        db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "acme",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    new_bench(db);
     let cfg = ShopifySimConfig {
         orders,
         ..ShopifySimConfig::default()
@@ -173,7 +67,7 @@ async fn packed_bench(db: &str, orders: usize) -> (Arc<UpsSim>, Vec<(String, Str
     let ups = UpsSim::new(UpsSimConfig::default()).unwrap();
     let ups_addr = packbench_sim::serve_loopback(ups.router()).await.unwrap();
     let u = ups.config();
-    let hub = Hub::start(db, None).await;
+    let hub = start(db, None).await;
     hub.ok(
         Method::PATCH,
         "/settings",
@@ -243,8 +137,8 @@ async fn killed_at_each_step_then_restarted(db: String) {
         .into_iter()
         .zip(&packed)
     {
-        let hub = Hub::start(&db, Some(format!("label::{step}=return(hold)"))).await;
-        let shipping = hub.ship(id, &format!("killed-{step}"));
+        let hub = start(&db, Some(format!("label::{step}=return(hold)"))).await;
+        let shipping = ship(&hub, id, &format!("killed-{step}"));
         let shipments = format!("/shipments?order_id={id}");
         match step {
             // Held after the reservation: a pending shipment, nothing sold.
@@ -277,10 +171,9 @@ async fn killed_at_each_step_then_restarted(db: String) {
         );
 
         // Started again: past the lease, the next ship settles what the killed hub left.
-        let hub = Hub::start(&db, None).await;
+        let hub = start(&db, None).await;
         tokio::time::sleep(Duration::from_millis(1_100)).await;
-        let (status, body) = hub
-            .ship(id, &format!("again-{step}"))
+        let (status, body) = ship(&hub, id, &format!("again-{step}"))
             .await
             .unwrap()
             .unwrap();
@@ -322,12 +215,12 @@ async fn two_hub_processes_ship_one_order_once(db: String) {
     let (ups, packed) = packed_bench(&db, 2).await;
     ups.configure(|c| c.latency_ms = 300);
     let (id, name) = &packed[0];
-    let a = Hub::start(&db, None).await;
-    let b = Hub::start(&db, None).await;
+    let a = start(&db, None).await;
+    let b = start(&db, None).await;
     let asks: Vec<_> = (0..8)
         .map(|i| {
             let hub = if i % 2 == 0 { &a } else { &b };
-            hub.ship(id, &format!("two-hubs-{i}"))
+            ship(hub, id, &format!("two-hubs-{i}"))
         })
         .collect();
     let mut answers = Vec::new();

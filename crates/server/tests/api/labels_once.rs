@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::ups_sim::{quick_settling, ready_to_ship};
+use crate::ups_sim::{connect_ups, quick_settling, ready_to_ship};
 
 /// The UPS sim on loopback, each call answered after `latency_ms`, and the tenant set up to
 /// buy from it.
@@ -28,23 +28,7 @@ async fn ups(app: &TestApp, latency_ms: u64) -> Arc<UpsSim> {
     })
     .unwrap();
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
-    let cfg = sim.config();
-    let settings = json!({
-        "ups": {"client_id": cfg.client_id, "client_secret": cfg.client_secret,
-                "account_number": cfg.account_number, "base_url": format!("http://{addr}")},
-        "shipper": {"name": "Acme Shipping", "phone": "212-555-0100",
-                    "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
-                                "postal_code": "10001", "country": "US"}},
-    });
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    connect_ups(app, &sim, addr).await;
     sim
 }
 

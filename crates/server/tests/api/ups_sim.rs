@@ -8,7 +8,29 @@ use packbench_sim::{UpsSim, UpsSimConfig};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{Reply, TestApp};
+
+/// Sets the tenant up to buy from the UPS sim at `addr` (as an admin would): the answer.
+pub async fn connect_ups(app: &TestApp, sim: &UpsSim, addr: std::net::SocketAddr) -> Reply {
+    let cfg = sim.config();
+    let settings = json!({
+        "ups": {"client_id": cfg.client_id, "client_secret": cfg.client_secret,
+                "account_number": cfg.account_number, "base_url": format!("http://{addr}")},
+        "shipper": {"name": "Acme Shipping", "phone": "212-555-0100",
+                    "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
+                                "postal_code": "10001", "country": "US"}},
+    });
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(settings),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r
+}
 
 /// Label purchases out of sight settled after a second.
 pub fn quick_settling() -> packbench_core::service::LabelTiming {
@@ -55,22 +77,7 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     assert_eq!(r.code(), "carrier_not_configured");
 
     let cfg = sim.config();
-    let settings = json!({
-        "ups": {"client_id": cfg.client_id, "client_secret": cfg.client_secret,
-                "account_number": cfg.account_number, "base_url": format!("http://{addr}")},
-        "shipper": {"name": "Acme Shipping", "phone": "212-555-0100",
-                    "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
-                                "postal_code": "10001", "country": "US"}},
-    });
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
+    let r = connect_ups(&app, &sim, addr).await;
     assert!(
         !r.body.to_string().contains(&cfg.client_secret),
         "the secret never comes back"
