@@ -277,6 +277,13 @@ pub(crate) fn stock_event(row: &AnyRow) -> Result<StockEvent, StoreError> {
     })
 }
 
+/// The `order_id` column of each row.
+pub(crate) fn order_ids(rows: &[AnyRow]) -> Result<Vec<OrderId>, StoreError> {
+    rows.iter()
+        .map(|r| parsed(OrderId::parse(&text(r, "order_id")?)))
+        .collect()
+}
+
 pub(crate) fn location(raw: &str) -> Result<Location, StoreError> {
     parsed(Location::parse(raw))
 }

@@ -1761,11 +1761,7 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                OrderId::parse(&text(r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
-            })
-            .collect()
+        rows::order_ids(&rows)
     }
 
     async fn claim_next(
@@ -2024,11 +2020,7 @@ impl Store for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(db)?;
-        rows.iter()
-            .map(|r| {
-                OrderId::parse(&text(r, "order_id")?).map_err(|e| rows::corrupt(e.to_string()))
-            })
-            .collect()
+        rows::order_ids(&rows)
     }
 
     async fn inbox_put(
