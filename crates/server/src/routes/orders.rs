@@ -194,7 +194,17 @@ pub async fn operate(
 ) -> Response {
     let mut request = format!("POST orders/{id}/operations\n").into_bytes();
     request.extend_from_slice(&body);
-    detached(async move {
+    // Operations that call the carrier run in a task of their own, so a client that goes
+    // away cannot cut a label purchase; picks and packs stay on the request's task (the
+    // hand-off costs each ~0.1 ms, BENCHMARKS.md).
+    #[derive(serde::Deserialize)]
+    struct Kind<'a> {
+        #[serde(borrow)]
+        action: std::borrow::Cow<'a, str>,
+    }
+    let calls_carrier = serde_json::from_slice::<Kind>(&body)
+        .is_ok_and(|k| matches!(k.action.as_ref(), "ship" | "void"));
+    let work = async move {
         idempotent(&app, &caller, &headers, &request, || async {
             let id = order_id(&id)?;
             let parsed: OperationBody = parse_json(&body)?;
@@ -224,6 +234,10 @@ pub async fn operate(
             Ok((StatusCode::OK, body))
         })
         .await
-    })
-    .await
+    };
+    if calls_carrier {
+        detached(work).await
+    } else {
+        work.await
+    }
 }
