@@ -1,35 +1,16 @@
 //! The `packbench` binary: serve on a SQLite file, and while it runs, add a tenant and a user
 //! with the admin subcommands on the same database; then log in over HTTP.
 
+#[allow(dead_code, reason = "each test binary uses part of it")]
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const BIN: &str = env!("CARGO_BIN_EXE_packbench");
-
-fn packbench(db: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
-    let mut child = Command::new(BIN)
-        .arg("--database")
-        .arg(db)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-    }
-    drop(child.stdin.take());
-    child.wait_with_output().unwrap()
-}
+use common::{BIN, run as packbench};
 
 #[tokio::test]
 async fn admin_commands_work_beside_a_running_hub() {

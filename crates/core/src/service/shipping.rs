@@ -107,7 +107,7 @@ impl Purchases {
 /// Marks a purchase as running for as long as it lives.
 struct Running<'a> {
     purchases: &'a Purchases,
-    key: (TenantId, ShipmentId),
+    key: Key,
 }
 
 impl<'a> Running<'a> {
@@ -197,7 +197,14 @@ impl Fulfillment {
                     let out = self
                         .buy_reserved(tenant, reserved, &shipment, carrier.as_ref(), actor)
                         .await;
-                    if out.is_err() {
+                    // Still reserved for it (a lost answer, a store that failed): the next
+                    // attempt on this hub settles it at once.
+                    if matches!(
+                        out,
+                        Err(Error::Carrier(CarrierError::Unconfirmed { .. })
+                            | Error::LabelNotRecorded { .. }
+                            | Error::Store(_))
+                    ) {
                         self.purchases.ended_unsettled(tenant, &shipment.id);
                     }
                     drop(running);
@@ -226,8 +233,7 @@ impl Fulfillment {
         if fault(tenant, "reserved").await.is_some() {
             return Err(Error::Store(injected()));
         }
-        let shipment = shipment.clone();
-        match self.purchase(carrier, &shipment, Some(&order.name)).await {
+        match self.purchase(carrier, shipment, Some(&order.name)).await {
             Ok(bought) => {
                 let shipment = self
                     .record_label(tenant, shipment.clone(), bought)
@@ -243,7 +249,7 @@ impl Fulfillment {
             Err(e @ CarrierError::Unconfirmed { .. }) => Err(e.into()),
             // Nothing was bought: the order is free again.
             Err(e) => {
-                let mut failed = shipment;
+                let mut failed = shipment.clone();
                 failed.status = ShipmentStatus::Failed;
                 failed.updated_at = self.clock.now();
                 self.store.update_shipment(tenant, &failed).await?;

@@ -13,24 +13,32 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 pub const BIN: &str = env!("CARGO_BIN_EXE_packbench");
 pub const PASSWORD: &str = "a long password";
 
-/// Runs `packbench --database DB ARGS` with `stdin`, which must succeed.
-pub fn admin_command(db: &str, args: &[&str], stdin: &str) {
+/// Runs `packbench --database DB ARGS`, with `stdin` if any: its output.
+pub fn run(db: &str, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     let mut child = std::process::Command::new(BIN)
         .arg("--database")
         .arg(db)
         .args(args)
         .stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().unwrap()
+}
+
+/// Runs `packbench --database DB ARGS` with `stdin`, which must succeed.
+pub fn admin_command(db: &str, args: &[&str], stdin: &str) {
+    let out = run(db, args, Some(stdin));
     assert!(
         out.status.success(),
         "{args:?}: {}",
