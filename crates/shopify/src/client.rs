@@ -1,7 +1,8 @@
-//! The Admin GraphQL client: one shop, one pinned version, cost-aware. Every answer's
-//! `extensions.cost.throttleStatus` is remembered; before a query the client waits until the
-//! bucket holds what the query last cost; a `THROTTLED` answer (HTTP 200 or 429) waits for the
-//! bucket to refill and retries — queries only: mutations are never retried blindly.
+//! The Admin GraphQL client: one shop, one pinned version, cost-aware. Each call's requested
+//! cost is worked out before it is sent (`crate::cost`), every answer's
+//! `extensions.cost.throttleStatus` is remembered, and a call waits until the bucket holds
+//! its cost, within a bounded time: a store that keeps throttling, or whose bucket can never
+//! hold a call, fails the call with a message that says so instead of waiting for ever.
 
 use std::time::Duration;
 
@@ -21,6 +22,29 @@ pub struct ShopifyConfig {
     /// renewed 5 minutes before they expire, and once on a 401.
     pub credentials: Option<(String, String)>,
     pub timeout: Duration,
+    pub patience: Patience,
+}
+
+/// How long the client waits on Shopify before it gives up and says so.
+#[derive(Debug, Clone, Copy)]
+pub struct Patience {
+    /// The longest one call may wait for the cost bucket (before sending and after
+    /// `THROTTLED` answers) in all.
+    pub throttled: Duration,
+    /// The longest a bulk export may run before the import gives up on it.
+    pub bulk: Duration,
+    /// The first wait between two looks at a running bulk export (it grows to 5 s).
+    pub bulk_poll: Duration,
+}
+
+impl Default for Patience {
+    fn default() -> Self {
+        Self {
+            throttled: Duration::from_secs(120),
+            bulk: Duration::from_secs(30 * 60),
+            bulk_poll: Duration::from_millis(500),
+        }
+    }
 }
 
 impl std::fmt::Debug for ShopifyConfig {
@@ -42,14 +66,78 @@ pub enum ShopifyError {
     Graphql(String),
     #[error("Shopify answered something unexpected: {0}")]
     Malformed(String),
+    /// A query this client would send costs more than Shopify runs (a bug here, never sent).
+    #[error("{operation} would cost {cost} points; Shopify refuses any query over {max}")]
+    TooCostly {
+        operation: String,
+        cost: u64,
+        max: u64,
+    },
+    /// The store's bucket is smaller than one call needs, so waiting would never help.
+    #[error(
+        "{operation} needs {cost} points but this store's bucket holds only {bucket}; the store's API limits are too low for the import"
+    )]
+    BucketTooSmall {
+        operation: String,
+        cost: u64,
+        bucket: u64,
+    },
+    #[error(
+        "Shopify kept throttling this store for {waited_secs} s ({operation}); try again in a few minutes"
+    )]
+    Throttled { operation: String, waited_secs: u64 },
+    #[error("Shopify's bulk export failed: {0}")]
+    Bulk(String),
 }
 
+/// What the client knows of the store's cost bucket: the last `throttleStatus` and when it
+/// came, less what calls in flight have taken since.
 #[derive(Debug, Default)]
 struct Bucket {
-    last: Option<ThrottleStatus>,
-    /// What the last query cost (requested), to wait for before the next one.
-    last_cost: f64,
+    last: Option<(ThrottleStatus, std::time::Instant)>,
     throttled_in_a_row: u32,
+    longest_throttled_run: u32,
+}
+
+impl Bucket {
+    /// Points available now, by the last status and the restore rate since.
+    fn available(&self) -> Option<f64> {
+        self.last.map(|(s, at)| {
+            (s.currently_available + at.elapsed().as_secs_f64() * s.restore_rate)
+                .min(s.maximum_available)
+        })
+    }
+
+    /// Takes `cost` if the bucket holds it, else answers how long to wait for it.
+    fn take(&mut self, cost: f64) -> Result<(), Duration> {
+        let Some((status, _)) = self.last else {
+            return Ok(());
+        };
+        let available = self.available().unwrap_or(cost);
+        if available >= cost {
+            self.last = Some((
+                ThrottleStatus {
+                    currently_available: available - cost,
+                    ..status
+                },
+                std::time::Instant::now(),
+            ));
+            return Ok(());
+        }
+        let rate = status.restore_rate.max(0.001);
+        Err(Duration::from_secs_f64((cost - available) / rate))
+    }
+
+    fn heard(&mut self, status: ThrottleStatus) {
+        self.last = Some((status, std::time::Instant::now()));
+    }
+}
+
+/// One GraphQL document the client sends, with its name for messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Operation {
+    pub name: &'static str,
+    pub document: &'static str,
 }
 
 pub struct ShopifyClient {
@@ -59,8 +147,6 @@ pub struct ShopifyClient {
     /// The fetched token and when to renew it (client credentials only).
     token: Mutex<Option<(String, std::time::Instant)>>,
 }
-
-const MAX_THROTTLED: u32 = 8;
 
 impl ShopifyClient {
     pub fn new(config: ShopifyConfig) -> Result<Self, ShopifyError> {
@@ -126,141 +212,78 @@ impl ShopifyClient {
         format!("https://{shop_domain}/admin/api/{}", crate::API_VERSION)
     }
 
-    /// How many `THROTTLED` answers came back one after another at most (for benchmarks).
-    pub async fn throttled_in_a_row(&self) -> u32 {
-        self.bucket.lock().await.throttled_in_a_row
+    /// The longest run of `THROTTLED` answers one after another so far (for benchmarks).
+    pub async fn longest_throttled_run(&self) -> u32 {
+        self.bucket.lock().await.longest_throttled_run
     }
 
-    async fn wait_for_room(&self) {
-        let wait = {
-            let b = self.bucket.lock().await;
-            match b.last {
-                Some(s) if s.currently_available < b.last_cost && s.restore_rate > 0.0 => {
-                    Duration::from_secs_f64((b.last_cost - s.currently_available) / s.restore_rate)
-                }
-                _ => Duration::ZERO,
-            }
+    /// The store's bucket size, once an answer has said it.
+    pub async fn bucket_size(&self) -> Option<f64> {
+        self.bucket
+            .lock()
+            .await
+            .last
+            .map(|(s, _)| s.maximum_available)
+    }
+
+    /// Sends one operation and answers its `data`. Its requested cost is worked out first
+    /// (`cost::requested`): one over Shopify's cap is never sent, one over the store's bucket
+    /// fails at once, and otherwise the call waits until the bucket holds it. `THROTTLED`
+    /// answers (HTTP 200 or 429) are refused before anything runs, so any operation waits and
+    /// asks again, within `Patience::throttled` in all. Server errors and lost answers are
+    /// asked again for queries only: a mutation may have run.
+    pub async fn call<T: DeserializeOwned>(
+        &self,
+        operation: Operation,
+        variables: Value,
+        retry: Retry,
+    ) -> Result<T, ShopifyError> {
+        let cost = crate::cost::requested(operation.document, &variables)
+            .map_err(|e| ShopifyError::Malformed(format!("{}: {e}", operation.name)))?;
+        if cost > crate::cost::MAX_QUERY_COST {
+            return Err(ShopifyError::TooCostly {
+                operation: operation.name.into(),
+                cost,
+                max: crate::cost::MAX_QUERY_COST,
+            });
+        }
+        let url = format!(
+            "{}/graphql.json",
+            self.config.api_base_url.trim_end_matches('/')
+        );
+        let body = json!({"query": operation.document, "variables": variables});
+        let started = std::time::Instant::now();
+        let patience = self.config.patience.throttled;
+        let gave_up = |started: std::time::Instant| ShopifyError::Throttled {
+            operation: operation.name.into(),
+            waited_secs: started.elapsed().as_secs(),
         };
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
-        }
-    }
-
-    /// Runs a mutation once: never retried, whatever happens (the caller re-reads first).
-    pub async fn mutate<T: DeserializeOwned>(
-        &self,
-        document: &str,
-        variables: Value,
-    ) -> Result<T, ShopifyError> {
-        self.wait_for_room().await;
-        let url = format!(
-            "{}/graphql.json",
-            self.config.api_base_url.trim_end_matches('/')
-        );
-        let resp = self
-            .http
-            .post(&url)
-            .header("X-Shopify-Access-Token", self.token(false).await?)
-            .json(&json!({"query": document, "variables": variables}))
-            .send()
-            .await
-            .map_err(|e| ShopifyError::Unavailable(e.to_string()))?;
-        let status = resp.status();
-        if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
-            return Err(ShopifyError::Unauthorized(status.as_u16()));
-        }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ShopifyError::Unavailable(e.to_string()))?;
-        let parsed: GraphqlResponse<T> = serde_json::from_slice(&bytes)
-            .map_err(|e| ShopifyError::Malformed(format!("HTTP {status}: {e}")))?;
-        if let Some(cost) = parsed.extensions.as_ref().and_then(|e| e.cost.as_ref()) {
-            self.bucket.lock().await.last = Some(cost.throttle_status);
-        }
-        if !parsed.errors.is_empty() {
-            let messages: Vec<String> = parsed.errors.iter().map(|e| e.message.clone()).collect();
-            return Err(ShopifyError::Graphql(messages.join("; ")));
-        }
-        parsed
-            .data
-            .ok_or_else(|| ShopifyError::Malformed("an answer without data".into()))
-    }
-
-    /// Tells Shopify a fulfillment order left in this parcel. Re-reads the fulfillment order
-    /// first: if nothing remains to fulfil (an earlier push did land), says so instead of
-    /// creating a second fulfillment.
-    pub async fn push_fulfillment(
-        &self,
-        push: &packbench_core::ports::FulfillmentPush,
-        notify_customer: bool,
-    ) -> Result<packbench_core::ports::PushOutcome, ShopifyError> {
-        use packbench_core::ports::PushOutcome;
-        let fo: Value = self
-            .query(
-                crate::FULFILLMENT_ORDER_FOR_PUSH,
-                json!({"id": push.fulfillment_order_id}),
-            )
-            .await?;
-        let fo = &fo["fulfillmentOrder"];
-        if fo.is_null() {
-            return Err(ShopifyError::Graphql(format!(
-                "fulfillment order {} is not in the store any more",
-                push.fulfillment_order_id
-            )));
-        }
-        let remaining: i64 = fo["lineItems"]["nodes"]
-            .as_array()
-            .map(|n| {
-                n.iter()
-                    .filter_map(|l| l["remainingQuantity"].as_i64())
-                    .sum()
-            })
-            .unwrap_or(0);
-        if fo["status"] == "CLOSED" || remaining == 0 {
-            return Ok(PushOutcome::AlreadyFulfilled);
-        }
-        let answer: Value = self
-            .mutate(
-                crate::FULFILLMENT_CREATE,
-                json!({"fulfillment": {
-                    "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": push.fulfillment_order_id}],
-                    "notifyCustomer": notify_customer,
-                    "trackingInfo": {"company": push.company, "number": push.tracking_number, "url": push.tracking_url},
-                }}),
-            )
-            .await?;
-        let r = &answer["fulfillmentCreate"];
-        if let Some(errors) = r["userErrors"].as_array().filter(|e| !e.is_empty()) {
-            let messages: Vec<String> = errors
-                .iter()
-                .map(|e| e["message"].as_str().unwrap_or("").to_string())
-                .collect();
-            return Err(ShopifyError::Graphql(messages.join("; ")));
-        }
-        let id = r["fulfillment"]["id"].as_str().ok_or_else(|| {
-            ShopifyError::Malformed("fulfillmentCreate answered no fulfillment".into())
-        })?;
-        Ok(PushOutcome::Created {
-            fulfillment_id: id.to_string(),
-        })
-    }
-
-    /// Runs a query (never a mutation) and answers its `data`.
-    pub async fn query<T: DeserializeOwned>(
-        &self,
-        document: &str,
-        variables: Value,
-    ) -> Result<T, ShopifyError> {
-        let url = format!(
-            "{}/graphql.json",
-            self.config.api_base_url.trim_end_matches('/')
-        );
-        let body = json!({"query": document, "variables": variables});
         let mut server_errors = 0;
         let mut renewed = false;
         loop {
-            self.wait_for_room().await;
+            // Wait for room, or say at once that there never will be.
+            loop {
+                let wait = {
+                    let mut b = self.bucket.lock().await;
+                    if let Some((s, _)) = b.last
+                        && (s.maximum_available as u64) < cost
+                    {
+                        return Err(ShopifyError::BucketTooSmall {
+                            operation: operation.name.into(),
+                            cost,
+                            bucket: s.maximum_available as u64,
+                        });
+                    }
+                    match b.take(cost as f64) {
+                        Ok(()) => break,
+                        Err(wait) => wait,
+                    }
+                };
+                if started.elapsed() + wait > patience {
+                    return Err(gave_up(started));
+                }
+                tokio::time::sleep(wait).await;
+            }
             let token = self.token(false).await?;
             let resp = self
                 .http
@@ -271,9 +294,9 @@ impl ShopifyClient {
                 .await;
             let resp = match resp {
                 Ok(r) => r,
-                Err(e) if server_errors < 3 => {
+                Err(e) if retry == Retry::Query && server_errors < 3 => {
                     server_errors += 1;
-                    tracing::warn!(error = %e, "Shopify unreachable, retrying");
+                    tracing::warn!(error = %e, operation = operation.name, "Shopify unreachable, retrying");
                     tokio::time::sleep(Duration::from_millis(500 * server_errors)).await;
                     continue;
                 }
@@ -295,7 +318,7 @@ impl ShopifyClient {
                 return Err(ShopifyError::Unauthorized(status.as_u16()));
             }
             if status.is_server_error() {
-                if server_errors < 3 {
+                if retry == Retry::Query && server_errors < 3 {
                     server_errors += 1;
                     tokio::time::sleep(Duration::from_millis(500 * server_errors)).await;
                     continue;
@@ -308,31 +331,43 @@ impl ShopifyClient {
                 .map_err(|e| ShopifyError::Unavailable(e.to_string()))?;
             let parsed: GraphqlResponse<T> = serde_json::from_slice(&bytes)
                 .map_err(|e| ShopifyError::Malformed(format!("HTTP {status}: {e}")))?;
-            let throttled = status == reqwest::StatusCode::TOO_MANY_REQUESTS
-                || parsed.errors.iter().any(|e| {
-                    e.extensions.as_ref().and_then(|x| x.code.as_deref()) == Some("THROTTLED")
-                });
+            let code_of = |code: &str| {
+                parsed.errors.iter().any(|e| {
+                    e.extensions.as_ref().and_then(|x| x.code.as_deref()) == Some(code)
+                })
+            };
+            let throttled =
+                status == reqwest::StatusCode::TOO_MANY_REQUESTS || code_of("THROTTLED");
             {
                 let mut b = self.bucket.lock().await;
-                if let Some(cost) = parsed.extensions.as_ref().and_then(|e| e.cost.as_ref()) {
-                    b.last = Some(cost.throttle_status);
-                    if let Some(r) = cost.requested_query_cost {
-                        b.last_cost = r;
-                    }
+                if let Some(c) = parsed.extensions.as_ref().and_then(|e| e.cost.as_ref()) {
+                    b.heard(c.throttle_status);
                 }
                 if throttled {
                     b.throttled_in_a_row += 1;
-                    if b.throttled_in_a_row > MAX_THROTTLED {
-                        return Err(ShopifyError::Unavailable(
-                            "Shopify keeps throttling this store; try again later".into(),
-                        ));
-                    }
+                    b.longest_throttled_run = b.longest_throttled_run.max(b.throttled_in_a_row);
                 } else {
                     b.throttled_in_a_row = 0;
                 }
             }
             if throttled {
+                if started.elapsed() >= patience {
+                    return Err(gave_up(started));
+                }
                 continue;
+            }
+            if code_of("MAX_COST_EXCEEDED") {
+                // Shopify costs it higher than the published rules do here: say so, loudly.
+                return Err(ShopifyError::TooCostly {
+                    operation: operation.name.into(),
+                    cost: parsed
+                        .extensions
+                        .as_ref()
+                        .and_then(|e| e.cost.as_ref())
+                        .and_then(|c| c.requested_query_cost)
+                        .map_or(cost, |c| c as u64),
+                    max: crate::cost::MAX_QUERY_COST,
+                });
             }
             if !parsed.errors.is_empty() {
                 let messages: Vec<String> =
@@ -345,25 +380,298 @@ impl ShopifyClient {
         }
     }
 
-    /// One page of orders updated since `since` (oldest first).
+    /// Tells Shopify a fulfillment order left in this parcel. Re-reads the fulfillment order
+    /// first: if nothing remains to fulfil (an earlier push did land), says so instead of
+    /// creating a second fulfillment.
+    pub async fn push_fulfillment(
+        &self,
+        push: &packbench_core::ports::FulfillmentPush,
+        notify_customer: bool,
+    ) -> Result<packbench_core::ports::PushOutcome, ShopifyError> {
+        use packbench_core::ports::PushOutcome;
+        let fo: Value = self
+            .call(
+                crate::FULFILLMENT_ORDER_FOR_PUSH,
+                json!({"id": push.fulfillment_order_id}),
+                Retry::Query,
+            )
+            .await?;
+        let fo = &fo["fulfillmentOrder"];
+        if fo.is_null() {
+            return Err(ShopifyError::Graphql(format!(
+                "fulfillment order {} is not in the store any more",
+                push.fulfillment_order_id
+            )));
+        }
+        let remaining: i64 = fo["lineItems"]["nodes"]
+            .as_array()
+            .map(|n| {
+                n.iter()
+                    .filter_map(|l| l["remainingQuantity"].as_i64())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if fo["status"] == "CLOSED" || remaining == 0 {
+            return Ok(PushOutcome::AlreadyFulfilled);
+        }
+        let answer: Value = self
+            .call(
+                crate::FULFILLMENT_CREATE,
+                json!({"fulfillment": {
+                    "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": push.fulfillment_order_id}],
+                    "notifyCustomer": notify_customer,
+                    "trackingInfo": {"company": push.company, "number": push.tracking_number, "url": push.tracking_url},
+                }}),
+                Retry::Mutation,
+            )
+            .await?;
+        let r = &answer["fulfillmentCreate"];
+        if let Some(errors) = r["userErrors"].as_array().filter(|e| !e.is_empty()) {
+            let messages: Vec<String> = errors
+                .iter()
+                .map(|e| e["message"].as_str().unwrap_or("").to_string())
+                .collect();
+            return Err(ShopifyError::Graphql(messages.join("; ")));
+        }
+        let id = r["fulfillment"]["id"].as_str().ok_or_else(|| {
+            ShopifyError::Malformed("fulfillmentCreate answered no fulfillment".into())
+        })?;
+        Ok(PushOutcome::Created {
+            fulfillment_id: id.to_string(),
+        })
+    }
+
+    /// One page of orders updated since `since` (oldest first), each whole: when an order has
+    /// more fulfillment orders, or a fulfillment order more line items, than the page holds,
+    /// the rest are fetched before the page is answered.
     pub async fn orders_page(
         &self,
         since: Option<chrono::DateTime<chrono::Utc>>,
         after: Option<&str>,
-        first: u32,
     ) -> Result<crate::wire::Connection<crate::wire::Order>, ShopifyError> {
-        let query = since.map(|t| {
-            format!(
-                "updated_at:>='{}'",
-                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            )
-        });
+        let query = since.map(updated_since);
+        let sizes = json!({"after": after, "query": query,
+            "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER, "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER});
+        let first = self.orders_per_page(&sizes).await?;
+        let mut variables = sizes;
+        variables["first"] = first.into();
         let data: crate::wire::OrdersData = self
-            .query(
-                crate::ORDERS_FOR_BENCH,
-                json!({"first": first, "after": after, "query": query}),
+            .call(crate::ORDERS_FOR_BENCH, variables, Retry::Query)
+            .await?;
+        let mut orders = data.orders;
+        for order in &mut orders.nodes {
+            self.complete(order).await?;
+        }
+        Ok(orders)
+    }
+
+    /// The most orders one page may ask for: its requested cost within Shopify's cap and the
+    /// store's bucket (a connection's cost grows by the same amount per item asked for).
+    pub async fn orders_per_page(&self, variables: &Value) -> Result<u64, ShopifyError> {
+        let at = |n: u64| {
+            let mut v = variables.clone();
+            v["first"] = n.into();
+            crate::cost::requested(crate::ORDERS_FOR_BENCH.document, &v)
+                .map_err(|e| ShopifyError::Malformed(format!("OrdersForBench: {e}")))
+        };
+        let (one, two) = (at(1)?, at(2)?);
+        let cap = match self.bucket_size().await {
+            Some(b) => crate::cost::MAX_QUERY_COST.min(b as u64),
+            None => crate::cost::MAX_QUERY_COST,
+        };
+        if one > cap {
+            return Err(ShopifyError::BucketTooSmall {
+                operation: "OrdersForBench".into(),
+                cost: one,
+                bucket: cap,
+            });
+        }
+        let per_order = (two - one).max(1);
+        Ok((1 + (cap - one) / per_order).min(crate::cost::MAX_PAGE))
+    }
+
+    /// Fetches what one page left out of an order: its further fulfillment orders, and the
+    /// further line items of each.
+    async fn complete(&self, order: &mut crate::wire::Order) -> Result<(), ShopifyError> {
+        while let Some(after) = order.fulfillment_orders.next_cursor().map(str::to_owned) {
+            let data: crate::wire::OrderFulfillmentOrdersData = self
+                .call(
+                    crate::ORDER_FULFILLMENT_ORDERS,
+                    json!({"id": order.id, "after": after,
+                        "fulfillmentOrders": MORE_FULFILLMENT_ORDERS, "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),
+                    Retry::Query,
+                )
+                .await?;
+            let more = data
+                .order
+                .ok_or_else(|| {
+                    ShopifyError::Graphql(format!("order {} is not in the store any more", order.id))
+                })?
+                .fulfillment_orders;
+            order.fulfillment_orders.nodes.extend(more.nodes);
+            order.fulfillment_orders.page_info = more.page_info;
+        }
+        for fo in &mut order.fulfillment_orders.nodes {
+            while let Some(after) = fo.line_items.next_cursor().map(str::to_owned) {
+                let data: crate::wire::FulfillmentOrderLineItemsData = self
+                    .call(
+                        crate::FULFILLMENT_ORDER_LINE_ITEMS,
+                        json!({"id": fo.id, "after": after, "lineItems": MORE_LINE_ITEMS}),
+                        Retry::Query,
+                    )
+                    .await?;
+                let more = data
+                    .fulfillment_order
+                    .ok_or_else(|| {
+                        ShopifyError::Graphql(format!(
+                            "fulfillment order {} is not in the store any more",
+                            fo.id
+                        ))
+                    })?
+                    .line_items;
+                fo.line_items.nodes.extend(more.nodes);
+                fo.line_items.page_info = more.page_info;
+            }
+        }
+        Ok(())
+    }
+
+    /// How many orders were updated since `since`, counted up to `limit`.
+    pub async fn orders_count(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        limit: u64,
+    ) -> Result<u64, ShopifyError> {
+        let data: crate::wire::OrdersCountData = self
+            .call(
+                crate::ORDERS_COUNT,
+                json!({"query": since.map(updated_since), "limit": limit}),
+                Retry::Query,
             )
             .await?;
-        Ok(data.orders)
+        Ok(data.orders_count.map_or(0, |c| c.count))
     }
+
+    /// Exports every order updated since `since` with Shopify's Bulk Operations API: starts
+    /// the export, looks at it until it ends (within `Patience::bulk`), and downloads its
+    /// JSONL file (the file's URL is signed: no token goes with it).
+    pub async fn bulk_orders(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<crate::bulk::BulkOrders, ShopifyError> {
+        let inner = match since {
+            Some(t) => crate::BULK_ORDERS.replacen(
+                "orders(sortKey: UPDATED_AT)",
+                &format!(
+                    "orders(sortKey: UPDATED_AT, query: {})",
+                    serde_json::to_string(&updated_since(t)).unwrap_or_default()
+                ),
+                1,
+            ),
+            None => crate::BULK_ORDERS.to_owned(),
+        };
+        let started: crate::wire::BulkRunData = self
+            .call(crate::BULK_ORDERS_RUN, json!({"query": inner}), Retry::Mutation)
+            .await?;
+        let payload = started
+            .bulk_operation_run_query
+            .ok_or_else(|| ShopifyError::Malformed("bulkOperationRunQuery answered null".into()))?;
+        if !payload.user_errors.is_empty() {
+            let messages: Vec<String> = payload
+                .user_errors
+                .iter()
+                .map(|e| match &e.code {
+                    Some(c) => format!("{} ({c})", e.message),
+                    None => e.message.clone(),
+                })
+                .collect();
+            return Err(ShopifyError::Bulk(messages.join("; ")));
+        }
+        let op = payload
+            .bulk_operation
+            .ok_or_else(|| ShopifyError::Malformed("a bulk export without an id".into()))?;
+        let t0 = std::time::Instant::now();
+        let mut pause = self.config.patience.bulk_poll;
+        let done = loop {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(Duration::from_secs(5));
+            let data: crate::wire::BulkOperationData = self
+                .call(crate::BULK_OPERATION, json!({"id": op.id}), Retry::Query)
+                .await?;
+            let now = data.bulk_operation.ok_or_else(|| {
+                ShopifyError::Bulk(format!("bulk export {} is not known to the store", op.id))
+            })?;
+            match now.status.as_str() {
+                "CREATED" | "RUNNING" | "CANCELING" => {}
+                "COMPLETED" => break now,
+                other => {
+                    return Err(ShopifyError::Bulk(format!(
+                        "bulk export {} ended {other}{}",
+                        op.id,
+                        now.error_code
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default()
+                    )));
+                }
+            }
+            if t0.elapsed() > self.config.patience.bulk {
+                return Err(ShopifyError::Bulk(format!(
+                    "bulk export {} still running after {} s; the next sync starts over",
+                    op.id,
+                    t0.elapsed().as_secs()
+                )));
+            }
+        };
+        let Some(url) = done.url else {
+            // Nothing matched: Shopify makes no file.
+            return crate::bulk::BulkOrders::empty();
+        };
+        let mut resp = self
+            .http
+            .get(&url)
+            .timeout(Duration::from_secs(30 * 60))
+            .send()
+            .await
+            .map_err(|e| ShopifyError::Unavailable(format!("bulk export file: {e}")))?;
+        if !resp.status().is_success() {
+            return Err(ShopifyError::Bulk(format!(
+                "downloading the bulk export file: HTTP {}",
+                resp.status()
+            )));
+        }
+        let mut file = crate::bulk::BulkOrders::writer()?;
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| ShopifyError::Unavailable(format!("bulk export file: {e}")))?
+        {
+            file.write(&chunk)?;
+        }
+        file.finish()
+    }
+}
+
+/// Whether a failed call may be asked again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Reads: asked again after a server error or a lost answer.
+    Query,
+    /// Writes: asked again only after `THROTTLED` (refused before anything ran).
+    Mutation,
+}
+
+/// Fulfillment orders per order and line items per fulfillment order on an import page; most
+/// orders fit, the rest are fetched after (`ShopifyClient::complete`).
+pub const FULFILLMENT_ORDERS_PER_ORDER: u64 = 2;
+pub const LINE_ITEMS_PER_FULFILLMENT_ORDER: u64 = 10;
+/// Page sizes when following an order's further fulfillment orders or line items.
+const MORE_FULFILLMENT_ORDERS: u64 = 10;
+const MORE_LINE_ITEMS: u64 = 250;
+
+/// Shopify's search syntax for "updated at or after".
+fn updated_since(t: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        "updated_at:>='{}'",
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
 }

@@ -56,7 +56,6 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
                 .filter(|li| li.remaining_quantity > 0)
                 .filter_map(|li| {
                     let sku = li
-                        .line_item
                         .sku
                         .as_deref()
                         .and_then(|s| Sku::parse(s).ok())
@@ -68,12 +67,11 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
                     Some(NewOrderLine {
                         sku,
                         barcode: li
-                            .line_item
                             .variant
                             .as_ref()
                             .and_then(|v| v.barcode.as_deref())
                             .and_then(|b| Gtin::parse(b).ok()),
-                        title: li.line_item.title.clone(),
+                        title: li.product_title.clone(),
                         quantity: u32::try_from(li.remaining_quantity).ok()?,
                     })
                 })

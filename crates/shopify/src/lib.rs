@@ -2,27 +2,57 @@
 //! mapping (one bench order per fulfillment order at the tenant's locations), and the adapter
 //! at core's `Shop` port. Facts and sources: shared/notes/shopify.md.
 
+pub mod bulk;
 pub mod client;
+pub mod cost;
 pub mod import;
 pub mod webhook;
 pub mod wire;
 
-pub use client::{ShopifyClient, ShopifyConfig, ShopifyError};
+pub use client::{Operation, Patience, Retry, ShopifyClient, ShopifyConfig, ShopifyError};
 
 /// The Admin API version every call uses; bump it (and the schema in specs/shopify) each quarter.
 pub const API_VERSION: &str = "2026-10";
 
-pub const ORDERS_FOR_BENCH: &str = include_str!("../graphql/orders_for_bench.graphql");
+macro_rules! operation {
+    ($name:literal, $file:literal) => {
+        Operation {
+            name: $name,
+            document: include_str!(concat!("../graphql/", $file)),
+        }
+    };
+}
 
-pub const FULFILLMENT_ORDER_FOR_PUSH: &str =
-    include_str!("../graphql/fulfillment_order_for_push.graphql");
-pub const FULFILLMENT_CREATE: &str = include_str!("../graphql/fulfillment_create.graphql");
+/// A page of orders for an incremental import, each with its first fulfillment orders and
+/// their first line items (sizes are variables, so the client can cost and fit the page).
+pub const ORDERS_FOR_BENCH: Operation = operation!("OrdersForBench", "orders_for_bench.graphql");
+/// An order's further fulfillment orders.
+pub const ORDER_FULFILLMENT_ORDERS: Operation =
+    operation!("OrderFulfillmentOrders", "order_fulfillment_orders.graphql");
+/// A fulfillment order's further line items.
+pub const FULFILLMENT_ORDER_LINE_ITEMS: Operation =
+    operation!("FulfillmentOrderLineItems", "fulfillment_order_line_items.graphql");
+pub const ORDERS_COUNT: Operation = operation!("OrdersCount", "orders_count.graphql");
+pub const BULK_ORDERS_RUN: Operation = operation!("BulkOrdersRun", "bulk_orders_run.graphql");
+pub const BULK_OPERATION: Operation = operation!("BulkOperation", "bulk_operation.graphql");
+pub const FULFILLMENT_ORDER_FOR_PUSH: Operation =
+    operation!("FulfillmentOrderForPush", "fulfillment_order_for_push.graphql");
+pub const FULFILLMENT_CREATE: Operation =
+    operation!("FulfillmentCreate", "fulfillment_create.graphql");
 
-/// Every operation the client sends (the schema test walks them all).
-pub const OPERATIONS: [(&str, &str); 3] = [
-    ("OrdersForBench", ORDERS_FOR_BENCH),
-    ("FulfillmentOrderForPush", FULFILLMENT_ORDER_FOR_PUSH),
-    ("FulfillmentCreate", FULFILLMENT_CREATE),
+/// The query a bulk export runs (no page sizes: Shopify's bulk queries take none).
+pub const BULK_ORDERS: &str = include_str!("../graphql/bulk_orders.graphql");
+
+/// Every operation the client sends (the schema and cost tests walk them all).
+pub const OPERATIONS: [Operation; 8] = [
+    ORDERS_FOR_BENCH,
+    ORDER_FULFILLMENT_ORDERS,
+    FULFILLMENT_ORDER_LINE_ITEMS,
+    ORDERS_COUNT,
+    BULK_ORDERS_RUN,
+    BULK_OPERATION,
+    FULFILLMENT_ORDER_FOR_PUSH,
+    FULFILLMENT_CREATE,
 ];
 
 use std::sync::Arc;
@@ -33,8 +63,10 @@ use packbench_core::domain::TenantId;
 use packbench_core::ports::{Shop, ShopError, ShopOrderPage, Shops, Store};
 use packbench_core::settings::Settings;
 
-/// Orders per page of an import.
-const PAGE_SIZE: u32 = 250;
+/// Orders per page handed to the import from a bulk export.
+const BULK_PAGE: usize = 500;
+/// The cursor of a bulk export's next page (the export itself is held by the `ShopifyShop`).
+const BULK_CURSOR: &str = "bulk-export";
 
 /// A tenant's Shopify store at the `Shop` port.
 pub struct ShopifyShop {
@@ -42,6 +74,51 @@ pub struct ShopifyShop {
     shop: String,
     location_ids: Vec<String>,
     notify_customer: bool,
+    /// A first import of at least this many orders goes through a bulk export.
+    bulk_from: u64,
+    /// The bulk export a first import is reading.
+    bulk: tokio::sync::Mutex<Option<bulk::BulkOrders>>,
+}
+
+impl ShopifyShop {
+    fn error(&self, e: ShopifyError) -> ShopError {
+        ShopError {
+            shop: self.shop.clone(),
+            message: e.to_string(),
+        }
+    }
+
+    /// The next page of orders: from the bulk export being read, or one page from Shopify.
+    async fn page_of_orders(
+        &self,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        after: Option<&str>,
+    ) -> Result<(Vec<wire::Order>, Option<String>), ShopifyError> {
+        let first_import = since.is_none() && after.is_none();
+        if first_import
+            && self.bulk_from > 0
+            && self.client.orders_count(None, self.bulk_from).await? >= self.bulk_from
+        {
+            let export = self.client.bulk_orders(None).await?;
+            *self.bulk.lock().await = Some(export);
+        } else if after != Some(BULK_CURSOR) {
+            let page = self.client.orders_page(since, after).await?;
+            let next = page.next_cursor().map(str::to_owned);
+            return Ok((page.nodes, next));
+        }
+        let mut slot = self.bulk.lock().await;
+        let Some(export) = slot.as_mut() else {
+            return Err(ShopifyError::Bulk(
+                "the bulk export being read is gone; sync again".into(),
+            ));
+        };
+        let orders = export.next_orders(BULK_PAGE)?;
+        if orders.len() < BULK_PAGE {
+            *slot = None;
+            return Ok((orders, None));
+        }
+        Ok((orders, Some(BULK_CURSOR.to_owned())))
+    }
 }
 
 #[async_trait]
@@ -53,10 +130,7 @@ impl Shop for ShopifyShop {
         self.client
             .push_fulfillment(push, self.notify_customer)
             .await
-            .map_err(|e| ShopError {
-                shop: self.shop.clone(),
-                message: e.to_string(),
-            })
+            .map_err(|e| self.error(e))
     }
 
     async fn orders_page(
@@ -64,30 +138,19 @@ impl Shop for ShopifyShop {
         since: Option<chrono::DateTime<chrono::Utc>>,
         after: Option<&str>,
     ) -> Result<ShopOrderPage, ShopError> {
-        let page = self
-            .client
-            .orders_page(since, after, PAGE_SIZE)
+        let (nodes, next) = self
+            .page_of_orders(since, after)
             .await
-            .map_err(|e| ShopError {
-                shop: self.shop.clone(),
-                message: e.to_string(),
-            })?;
-        let next = page
-            .page_info
-            .as_ref()
-            .filter(|p| p.has_next_page)
-            .and_then(|p| p.end_cursor.clone());
+            .map_err(|e| self.error(e))?;
         Ok(ShopOrderPage {
-            cancelled: page
-                .nodes
+            cancelled: nodes
                 .iter()
                 .filter(|o| o.cancelled_at.is_some())
                 .flat_map(|o| o.fulfillment_orders.nodes.iter().map(|fo| fo.id.clone()))
                 .collect(),
-            fetched: page.nodes.len(),
-            newest: page.nodes.iter().map(|o| o.updated_at).max(),
-            orders: page
-                .nodes
+            fetched: nodes.len(),
+            newest: nodes.iter().map(|o| o.updated_at).max(),
+            orders: nodes
                 .iter()
                 .flat_map(|o| import::bench_orders(o, &self.location_ids))
                 .collect(),
@@ -101,14 +164,34 @@ impl Shop for ShopifyShop {
 pub struct ShopifyShops {
     store: Arc<dyn Store>,
     clients: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<ShopifyClient>>>,
+    patience: Patience,
+    bulk_from: u64,
 }
+
+/// A first import of this many orders or more goes through a bulk export: at Standard limits
+/// paging reads ~6 orders a second (BENCHMARKS.md), so 1,000 orders take minutes.
+pub const BULK_FROM: u64 = 1_000;
 
 impl ShopifyShops {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
             clients: std::sync::Mutex::new(std::collections::HashMap::new()),
+            patience: Patience::default(),
+            bulk_from: BULK_FROM,
         }
+    }
+
+    /// How long calls wait on a throttling store or a running bulk export.
+    pub fn with_patience(mut self, patience: Patience) -> Self {
+        self.patience = patience;
+        self
+    }
+
+    /// From how many orders a first import uses a bulk export (0: never).
+    pub fn with_bulk_from(mut self, orders: u64) -> Self {
+        self.bulk_from = orders;
+        self
     }
 }
 
@@ -146,6 +229,7 @@ impl Shops for ShopifyShops {
                             access_token: token,
                             credentials,
                             timeout: Duration::from_secs(30),
+                            patience: self.patience,
                         })
                         .ok()?,
                     );
@@ -159,6 +243,8 @@ impl Shops for ShopifyShops {
             shop: domain,
             location_ids: s.location_ids.clone(),
             notify_customer: s.notify_customer,
+            bulk_from: self.bulk_from,
+            bulk: tokio::sync::Mutex::new(None),
         }))
     }
 }

@@ -55,6 +55,7 @@ pub struct OrdersData {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct Connection<T> {
     #[serde(default)]
     pub page_info: Option<PageInfo>,
@@ -83,7 +84,28 @@ pub struct Order {
     pub customer: Option<Customer>,
     #[serde(default)]
     pub shipping_address: Option<MailingAddress>,
+    /// Absent from a bulk export's order lines (their children come on lines of their own).
+    #[serde(default)]
     pub fulfillment_orders: Connection<FulfillmentOrder>,
+}
+
+impl<T> Default for Connection<T> {
+    fn default() -> Self {
+        Self {
+            page_info: None,
+            nodes: Vec::new(),
+        }
+    }
+}
+
+impl<T> Connection<T> {
+    /// Where the next page starts, when the shop said there is one.
+    pub fn next_cursor(&self) -> Option<&str> {
+        self.page_info
+            .as_ref()
+            .filter(|p| p.has_next_page)
+            .and_then(|p| p.end_cursor.as_deref())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +136,7 @@ pub struct FulfillmentOrder {
     pub status: String,
     #[serde(default)]
     pub assigned_location: Option<AssignedLocation>,
+    #[serde(default)]
     pub line_items: Connection<FulfillmentOrderLineItem>,
 }
 
@@ -133,14 +156,9 @@ pub struct LocationRef {
 pub struct FulfillmentOrderLineItem {
     pub id: String,
     pub remaining_quantity: i64,
-    pub line_item: LineItem,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct LineItem {
     #[serde(default)]
     pub sku: Option<String>,
-    pub title: String,
+    pub product_title: String,
     #[serde(default)]
     pub variant: Option<Variant>,
 }
@@ -149,4 +167,85 @@ pub struct LineItem {
 pub struct Variant {
     #[serde(default)]
     pub barcode: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFulfillmentOrdersData {
+    pub order: Option<OrderFulfillmentOrders>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderFulfillmentOrders {
+    pub fulfillment_orders: Connection<FulfillmentOrder>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FulfillmentOrderLineItemsData {
+    pub fulfillment_order: Option<FulfillmentOrderLineItems>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FulfillmentOrderLineItems {
+    pub line_items: Connection<FulfillmentOrderLineItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersCountData {
+    pub orders_count: Option<Count>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Count {
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRunData {
+    pub bulk_operation_run_query: Option<BulkRunPayload>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkRunPayload {
+    pub bulk_operation: Option<BulkOperation>,
+    #[serde(default)]
+    pub user_errors: Vec<UserError>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct UserError {
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperationData {
+    pub bulk_operation: Option<BulkOperation>,
+}
+
+/// A bulk export as Shopify reports it (`UnsignedInt64` counts come as strings).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkOperation {
+    pub id: String,
+    pub status: String,
+    #[serde(default)]
+    pub error_code: Option<String>,
+    #[serde(default)]
+    pub object_count: Option<String>,
+    #[serde(default)]
+    pub root_object_count: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub partial_data_url: Option<String>,
 }
