@@ -137,6 +137,9 @@ fn errors_of(source: &str) -> Vec<String> {
                 "mutation",
                 &mut errors,
             ),
+            Definition::Operation(OperationDefinition::SelectionSet(s)) => {
+                check(&schema, &schema.query, s, "query", &mut errors)
+            }
             _ => errors.push("only named queries and mutations".into()),
         }
     }
@@ -145,9 +148,14 @@ fn errors_of(source: &str) -> Vec<String> {
 
 #[test]
 fn every_operation_the_client_sends_matches_the_pinned_schema() {
-    for (name, source) in packbench_shopify::OPERATIONS {
-        assert_eq!(errors_of(source), Vec::<String>::new(), "{name}");
+    for op in packbench_shopify::OPERATIONS {
+        assert_eq!(errors_of(op.document), Vec::<String>::new(), "{}", op.name);
     }
+    assert_eq!(
+        errors_of(packbench_shopify::BULK_ORDERS),
+        Vec::<String>::new(),
+        "the bulk export's query"
+    );
 }
 
 #[test]
@@ -280,10 +288,33 @@ fn root_selection(source: &str) -> (bool, SelectionSet<'_, String>) {
     }
 }
 
+/// Typical variables for each operation: what the client sends.
+fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
+    use packbench_shopify::client::{FULFILLMENT_ORDERS_PER_ORDER, LINE_ITEMS_PER_FULFILLMENT_ORDER};
+    match name {
+        "OrdersForBench" => serde_json::json!({"first": 18, "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER,
+            "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),
+        "OrderFulfillmentOrders" => serde_json::json!({"id": order_id, "fulfillmentOrders": 10,
+            "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),
+        "FulfillmentOrderLineItems" => serde_json::json!({"id": fo_id, "lineItems": 250}),
+        "OrdersCount" => serde_json::json!({"limit": 1000}),
+        "BulkOrdersRun" => serde_json::json!({"query": packbench_shopify::BULK_ORDERS}),
+        "BulkOperation" => serde_json::json!({"id": "gid://shopify/BulkOperation/4000001"}),
+        "FulfillmentOrderForPush" => serde_json::json!({"id": fo_id}),
+        "FulfillmentCreate" => serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
+            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}}),
+        other => panic!("no typical variables for {other}"),
+    }
+}
+
+/// Every operation, sent to the sim with the variables the client uses: the answer has the
+/// schema's shapes, and its requested cost (worked out by the sim from the schema) is the one
+/// the client worked out from the query alone, under Shopify's cap. The table is printed.
 #[tokio::test]
-async fn the_sim_answers_every_operation_in_the_schemas_shapes() {
+async fn the_sim_answers_every_operation_in_the_schemas_shapes_at_the_cost_the_client_expects() {
     let sim = packbench_sim::ShopifySim::new(packbench_sim::ShopifySimConfig {
         orders: 20,
+        bulk_ms: 0,
         ..Default::default()
     });
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
@@ -308,45 +339,47 @@ async fn the_sim_answers_every_operation_in_the_schemas_shapes() {
         }
     };
     let schema = schema();
-    let orders = ask(
-        packbench_shopify::ORDERS_FOR_BENCH,
-        serde_json::json!({"first": 20}),
+    let first = ask(
+        packbench_shopify::ORDERS_FOR_BENCH.document,
+        typical_variables("OrdersForBench", &Value::Null, &Value::Null),
     )
     .await;
-    let fo_id = orders["data"]["orders"]["nodes"][0]["fulfillmentOrders"]["nodes"][0]["id"].clone();
-    let fo = ask(
-        packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH,
-        serde_json::json!({"id": fo_id}),
-    )
-    .await;
-    let created = ask(
-        packbench_shopify::FULFILLMENT_CREATE,
-        serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
-            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}}),
-    )
-    .await;
-    for (source, answer) in [
-        (packbench_shopify::ORDERS_FOR_BENCH, &orders),
-        (packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH, &fo),
-        (packbench_shopify::FULFILLMENT_CREATE, &created),
-    ] {
-        let (mutation, set) = root_selection(source);
+    let order = &first["data"]["orders"]["nodes"][0];
+    let (order_id, fo_id) = (order["id"].clone(), order["fulfillmentOrders"]["nodes"][0]["id"].clone());
+    let mut table = Vec::new();
+    // The export must exist before it is looked at.
+    for op in packbench_shopify::OPERATIONS {
+        let variables = typical_variables(op.name, &fo_id, &order_id);
+        let expected = packbench_shopify::cost::requested(op.document, &variables).unwrap();
+        let answer = ask(op.document, variables).await;
+        let (mutation, set) = root_selection(op.document);
         let root = if mutation {
             &schema.mutation
         } else {
             &schema.query
         };
+        assert!(answer["errors"].is_null(), "{}: {answer}", op.name);
         let mut errors = Vec::new();
         check_answer(&schema, root, &set, &answer["data"], "data", &mut errors);
-        assert_eq!(errors, Vec::<String>::new(), "{answer}");
-        assert!(answer["extensions"]["cost"]["throttleStatus"]["restoreRate"].is_number());
+        assert_eq!(errors, Vec::<String>::new(), "{}: {answer}", op.name);
+        let cost = &answer["extensions"]["cost"];
+        assert!(cost["throttleStatus"]["restoreRate"].is_number());
+        assert_eq!(
+            cost["requestedQueryCost"].as_u64(),
+            Some(expected),
+            "{}: the sim (from the schema) and the client (from the query) cost it alike",
+            op.name
+        );
+        assert!(expected <= packbench_shopify::cost::MAX_QUERY_COST, "{}", op.name);
+        table.push(format!("{:<28} requested {:>4}  actual {:>4}", op.name, expected, cost["actualQueryCost"]));
     }
+    println!("{}", table.join("\n"));
 }
 
 #[test]
 fn a_wrong_answer_is_caught() {
     let schema = schema();
-    let (_, set) = root_selection(packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH);
+    let (_, set) = root_selection(packbench_shopify::FULFILLMENT_ORDER_FOR_PUSH.document);
     let answer = serde_json::json!({"fulfillmentOrder": {"id": "gid://shopify/FulfillmentOrder/1",
         "status": "BOGUS", "extra": 1, "lineItems": {"nodes": [{"id": null, "remainingQuantity": "2"}]}}});
     let mut errors = Vec::new();
