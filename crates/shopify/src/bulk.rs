@@ -124,8 +124,7 @@ impl BulkOrders {
                     .iter_mut()
                     .find(|fo| fo.id == parent)
                     .ok_or_else(orphan)?;
-                let item: FulfillmentOrderLineItem =
-                    serde_json::from_value(value).map_err(bad)?;
+                let item: FulfillmentOrderLineItem = serde_json::from_value(value).map_err(bad)?;
                 fo.line_items.nodes.push(item);
             }
         }
@@ -153,12 +152,17 @@ mod tests {
                 r#"{{"id":"gid://shopify/FulfillmentOrderLineItem/{n}","remainingQuantity":1,"sku":"A","productTitle":"A","variant":null,"__parentId":"gid://shopify/FulfillmentOrder/2"}}"#
             )
         };
-        let second = ORDER.replace("Order/1", "Order/9").replace("#1001", "#1002");
+        let second = ORDER
+            .replace("Order/1", "Order/9")
+            .replace("#1001", "#1002");
         let text = format!("{ORDER}\n{fo}\n{}\n{}\n{second}\n", li(3), li(4));
         let mut b = export(&text);
         let first = b.next_orders(1).unwrap();
         assert_eq!(first.len(), 1);
-        assert_eq!(first[0].fulfillment_orders.nodes[0].line_items.nodes.len(), 2);
+        assert_eq!(
+            first[0].fulfillment_orders.nodes[0].line_items.nodes.len(),
+            2
+        );
         let rest = b.next_orders(5).unwrap();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].name, "#1002");

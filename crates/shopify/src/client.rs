@@ -83,9 +83,13 @@ pub enum ShopifyError {
         bucket: u64,
     },
     #[error(
-        "Shopify kept throttling this store for {waited_secs} s ({operation}); try again in a few minutes"
+        "Shopify is throttling this store: {operation} would have waited {waited_secs} s in all for its {cost} points; try again in a few minutes"
     )]
-    Throttled { operation: String, waited_secs: u64 },
+    Throttled {
+        operation: String,
+        cost: u64,
+        waited_secs: u64,
+    },
     #[error("Shopify's bulk export failed: {0}")]
     Bulk(String),
 }
@@ -254,9 +258,10 @@ impl ShopifyClient {
         let body = json!({"query": operation.document, "variables": variables});
         let started = std::time::Instant::now();
         let patience = self.config.patience.throttled;
-        let gave_up = |started: std::time::Instant| ShopifyError::Throttled {
+        let gave_up = |waited: Duration| ShopifyError::Throttled {
             operation: operation.name.into(),
-            waited_secs: started.elapsed().as_secs(),
+            cost,
+            waited_secs: waited.as_secs_f64().ceil() as u64,
         };
         let mut server_errors = 0;
         let mut renewed = false;
@@ -280,7 +285,7 @@ impl ShopifyClient {
                     }
                 };
                 if started.elapsed() + wait > patience {
-                    return Err(gave_up(started));
+                    return Err(gave_up(started.elapsed() + wait));
                 }
                 tokio::time::sleep(wait).await;
             }
@@ -332,9 +337,10 @@ impl ShopifyClient {
             let parsed: GraphqlResponse<T> = serde_json::from_slice(&bytes)
                 .map_err(|e| ShopifyError::Malformed(format!("HTTP {status}: {e}")))?;
             let code_of = |code: &str| {
-                parsed.errors.iter().any(|e| {
-                    e.extensions.as_ref().and_then(|x| x.code.as_deref()) == Some(code)
-                })
+                parsed
+                    .errors
+                    .iter()
+                    .any(|e| e.extensions.as_ref().and_then(|x| x.code.as_deref()) == Some(code))
             };
             let throttled =
                 status == reqwest::StatusCode::TOO_MANY_REQUESTS || code_of("THROTTLED");
@@ -352,7 +358,7 @@ impl ShopifyClient {
             }
             if throttled {
                 if started.elapsed() >= patience {
-                    return Err(gave_up(started));
+                    return Err(gave_up(started.elapsed()));
                 }
                 continue;
             }
@@ -452,12 +458,20 @@ impl ShopifyClient {
         let query = since.map(updated_since);
         let sizes = json!({"after": after, "query": query,
             "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER, "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER});
-        let first = self.orders_per_page(&sizes).await?;
-        let mut variables = sizes;
-        variables["first"] = first.into();
-        let data: crate::wire::OrdersData = self
-            .call(crate::ORDERS_FOR_BENCH, variables, Retry::Query)
-            .await?;
+        let mut variables = sizes.clone();
+        variables["first"] = self.orders_per_page(&sizes).await?.into();
+        let data: crate::wire::OrdersData = match self
+            .call(crate::ORDERS_FOR_BENCH, variables.clone(), Retry::Query)
+            .await
+        {
+            // The first answer told the bucket's size: a smaller page may fit it.
+            Err(ShopifyError::BucketTooSmall { .. }) => {
+                variables["first"] = self.orders_per_page(&sizes).await?.into();
+                self.call(crate::ORDERS_FOR_BENCH, variables, Retry::Query)
+                    .await?
+            }
+            other => other?,
+        };
         let mut orders = data.orders;
         for order in &mut orders.nodes {
             self.complete(order).await?;
@@ -505,7 +519,10 @@ impl ShopifyClient {
             let more = data
                 .order
                 .ok_or_else(|| {
-                    ShopifyError::Graphql(format!("order {} is not in the store any more", order.id))
+                    ShopifyError::Graphql(format!(
+                        "order {} is not in the store any more",
+                        order.id
+                    ))
                 })?
                 .fulfillment_orders;
             order.fulfillment_orders.nodes.extend(more.nodes);
@@ -571,7 +588,11 @@ impl ShopifyClient {
             None => crate::BULK_ORDERS.to_owned(),
         };
         let started: crate::wire::BulkRunData = self
-            .call(crate::BULK_ORDERS_RUN, json!({"query": inner}), Retry::Mutation)
+            .call(
+                crate::BULK_ORDERS_RUN,
+                json!({"query": inner}),
+                Retry::Mutation,
+            )
             .await?;
         let payload = started
             .bulk_operation_run_query

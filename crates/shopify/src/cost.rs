@@ -72,7 +72,10 @@ pub fn requested(document: &str, variables: &Json) -> Result<u64, CostError> {
 }
 
 /// The fields of a selection set, with fragment spreads and inline fragments flattened.
-fn fields<'d>(set: &'d SelectionSet<'d, String>, fragments: &Fragments<'d>) -> Vec<&'d Field<'d, String>> {
+fn fields<'d>(
+    set: &'d SelectionSet<'d, String>,
+    fragments: &Fragments<'d>,
+) -> Vec<&'d Field<'d, String>> {
     let mut out = Vec::new();
     for sel in &set.items {
         match sel {

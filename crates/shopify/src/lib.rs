@@ -30,13 +30,17 @@ pub const ORDERS_FOR_BENCH: Operation = operation!("OrdersForBench", "orders_for
 pub const ORDER_FULFILLMENT_ORDERS: Operation =
     operation!("OrderFulfillmentOrders", "order_fulfillment_orders.graphql");
 /// A fulfillment order's further line items.
-pub const FULFILLMENT_ORDER_LINE_ITEMS: Operation =
-    operation!("FulfillmentOrderLineItems", "fulfillment_order_line_items.graphql");
+pub const FULFILLMENT_ORDER_LINE_ITEMS: Operation = operation!(
+    "FulfillmentOrderLineItems",
+    "fulfillment_order_line_items.graphql"
+);
 pub const ORDERS_COUNT: Operation = operation!("OrdersCount", "orders_count.graphql");
 pub const BULK_ORDERS_RUN: Operation = operation!("BulkOrdersRun", "bulk_orders_run.graphql");
 pub const BULK_OPERATION: Operation = operation!("BulkOperation", "bulk_operation.graphql");
-pub const FULFILLMENT_ORDER_FOR_PUSH: Operation =
-    operation!("FulfillmentOrderForPush", "fulfillment_order_for_push.graphql");
+pub const FULFILLMENT_ORDER_FOR_PUSH: Operation = operation!(
+    "FulfillmentOrderForPush",
+    "fulfillment_order_for_push.graphql"
+);
 pub const FULFILLMENT_CREATE: Operation =
     operation!("FulfillmentCreate", "fulfillment_create.graphql");
 

@@ -290,10 +290,14 @@ fn root_selection(source: &str) -> (bool, SelectionSet<'_, String>) {
 
 /// Typical variables for each operation: what the client sends.
 fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
-    use packbench_shopify::client::{FULFILLMENT_ORDERS_PER_ORDER, LINE_ITEMS_PER_FULFILLMENT_ORDER};
+    use packbench_shopify::client::{
+        FULFILLMENT_ORDERS_PER_ORDER, LINE_ITEMS_PER_FULFILLMENT_ORDER,
+    };
     match name {
-        "OrdersForBench" => serde_json::json!({"first": 18, "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER,
-            "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),
+        "OrdersForBench" => {
+            serde_json::json!({"first": 18, "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER,
+            "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER})
+        }
         "OrderFulfillmentOrders" => serde_json::json!({"id": order_id, "fulfillmentOrders": 10,
             "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),
         "FulfillmentOrderLineItems" => serde_json::json!({"id": fo_id, "lineItems": 250}),
@@ -301,8 +305,10 @@ fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
         "BulkOrdersRun" => serde_json::json!({"query": packbench_shopify::BULK_ORDERS}),
         "BulkOperation" => serde_json::json!({"id": "gid://shopify/BulkOperation/4000001"}),
         "FulfillmentOrderForPush" => serde_json::json!({"id": fo_id}),
-        "FulfillmentCreate" => serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
-            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}}),
+        "FulfillmentCreate" => {
+            serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
+            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}})
+        }
         other => panic!("no typical variables for {other}"),
     }
 }
@@ -345,7 +351,10 @@ async fn the_sim_answers_every_operation_in_the_schemas_shapes_at_the_cost_the_c
     )
     .await;
     let order = &first["data"]["orders"]["nodes"][0];
-    let (order_id, fo_id) = (order["id"].clone(), order["fulfillmentOrders"]["nodes"][0]["id"].clone());
+    let (order_id, fo_id) = (
+        order["id"].clone(),
+        order["fulfillmentOrders"]["nodes"][0]["id"].clone(),
+    );
     let mut table = Vec::new();
     // The export must exist before it is looked at.
     for op in packbench_shopify::OPERATIONS {
@@ -370,8 +379,15 @@ async fn the_sim_answers_every_operation_in_the_schemas_shapes_at_the_cost_the_c
             "{}: the sim (from the schema) and the client (from the query) cost it alike",
             op.name
         );
-        assert!(expected <= packbench_shopify::cost::MAX_QUERY_COST, "{}", op.name);
-        table.push(format!("{:<28} requested {:>4}  actual {:>4}", op.name, expected, cost["actualQueryCost"]));
+        assert!(
+            expected <= packbench_shopify::cost::MAX_QUERY_COST,
+            "{}",
+            op.name
+        );
+        table.push(format!(
+            "{:<28} requested {:>4}  actual {:>4}",
+            op.name, expected, cost["actualQueryCost"]
+        ));
     }
     println!("{}", table.join("\n"));
 }

@@ -172,10 +172,22 @@ pub fn write(
     let mut levels: Vec<Vec<u8>> = vec![Vec::new(); MAX_DEPTH + 1];
     let mut count = 0;
     let node_set = node_selection(&root.selection_set);
-    let node_ty = schema.field(&ty, "nodes").map(|f| f.ty.clone()).unwrap_or_default();
+    let node_ty = schema
+        .field(&ty, "nodes")
+        .map(|f| f.ty.clone())
+        .unwrap_or_default();
     for whole in roots {
         emit(
-            schema, &exec, &node_ty, node_set, whole, None, 0, grouped, &mut levels, &mut count,
+            schema,
+            &exec,
+            &node_ty,
+            node_set,
+            whole,
+            None,
+            0,
+            grouped,
+            &mut levels,
+            &mut count,
         );
     }
     (levels.concat(), count)

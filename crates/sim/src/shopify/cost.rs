@@ -58,12 +58,15 @@ impl Coster<'_> {
                     }
                 }
                 Selection::FragmentSpread(s) => {
-                    let f = self.fragments.get(s.fragment_name.as_str()).ok_or_else(|| {
-                        refuse(
-                            "undefinedFragment",
-                            format!("Fragment {} was used, but not defined", s.fragment_name),
-                        )
-                    })?;
+                    let f = self
+                        .fragments
+                        .get(s.fragment_name.as_str())
+                        .ok_or_else(|| {
+                            refuse(
+                                "undefinedFragment",
+                                format!("Fragment {} was used, but not defined", s.fragment_name),
+                            )
+                        })?;
                     let graphql_parser::query::TypeCondition::On(on) = &f.type_condition;
                     typed = typed.max(self.requested(on, &f.selection_set)?);
                 }
@@ -155,7 +158,10 @@ impl Coster<'_> {
             Some(Some(n)) if (0..=MAX_PAGE as i64).contains(&n) => Ok(n as u64),
             Some(Some(n)) => Err(refuse(
                 "argumentLiteralsIncompatible",
-                format!("The maximum number of items for `{}` is {MAX_PAGE}; {n} was asked", f.name),
+                format!(
+                    "The maximum number of items for `{}` is {MAX_PAGE}; {n} was asked",
+                    f.name
+                ),
             )),
             _ => Err(refuse(
                 "missingRequiredArguments",
@@ -198,7 +204,9 @@ impl Coster<'_> {
                             .map(|e| {
                                 items
                                     .iter()
-                                    .map(|edge| 1 + self.actual(&node_ty, &e.selection_set, &edge["node"]))
+                                    .map(|edge| {
+                                        1 + self.actual(&node_ty, &e.selection_set, &edge["node"])
+                                    })
                                     .sum::<u64>()
                             })
                             .max()
@@ -248,7 +256,9 @@ mod tests {
     use serde_json::json;
 
     fn cost(q: &str, vars: Value) -> Result<u64, Refusal> {
-        let doc = graphql_parser::parse_query::<String>(q).unwrap().into_static();
+        let doc = graphql_parser::parse_query::<String>(q)
+            .unwrap()
+            .into_static();
         let schema = Schema::admin();
         let fragments = Fragments::new();
         let c = Coster {

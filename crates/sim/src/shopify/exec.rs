@@ -65,7 +65,12 @@ impl Exec<'_> {
                 let items = v.as_array().map(Vec::as_slice).unwrap_or_default();
                 self.page(f, items, 0, None)
             } else if let Some(items) = v.as_array() {
-                Value::Array(items.iter().map(|i| self.project(i, &f.selection_set)).collect())
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|i| self.project(i, &f.selection_set))
+                        .collect(),
+                )
             } else {
                 self.project(v, &f.selection_set)
             };
@@ -76,9 +81,7 @@ impl Exec<'_> {
 
     /// A field asked for by page (a connection: Shopify requires `first` or `last`).
     pub fn is_page(&self, f: &Field<'static, String>) -> bool {
-        f.arguments
-            .iter()
-            .any(|(a, _)| a == "first" || a == "last")
+        f.arguments.iter().any(|(a, _)| a == "first" || a == "last")
     }
 
     /// One page of a connection. `items` starts at position `offset` of the whole list;
@@ -92,7 +95,10 @@ impl Exec<'_> {
     ) -> Value {
         let after = self.arg(f, "after").as_str().and_then(position);
         let before = self.arg(f, "before").as_str().and_then(position);
-        let start = after.unwrap_or(offset).saturating_sub(offset).min(items.len());
+        let start = after
+            .unwrap_or(offset)
+            .saturating_sub(offset)
+            .min(items.len());
         let end = before
             .map(|b| b.saturating_sub(1).saturating_sub(offset))
             .unwrap_or(items.len())

@@ -347,6 +347,62 @@ impl ShopifySim {
         Some(r.status().as_u16())
     }
 
+    /// Adds an order of `lines` lines (the catalogue over and over) split over
+    /// `fulfillment_orders` fulfillment orders at the first location, as a big B2B order
+    /// would come. Answers its name.
+    pub fn add_order(&self, lines: usize, fulfillment_orders: usize) -> String {
+        let Ok(mut orders) = self.orders.lock() else {
+            return String::new();
+        };
+        let mut next = orders
+            .iter()
+            .flat_map(|o| {
+                std::iter::once(o.id).chain(
+                    o.fos
+                        .iter()
+                        .flat_map(|f| std::iter::once(f.id).chain(f.lines.iter().map(|l| l.id))),
+                )
+            })
+            .max()
+            .unwrap_or(5_000_000_000)
+            + 1;
+        let mut id = || {
+            next += 1;
+            next
+        };
+        let n = orders.len();
+        let parts = fulfillment_orders.max(1);
+        let fos = (0..parts)
+            .map(|p| SimFo {
+                id: id(),
+                location: 0,
+                status: "OPEN",
+                lines: (0..lines)
+                    .filter(|i| i % parts == p)
+                    .map(|i| SimLine {
+                        id: id(),
+                        product: i,
+                        quantity: 1,
+                    })
+                    .collect(),
+            })
+            .collect();
+        let now = Utc::now();
+        let name = format!("#{}", 1001 + n);
+        orders.push(SimOrder {
+            id: id(),
+            name: name.clone(),
+            created: now,
+            updated: now,
+            cancelled: None,
+            customer: NAMES[n % NAMES.len()].into(),
+            city: CITIES[n % CITIES.len()],
+            fos,
+        });
+        orders.sort_by_key(|o| (o.updated, o.id));
+        name
+    }
+
     /// The shop's numeric id of an order, by name (as privacy webhooks name orders).
     pub fn order_id(&self, name: &str) -> Option<u64> {
         let orders = self.orders.lock().ok()?;
@@ -692,7 +748,10 @@ impl ShopifySim {
         f: &graphql_parser::query::Field<'static, String>,
         cfg: &ShopifySimConfig,
     ) -> Result<Value, String> {
-        let orders = self.orders.lock().map_err(|_| "the sim's orders are poisoned")?;
+        let orders = self
+            .orders
+            .lock()
+            .map_err(|_| "the sim's orders are poisoned")?;
         let id = exec.arg(f, "id");
         let id = id.as_str().unwrap_or("");
         match f.name.as_str() {
@@ -731,7 +790,10 @@ impl ShopifySim {
                     Some(l) if n > l => (l, "AT_LEAST"),
                     _ => (n, "EXACT"),
                 };
-                Ok(exec.project(&json!({"count": count, "precision": precision}), &f.selection_set))
+                Ok(exec.project(
+                    &json!({"count": count, "precision": precision}),
+                    &f.selection_set,
+                ))
             }
             "order" => {
                 let whole = orders
@@ -744,7 +806,12 @@ impl ShopifySim {
                 let want = fo_id_of(id);
                 let whole = orders
                     .iter()
-                    .find_map(|o| o.fos.iter().find(|fo| Some(fo.id) == want).map(|fo| fo_whole(o, fo, cfg)))
+                    .find_map(|o| {
+                        o.fos
+                            .iter()
+                            .find(|fo| Some(fo.id) == want)
+                            .map(|fo| fo_whole(o, fo, cfg))
+                    })
                     .unwrap_or(Value::Null);
                 Ok(exec.project(&whole, &f.selection_set))
             }
@@ -852,7 +919,9 @@ impl ShopifySim {
         let running = exports.iter().filter(|e| e.status == "RUNNING").count();
         if running >= bulk::MAX_RUNNING {
             return refuse(
-                format!("A bulk query operation for this app and shop is already in progress ({running} running)"),
+                format!(
+                    "A bulk query operation for this app and shop is already in progress ({running} running)"
+                ),
                 "OPERATION_IN_PROGRESS",
             );
         }
@@ -894,7 +963,12 @@ impl ShopifySim {
         answer
     }
 
-    fn bulk_write(&self, query: &str, grouped: bool, cfg: &ShopifySimConfig) -> (Vec<u8>, u64, u64) {
+    fn bulk_write(
+        &self,
+        query: &str,
+        grouped: bool,
+        cfg: &ShopifySimConfig,
+    ) -> (Vec<u8>, u64, u64) {
         let schema = schema::Schema::admin();
         let Ok(doc) = graphql_parser::parse_query::<String>(query).map(|d| d.into_static()) else {
             return (Vec::new(), 0, 0);
@@ -904,12 +978,18 @@ impl ShopifySim {
         };
         let fragments = cost::Fragments::new();
         let vars = Value::Null;
-        let exec = exec::Exec { variables: &vars, fragments: &fragments };
+        let exec = exec::Exec {
+            variables: &vars,
+            fragments: &fragments,
+        };
         let since = since_of(exec.arg(root, "query").as_str());
         let roots: Vec<Value> = match self.orders.lock() {
             Ok(orders) => {
                 let start = since.map_or(0, |s| orders.partition_point(|o| o.updated < s));
-                orders[start..].iter().map(|o| order_whole(o, cfg)).collect()
+                orders[start..]
+                    .iter()
+                    .map(|o| order_whole(o, cfg))
+                    .collect()
             }
             Err(_) => Vec::new(),
         };
@@ -929,11 +1009,11 @@ async fn bulk_result(
     axum::extract::Path(name): axum::extract::Path<String>,
 ) -> Response {
     let id: Option<u64> = name.strip_suffix(".jsonl").and_then(|n| n.parse().ok());
-    let file = sim
-        .exports
-        .lock()
-        .ok()
-        .and_then(|e| e.iter().find(|x| Some(x.id) == id).and_then(|x| x.file.clone()));
+    let file = sim.exports.lock().ok().and_then(|e| {
+        e.iter()
+            .find(|x| Some(x.id) == id)
+            .and_then(|x| x.file.clone())
+    });
     match file {
         Some(f) => (
             [(axum::http::header::CONTENT_TYPE, "application/jsonl")],

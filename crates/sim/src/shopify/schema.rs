@@ -103,7 +103,10 @@ impl Schema {
             .collect();
         Self {
             types,
-            query: s["queryType"]["name"].as_str().unwrap_or("QueryRoot").into(),
+            query: s["queryType"]["name"]
+                .as_str()
+                .unwrap_or("QueryRoot")
+                .into(),
             mutation: s["mutationType"]["name"]
                 .as_str()
                 .unwrap_or("Mutation")
