@@ -1271,6 +1271,36 @@ async fn postgres_the_sims_signed_webhooks_bring_changes_without_a_sync() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole() {
+    shopify_sim::a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole(url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error() {
+    shopify_sim::a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error(
+        packbench_store::testing::sqlite_url(),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error() {
+    if let Some(url) = packbench_store::testing::postgres_url().await {
+        shopify_sim::a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error(url).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_expiring_tokens_are_fetched_and_renewed() {
     shopify_sim::expiring_tokens_are_fetched_and_renewed(packbench_store::testing::sqlite_url())
         .await;

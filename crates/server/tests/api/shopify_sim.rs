@@ -824,3 +824,102 @@ pub async fn privacy_requests_are_answered_and_carried_out(url: String) {
         Some(Vec::new())
     );
 }
+
+/// Connects the `acme` tenant to a Shopify sim through settings, as an admin does.
+async fn connect_shop(app: &TestApp, sim: &std::sync::Arc<ShopifySim>) {
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let config = sim.config();
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION),
+                "location_ids": [config.locations[0]]}})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// The bench order of a shop order, with its lines' quantities added up.
+async fn units_of(app: &TestApp, name: &str) -> u64 {
+    let found = app
+        .get(
+            &format!("/orders?q={}&limit=5", name.trim_start_matches('#')),
+            &app.packer,
+        )
+        .await;
+    let id = found.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["name"] == name)
+        .unwrap_or_else(|| panic!("{name} at the bench: {}", found.body))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let detail = app.get(&format!("/orders/{id}"), &app.packer).await;
+    detail.body["data"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["quantity"].as_u64().unwrap())
+        .sum()
+}
+
+/// Issue 23 end to end: a store of 1,100 orders is imported first through a bulk export
+/// (Shopify's answer for a first import of a big store), an order of 120 lines comes whole,
+/// and the next sync pages through what changed, following an order's line items past the
+/// first page.
+pub async fn a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole(url: String) {
+    let app = TestApp::spawn(&url).await;
+    let sim = ShopifySim::new(ShopifySimConfig {
+        orders: 1_100,
+        bulk_ms: 200,
+        ..ShopifySimConfig::default()
+    });
+    let big = sim.add_order(120, 1);
+    connect_shop(&app, &sim).await;
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = &r.body["data"];
+    assert_eq!(d["fetched"], 1_101, "{d}");
+    assert_eq!(sim.exports(), 1, "one bulk export");
+    let expected = (0..1_100usize).filter(|i| i % 13 != 9).count() + 1;
+    assert_eq!(d["created"].as_u64().unwrap() as usize, expected, "{d}");
+    assert_eq!(units_of(&app, &big).await, 120);
+
+    // Then incremental: pages, no export; a new order of 120 lines and 3 parts comes whole.
+    let later = sim.add_order(120, 1);
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(sim.exports(), 1, "an incremental sync pages");
+    assert_eq!(r.body["data"]["created"], 1, "{}", r.body);
+    assert_eq!(units_of(&app, &later).await, 120);
+}
+
+/// A store whose bucket cannot hold one page fails the sync at once, saying why; nothing is
+/// imported and the watermark does not move.
+pub async fn a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error(url: String) {
+    let app = TestApp::spawn(&url).await;
+    let sim = ShopifySim::new(ShopifySimConfig {
+        orders: 5,
+        bucket: Some(40.0),
+        restore_rate: 2.0,
+        ..ShopifySimConfig::default()
+    });
+    connect_shop(&app, &sim).await;
+    let t = std::time::Instant::now();
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(r.status, 502, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("holds only 40"), "{message}");
+    let list = app.get("/orders?limit=10", &app.packer).await;
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 0);
+}

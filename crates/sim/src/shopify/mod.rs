@@ -166,7 +166,8 @@ const CITIES: [(&str, &str, &str); 4] = [
 
 fn generate(cfg: &ShopifySimConfig) -> Vec<SimOrder> {
     let mut rng = rand::rngs::StdRng::seed_from_u64(cfg.seed);
-    let start = Utc::now() - Duration::hours(2);
+    // Ten seconds apart, the newest two hours old: all in the past, however many there are.
+    let start = Utc::now() - Duration::hours(2) - Duration::seconds(cfg.orders as i64 * 10);
     let mut next_id = 5_000_000_000u64;
     let mut id = || {
         next_id += 1;
