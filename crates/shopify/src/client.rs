@@ -611,6 +611,7 @@ impl ShopifyClient {
         let op = payload
             .bulk_operation
             .ok_or_else(|| ShopifyError::Malformed("a bulk export without an id".into()))?;
+        tracing::info!(export = %op.id, "Shopify bulk export started");
         let t0 = std::time::Instant::now();
         let mut pause = self.config.patience.bulk_poll;
         let done = loop {
@@ -643,6 +644,13 @@ impl ShopifyClient {
                 )));
             }
         };
+        tracing::info!(
+            export = %done.id,
+            objects = done.object_count.as_deref().unwrap_or("0"),
+            orders = done.root_object_count.as_deref().unwrap_or("0"),
+            secs = t0.elapsed().as_secs(),
+            "Shopify bulk export finished"
+        );
         let Some(url) = done.url else {
             // Nothing matched: Shopify makes no file.
             return crate::bulk::BulkOrders::empty();

@@ -1,8 +1,11 @@
 //! A Shopify store on loopback: `POST /admin/api/2026-10/graphql.json` with the access token,
-//! answering the bench's order query (`OrdersForBench`) in the Admin API's shapes, with cost
-//! accounting (`extensions.cost`) and, when a bucket is configured, `THROTTLED` answers like
-//! Shopify's leaky bucket. Orders are generated from a catalogue: several lines, several
-//! locations (an order split across two fulfillment orders), holds and cancellations.
+//! answering queries by the pinned schema (`schema`): each is checked and costed by Shopify's
+//! published rules (`cost`), refused over 1,000 points (`MAX_COST_EXCEEDED`) or when the
+//! leaky bucket is short (`THROTTLED`), and answered from whole objects cut to what it selected
+//! (`exec`), charged at the actual cost. Mutations: `fulfillmentCreate` and
+//! `bulkOperationRunQuery` (`bulk`, files at `GET /bulk-results/{id}.jsonl`). Orders are
+//! generated from a catalogue: several lines, several locations (an order split across two
+//! fulfillment orders), holds and cancellations; `add_order` adds big ones.
 
 mod bulk;
 mod cost;
@@ -657,10 +660,8 @@ async fn graphql(
         &schema.query
     };
     let requested = match coster.requested(root, set) {
-        Ok(c) if mutation => {
-            let _ = c;
-            cost::fields(set, &fragments).len() as u64 * cost::MUTATION_COST
-        }
+        // Checked like a query; costed flat, as Shopify does.
+        Ok(_) if mutation => cost::fields(set, &fragments).len() as u64 * cost::MUTATION_COST,
         Ok(c) => c,
         Err(r) => return refused(&r.message, r.code),
     };
