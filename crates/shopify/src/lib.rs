@@ -78,7 +78,7 @@ pub struct ShopifyShop {
     shop: String,
     location_ids: Vec<String>,
     notify_customer: bool,
-    /// A first import of at least this many orders goes through a bulk export.
+    /// An import of at least this many orders goes through a bulk export.
     bulk_from: u64,
     /// The bulk export a first import is reading.
     bulk: tokio::sync::Mutex<Option<bulk::BulkOrders>>,
@@ -98,12 +98,14 @@ impl ShopifyShop {
         since: Option<chrono::DateTime<chrono::Utc>>,
         after: Option<&str>,
     ) -> Result<(Vec<wire::Order>, Option<String>), ShopifyError> {
-        let first_import = since.is_none() && after.is_none();
-        if first_import
+        // A first import of a big store, or a catch-up after a long time away, is exported in
+        // bulk: paging that far would take long at the store's restore rate, and Shopify stops
+        // paging at 25,000 objects.
+        if after.is_none()
             && self.bulk_from > 0
-            && self.client.orders_count(None, self.bulk_from).await? >= self.bulk_from
+            && self.client.orders_count(since, self.bulk_from).await? >= self.bulk_from
         {
-            let export = self.client.bulk_orders(None).await?;
+            let export = self.client.bulk_orders(since).await?;
             *self.bulk.lock().await = Some(export);
         } else if after != Some(BULK_CURSOR) {
             let page = self.client.orders_page(since, after).await?;
@@ -172,8 +174,9 @@ pub struct ShopifyShops {
     bulk_from: u64,
 }
 
-/// A first import of this many orders or more goes through a bulk export: at Standard limits
-/// paging reads ~6 orders a second (BENCHMARKS.md), so 1,000 orders take minutes.
+/// An import of this many orders or more (a first import, or a catch-up) goes through a bulk
+/// export: at Standard limits paging reads ~6 orders a second (BENCHMARKS.md), so 1,000 orders
+/// take minutes.
 pub const BULK_FROM: u64 = 1_000;
 
 impl ShopifyShops {
@@ -192,7 +195,7 @@ impl ShopifyShops {
         self
     }
 
-    /// From how many orders a first import uses a bulk export (0: never).
+    /// From how many orders an import uses a bulk export (0: never).
     pub fn with_bulk_from(mut self, orders: u64) -> Self {
         self.bulk_from = orders;
         self

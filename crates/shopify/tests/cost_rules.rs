@@ -220,6 +220,14 @@ async fn a_bulk_export_is_run_polled_downloaded_and_read_whole() {
             .sum::<usize>(),
         120
     );
+
+    // A catch-up exports only what changed since the watermark.
+    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    assert_eq!(client.orders_count(Some(since), 1_000).await.unwrap(), 1);
+    let mut export = client.bulk_orders(Some(since)).await.unwrap();
+    let changed = export.next_orders(1_000).unwrap();
+    assert_eq!(changed.len(), 1, "only the order added just now");
+    assert_eq!(changed[0].name, big.name);
 }
 
 #[tokio::test]
