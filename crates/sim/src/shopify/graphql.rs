@@ -177,7 +177,7 @@ pub(super) async fn graphql(
                     "documentation": "https://shopify.dev/api/usage/limits#rate-limits"},
             }],
             "extensions": {"cost": {"requestedQueryCost": requested, "actualQueryCost": null,
-                "throttleStatus": {"maximumAvailable": max, "currentlyAvailable": sim.available(), "restoreRate": cfg.restore_rate}}},
+                "throttleStatus": {"maximumAvailable": max, "currentlyAvailable": sim.bucket_available(), "restoreRate": cfg.restore_rate}}},
         }));
     }
     sim.queries

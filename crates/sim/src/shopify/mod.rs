@@ -474,7 +474,7 @@ impl ShopifySim {
     }
 
     /// Points in the bucket now.
-    fn available(&self) -> f64 {
+    pub fn bucket_available(&self) -> f64 {
         let cfg = self.config();
         let Some(max) = cfg.bucket else {
             return 2000.0;
