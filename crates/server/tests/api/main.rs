@@ -1123,13 +1123,17 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
     );
 }
 
+/// Runs each test on SQLite and, when a PostgreSQL server is set up
+/// (`PACKBENCH_TEST_POSTGRES_URL`), on PostgreSQL: `app:` tests get a hub on a fresh database,
+/// `module:` tests get the database URL (they start what they need themselves). Test names
+/// read `sqlite::name`, `postgres::name`, or `by_url::module::sqlite::name`.
 macro_rules! on_both_databases {
-    ($($name:ident),* $(,)?) => {
+    (app: $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::$name(super::TestApp::spawn(&packbench_store::testing::sqlite_url()).await).await;
+                    crate::$name(crate::TestApp::spawn(&packbench_store::testing::sqlite_url()).await).await;
                 }
             )*
         }
@@ -1138,15 +1142,38 @@ macro_rules! on_both_databases {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     if let Some(url) = packbench_store::testing::postgres_url().await {
-                        super::$name(super::TestApp::spawn(&url).await).await;
+                        crate::$name(crate::TestApp::spawn(&url).await).await;
                     }
                 }
             )*
         }
     };
+    ($module:ident: $($name:ident),* $(,)?) => {
+        mod $module {
+            mod sqlite {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        crate::$module::$name(packbench_store::testing::sqlite_url()).await;
+                    }
+                )*
+            }
+            mod postgres {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        if let Some(url) = packbench_store::testing::postgres_url().await {
+                            crate::$module::$name(url).await;
+                        }
+                    }
+                )*
+            }
+        }
+    };
 }
 
 on_both_databases!(
+    app:
     login_me_logout_and_tokens,
     failed_logins_are_slowed_then_locked,
     roles_are_enforced_on_every_admin_route,
@@ -1164,187 +1191,29 @@ on_both_databases!(
     only_the_desktop_window_may_call_cross_origin,
 );
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label() {
-    shipping::shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
+mod by_url {
+    on_both_databases!(shipping: shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label);
+    on_both_databases!(ups_sim: labels_are_bought_tracked_and_voided_through_the_ups_sim);
+    on_both_databases!(
+        shopify_sim:
+        orders_are_imported_once_per_fulfillment_order_at_our_location,
+        shipped_orders_are_reported_to_shopify_once_with_tracking,
+        webhooks_are_verified_kept_once_and_processed,
+        privacy_requests_are_answered_and_carried_out,
+        the_sims_signed_webhooks_bring_changes_without_a_sync,
+        a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole,
+        a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error,
+        expiring_tokens_are_fetched_and_renewed,
+    );
+    on_both_databases!(
+        labels_once:
+        concurrent_ships_buy_one_label,
+        a_batch_naming_an_order_twice_buys_one_label,
+        nothing_changes_the_order_while_its_label_is_bought,
+        a_client_that_goes_away_cuts_nothing,
+        a_lost_label_is_adopted_never_bought_again,
+        a_recorded_label_is_adopted,
+        a_label_bought_for_an_order_the_shop_cancelled_is_voided,
+        a_store_that_fails_mid_purchase_never_costs_a_second_label,
+    );
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shipping::shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label(url)
-            .await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
-    ups_sim::labels_are_bought_tracked_and_voided_through_the_ups_sim(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_labels_are_bought_tracked_and_voided_through_the_ups_sim() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        ups_sim::labels_are_bought_tracked_and_voided_through_the_ups_sim(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_orders_are_imported_once_per_fulfillment_order_at_our_location() {
-    shopify_sim::orders_are_imported_once_per_fulfillment_order_at_our_location(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_orders_are_imported_once_per_fulfillment_order_at_our_location() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::orders_are_imported_once_per_fulfillment_order_at_our_location(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_shipped_orders_are_reported_to_shopify_once_with_tracking() {
-    shopify_sim::shipped_orders_are_reported_to_shopify_once_with_tracking(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_shipped_orders_are_reported_to_shopify_once_with_tracking() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::shipped_orders_are_reported_to_shopify_once_with_tracking(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_webhooks_are_verified_kept_once_and_processed() {
-    shopify_sim::webhooks_are_verified_kept_once_and_processed(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_webhooks_are_verified_kept_once_and_processed() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::webhooks_are_verified_kept_once_and_processed(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_privacy_requests_are_answered_and_carried_out() {
-    shopify_sim::privacy_requests_are_answered_and_carried_out(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_privacy_requests_are_answered_and_carried_out() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::privacy_requests_are_answered_and_carried_out(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_the_sims_signed_webhooks_bring_changes_without_a_sync() {
-    shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_the_sims_signed_webhooks_bring_changes_without_a_sync() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::the_sims_signed_webhooks_bring_changes_without_a_sync(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole() {
-    shopify_sim::a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error() {
-    shopify_sim::a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error(
-        packbench_store::testing::sqlite_url(),
-    )
-    .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error(url).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_expiring_tokens_are_fetched_and_renewed() {
-    shopify_sim::expiring_tokens_are_fetched_and_renewed(packbench_store::testing::sqlite_url())
-        .await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_expiring_tokens_are_fetched_and_renewed() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        shopify_sim::expiring_tokens_are_fetched_and_renewed(url).await;
-    }
-}
-
-/// The one-label-per-package tests, each on SQLite and on PostgreSQL (they take a database
-/// URL: some start a second hub over the same database).
-macro_rules! labels_once_on_both_databases {
-    ($($name:ident),* $(,)?) => {
-        mod labels_once_sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::labels_once::$name(packbench_store::testing::sqlite_url()).await;
-                }
-            )*
-        }
-        mod labels_once_postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(url) = packbench_store::testing::postgres_url().await {
-                        super::labels_once::$name(url).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-labels_once_on_both_databases!(
-    concurrent_ships_buy_one_label,
-    a_batch_naming_an_order_twice_buys_one_label,
-    nothing_changes_the_order_while_its_label_is_bought,
-    a_client_that_goes_away_cuts_nothing,
-    a_lost_label_is_adopted_never_bought_again,
-    a_recorded_label_is_adopted,
-    a_label_bought_for_an_order_the_shop_cancelled_is_voided,
-    a_store_that_fails_mid_purchase_never_costs_a_second_label,
-);
