@@ -216,9 +216,17 @@ mod tests {
 
     #[test]
     fn a_pick_list_pdf_has_a_page_per_thirty_five_rows() {
-        let one = pick_list_pdf(&list(3), "demo", chrono::Utc::now());
+        let one = pick_list_pdf(
+            &list(3),
+            "demo",
+            chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default(),
+        );
         assert!(one.starts_with(b"%PDF"));
-        let many = pick_list_pdf(&list(100), "demo", chrono::Utc::now());
+        let many = pick_list_pdf(
+            &list(100),
+            "demo",
+            chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default(),
+        );
         assert!(many.len() > one.len());
         assert_eq!(
             (
@@ -230,7 +238,12 @@ mod tests {
             (1, 1, 2, 3)
         );
         assert!(
-            !pick_list_pdf(&list(0), "demo", chrono::Utc::now()).is_empty(),
+            !pick_list_pdf(
+                &list(0),
+                "demo",
+                chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default()
+            )
+            .is_empty(),
             "an empty list still prints a page"
         );
     }

@@ -216,8 +216,8 @@ mod tests {
             version: 1,
             customer_name: Some("Ada Lovelace".into()),
             ship_to: None,
-            created_at: chrono::Utc::now(),
-            updated_at: chrono::Utc::now(),
+            created_at: chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default(),
+            updated_at: chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default(),
         }
     }
 
@@ -234,15 +234,27 @@ mod tests {
                 })
                 .and_then(|n| n.parse::<usize>().ok())
         };
-        let pdf = packing_slip_pdf(&order(3), "Acme", chrono::Utc::now());
+        let pdf = packing_slip_pdf(
+            &order(3),
+            "Acme",
+            chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default(),
+        );
         assert!(pdf.starts_with(b"%PDF"));
         assert_eq!(pages(&pdf), Some(1));
         assert_eq!(
-            pages(&packing_slip_pdf(&order(28), "Acme", chrono::Utc::now())),
+            pages(&packing_slip_pdf(
+                &order(28),
+                "Acme",
+                chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default()
+            )),
             Some(1)
         );
         assert_eq!(
-            pages(&packing_slip_pdf(&order(29), "Acme", chrono::Utc::now())),
+            pages(&packing_slip_pdf(
+                &order(29),
+                "Acme",
+                chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default()
+            )),
             Some(2)
         );
     }

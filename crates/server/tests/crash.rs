@@ -6,6 +6,7 @@
 #[allow(dead_code, reason = "each test binary uses part of it")]
 mod common;
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -203,7 +204,7 @@ async fn acknowledged_operations_survive_a_crash(db: String) {
         let store = packbench_store::SqlStore::connect(&db).await.unwrap();
         let tenant = store.tenant_by_slug("acme").await.unwrap().unwrap();
         let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(7);
-        let now = chrono::Utc::now();
+        let now = SystemClock.now();
         let orders: Vec<_> = (0..400u64)
             .map(|i| {
                 let created = now - chrono::TimeDelta::seconds(400 - i as i64);

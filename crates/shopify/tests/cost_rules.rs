@@ -2,6 +2,7 @@
 //! the cap is sent, pages fit, nested pages are followed, bulk exports are read, and a store
 //! that cannot or will not answer fails the call after a bounded wait, never hangs.
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::time::{Duration, Instant};
 
 use packbench_shopify::{Operation, Patience, Retry, ShopifyClient, ShopifyConfig, ShopifyError};
@@ -222,7 +223,7 @@ async fn a_bulk_export_is_run_polled_downloaded_and_read_whole() {
     );
 
     // A catch-up exports only what changed since the watermark.
-    let since = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let since = SystemClock.now() - chrono::Duration::minutes(5);
     assert_eq!(client.orders_count(Some(since), 1_000).await.unwrap(), 1);
     let mut export = client.bulk_orders(Some(since)).await.unwrap();
     let changed = export.next_orders(1_000).unwrap();

@@ -148,7 +148,7 @@ mod tests {
     use packbench_core::workflow::{OrderState, OrderStatus};
 
     fn work(id: &OrderId, version: i64) -> OrderToWork {
-        let now = chrono::Utc::now();
+        let now = chrono::DateTime::from_timestamp(1_765_000_000, 0).unwrap_or_default();
         OrderToWork {
             order: Order {
                 state: OrderState {

@@ -1,6 +1,7 @@
 //! The UPS client: on UPS's recorded answers (specs/ups/examples), its requests checked against
 //! the official schemas, and end to end against the UPS sim on loopback.
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -258,7 +259,7 @@ fn client(base: &str, sim: &UpsSim, timeout: Duration) -> Arc<UpsClient> {
 }
 
 fn shipment(id: &str, tracking: Option<&str>) -> Shipment {
-    let now = chrono::Utc::now();
+    let now = SystemClock.now();
     Shipment {
         id: packbench_core::domain::ShipmentId::parse(id).unwrap(),
         order_id: None,

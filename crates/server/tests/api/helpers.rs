@@ -1,9 +1,10 @@
 //! `TestApp`: a hub on a loopback port over a fresh database, with two tenants and their users,
 //! and request helpers that read like the bench.
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
 use packbench_core::model::{Address, NewOrder, NewOrderLine, Order, Tenant};
 use packbench_core::ports::Store;
@@ -125,7 +126,7 @@ impl TestApp {
         captured_logs();
         let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
         let carriers = carriers(store.clone());
-        let now = Utc::now();
+        let now = SystemClock.now();
         let acme = store
             .create_tenant(&TenantSlug::parse("acme").unwrap(), "Acme", now)
             .await
@@ -296,10 +297,10 @@ impl TestApp {
                     quantity: *q,
                 })
                 .collect(),
-            created_at: Utc::now() - Duration::minutes(minutes_ago),
+            created_at: SystemClock.now() - Duration::minutes(minutes_ago),
         };
         self.store
-            .insert_order(&tenant.id, &order, Utc::now())
+            .insert_order(&tenant.id, &order, SystemClock.now())
             .await
             .unwrap()
     }

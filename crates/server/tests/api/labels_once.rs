@@ -3,10 +3,10 @@
 //! answers, a client that goes away, a purchase whose answer was lost. The truth is the UPS
 //! sim's own list of labels it sold, bought through the real UPS client on loopback.
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use packbench_core::domain::{ShipmentId, TenantId, TrackingNumber};
 use packbench_core::model::{Actor, LabelFormat, Shipment, ShipmentStatus};
 use packbench_core::ports::Store;
@@ -305,7 +305,7 @@ pub async fn a_recorded_label_is_adopted(url: String) {
     let order_id = packbench_core::domain::OrderId::parse(&id).unwrap();
     let order = app.store.order(tenant, &order_id).await.unwrap().unwrap();
     let package = order.state.package.clone().unwrap();
-    let now = Utc::now();
+    let now = SystemClock.now();
     let mut shipment = Shipment {
         id: ShipmentId::generate(),
         order_id: Some(order_id.clone()),

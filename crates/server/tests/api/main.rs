@@ -6,6 +6,7 @@ mod shipping;
 mod shopify_sim;
 mod ups_sim;
 
+use packbench_core::ports::{Clock, SystemClock};
 use std::time::Duration;
 
 use helpers::{Reply, TestApp, captured_logs};
@@ -98,7 +99,7 @@ async fn login_me_logout_and_tokens(app: TestApp) {
         .unwrap()
         .unwrap()
         .0;
-    let long_ago = chrono::Utc::now() - chrono::Duration::days(2);
+    let long_ago = SystemClock.now() - chrono::Duration::days(2);
     use packbench_core::ports::Store;
     app.store
         .create_session(
@@ -505,7 +506,7 @@ async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
         hasher.update(format!("POST orders/{id}/operations\n{body}").as_bytes());
         hex::encode(hasher.finalize())
     };
-    let long_ago = chrono::Utc::now() - chrono::TimeDelta::minutes(10);
+    let long_ago = SystemClock.now() - chrono::TimeDelta::minutes(10);
     packbench_core::ports::Store::idempotency_start(
         &*app.store,
         &app.acme.id,
@@ -561,8 +562,8 @@ async fn orders_are_listed_with_filters_and_cursors(app: TestApp) {
             .collect::<Vec<_>>()
     );
     let (yesterday, today) = (
-        chrono::Utc::now() - chrono::Duration::days(1),
-        chrono::Utc::now(),
+        SystemClock.now() - chrono::Duration::days(1),
+        SystemClock.now(),
     );
     let range = format!(
         "/orders?created_from={}&created_to={}",

@@ -509,7 +509,7 @@ async fn work_orders(
                     lat.push(took);
                     if slow.is_some_and(|s| took > s) {
                         // The wall clock too, to match the hub's log lines (its checkpoints).
-                        let due_at = chrono::Utc::now()
+                        let due_at = packbench_core::ports::Clock::now(&packbench_core::ports::SystemClock)
                             - chrono::Duration::from_std(took).unwrap_or_default();
                         eprintln!(
                             "slow operation at {:.0} ms ({}): {:.1} ms",
