@@ -9,12 +9,12 @@
 
 mod bench;
 
+use packbench_core::ports::AccountStore;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use packbench_core::domain::{Role, TenantSlug, parse_username};
-use packbench_core::ports::Store;
 use packbench_server::AppState;
 use serde::Serialize;
 use tauri::Manager;

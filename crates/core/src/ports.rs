@@ -54,14 +54,39 @@ pub struct OrderToWork {
     pub unstocked: std::collections::HashSet<String>,
 }
 
-/// Everything Packbench keeps. Every method is scoped to one tenant: there is no way to read
-/// another tenant's rows through this trait.
+/// Everything Packbench keeps, as one port made of role traits (one per business area), so a
+/// use case names the part it needs. Every method is scoped to one tenant: there is no way to
+/// read another tenant's rows through these traits.
 ///
 /// Writes that must not interleave (a transition, a claim) are checked here: a transition
 /// names the version it read, and loses with [`StoreError::Conflict`] if the order moved on.
+pub trait Store:
+    AccountStore
+    + OrderStore
+    + ShipmentStore
+    + ShopSyncStore
+    + PrivacyStore
+    + SettingsStore
+    + StockStore
+    + IdempotencyStore
+{
+}
+
+impl<T> Store for T where
+    T: AccountStore
+        + OrderStore
+        + ShipmentStore
+        + ShopSyncStore
+        + PrivacyStore
+        + SettingsStore
+        + StockStore
+        + IdempotencyStore
+{
+}
+
+/// Tenants, their users, and sessions.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
-    // Tenants, users, sessions.
+pub trait AccountStore: Send + Sync + 'static {
     async fn create_tenant(
         &self,
         slug: &TenantSlug,
@@ -122,8 +147,11 @@ pub trait Store: Send + Sync + 'static {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<()>;
+}
 
-    // Orders.
+/// Orders: imported, listed, worked through the workflow (a transition names the version it read), claimed, reviewed, cleared.
+#[async_trait]
+pub trait OrderStore: Send + Sync + 'static {
     async fn insert_order(
         &self,
         tenant: &TenantId,
@@ -225,8 +253,11 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes every order, shipment, label and event of the tenant; answers how many orders.
     /// Refused (a conflict, nothing deleted) while a label is being bought for any of them.
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64>;
+}
 
-    // Shipments and labels.
+/// Shipments, their label files, and what the carrier reported of them.
+#[async_trait]
+pub trait ShipmentStore: Send + Sync + 'static {
     async fn insert_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
     async fn update_shipment(&self, tenant: &TenantId, shipment: &Shipment) -> StoreResult<()>;
     async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>>;
@@ -248,7 +279,23 @@ pub trait Store: Send + Sync + 'static {
         shipment: &ShipmentId,
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>>;
+    /// Replaces what the carrier reported of a shipment (events oldest first).
+    async fn put_tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        events: &[TrackingEvent],
+    ) -> StoreResult<()>;
+    async fn tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<TrackingEvent>>;
+}
 
+/// Keeping in step with the shop: what was reported back, the webhook inbox, the import watermark.
+#[async_trait]
+pub trait ShopSyncStore: Send + Sync + 'static {
     /// The shop sync state of orders (pending, synced, failed with the reason).
     async fn set_push_state(
         &self,
@@ -268,7 +315,6 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         limit: u32,
     ) -> StoreResult<Vec<OrderId>>;
-
     /// Keeps a webhook delivery; `false` when this id was already kept (a redelivery).
     async fn inbox_put(
         &self,
@@ -292,7 +338,14 @@ pub trait Store: Send + Sync + 'static {
         webhook_id: &str,
         now: Timestamp,
     ) -> StoreResult<()>;
+    /// Where the last complete import from the shop got to (`None`: never, or cleared).
+    async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;
+    async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()>;
+}
 
+/// The shop's privacy requests and what they erase.
+#[async_trait]
+pub trait PrivacyStore: Send + Sync + 'static {
     /// Keeps a privacy request (once per id: `false` when it was already here).
     async fn put_privacy_request(
         &self,
@@ -329,25 +382,11 @@ pub trait Store: Send + Sync + 'static {
         id: &OrderId,
         now: Timestamp,
     ) -> StoreResult<bool>;
+}
 
-    /// Where the last complete import from the shop got to (`None`: never, or cleared).
-    async fn sync_watermark(&self, tenant: &TenantId) -> StoreResult<Option<Timestamp>>;
-    async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()>;
-
-    /// Replaces what the carrier reported of a shipment (events oldest first).
-    async fn put_tracking_events(
-        &self,
-        tenant: &TenantId,
-        shipment: &ShipmentId,
-        events: &[TrackingEvent],
-    ) -> StoreResult<()>;
-    async fn tracking_events(
-        &self,
-        tenant: &TenantId,
-        shipment: &ShipmentId,
-    ) -> StoreResult<Vec<TrackingEvent>>;
-
-    // Settings.
+/// Tenant settings and each station's device settings (JSON documents).
+#[async_trait]
+pub trait SettingsStore: Send + Sync + 'static {
     async fn settings(&self, tenant: &TenantId) -> StoreResult<Option<serde_json::Value>>;
     async fn put_settings(
         &self,
@@ -367,8 +406,11 @@ pub trait Store: Send + Sync + 'static {
         doc: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<()>;
+}
 
-    // Inventory.
+/// Stock by shelf location and its history.
+#[async_trait]
+pub trait StockStore: Send + Sync + 'static {
     /// What is on hand of one SKU at each location (cheap: no allocation).
     async fn on_hand(&self, tenant: &TenantId, sku: &Sku) -> StoreResult<Vec<(Location, i64)>>;
     /// Stock rows with what open orders have allocated of them.
@@ -399,8 +441,11 @@ pub trait Store: Send + Sync + 'static {
         tenant: &TenantId,
         shipment: &ShipmentId,
     ) -> StoreResult<Vec<StockMove>>;
+}
 
-    // Idempotency keys.
+/// Idempotency keys: a request's first answer kept for its replays.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync + 'static {
     async fn idempotency_start(
         &self,
         tenant: &TenantId,

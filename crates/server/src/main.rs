@@ -2,6 +2,7 @@
 //! users, migrate. Every subcommand takes `--database URL` (or `DATABASE_URL`); the default is
 //! SQLite in the platform data directory.
 
+use packbench_core::ports::AccountStore;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +12,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use packbench_core::domain::{Role, TenantSlug, parse_username};
-use packbench_core::ports::{Clock, Store, SystemClock};
+use packbench_core::ports::{Clock, SystemClock};
 use packbench_core::service::LabelTiming;
 use packbench_server::{AppState, HubOptions, auth, demo, serve, shutdown_signal};
 use packbench_store::SqlStore;

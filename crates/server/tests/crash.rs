@@ -6,6 +6,8 @@
 #[allow(dead_code, reason = "each test binary uses part of it")]
 mod common;
 
+use packbench_core::ports::AccountStore;
+use packbench_core::ports::OrderStore;
 use packbench_core::ports::{Clock, SystemClock};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -196,7 +198,6 @@ async fn a_crash_mid_import_loses_and_doubles_nothing(crashed_db: String, clean_
 /// each order's events match its version (no write half kept), and no order went to two
 /// operators.
 async fn acknowledged_operations_survive_a_crash(db: String) {
-    use packbench_core::ports::Store;
     use std::sync::{Arc, Mutex};
 
     new_bench(&db);

@@ -13,7 +13,10 @@ use packbench_core::model::{
     Actor, IdempotencyStart, LabelFormat, NewOrder, NewOrderLine, OrderFilter, Shipment,
     ShipmentFilter, ShipmentStatus, StockChange, StockMove, Tenant, Timestamp, User,
 };
-use packbench_core::ports::{LoginFailures, Store, StoreError};
+use packbench_core::ports::{
+    AccountStore, IdempotencyStore, LoginFailures, OrderStore, SettingsStore, ShipmentStore,
+    StockStore, StoreError,
+};
 use packbench_core::workflow::{self, Action, OrderStatus, PickItem};
 use packbench_store::SqlStore;
 

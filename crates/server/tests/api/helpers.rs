@@ -1,13 +1,14 @@
 //! `TestApp`: a hub on a loopback port over a fresh database, with two tenants and their users,
 //! and request helpers that read like the bench.
 
+use packbench_core::ports::AccountStore;
+use packbench_core::ports::OrderStore;
 use packbench_core::ports::{Clock, SystemClock};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::Duration;
 use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
 use packbench_core::model::{Address, NewOrder, NewOrderLine, Order, Tenant};
-use packbench_core::ports::Store;
 use packbench_core::service::LabelTiming;
 use packbench_server::{AppState, HubOptions, auth};
 use packbench_store::SqlStore;

@@ -3,13 +3,14 @@
 //! answers, a client that goes away, a purchase whose answer was lost. The truth is the UPS
 //! sim's own list of labels it sold, bought through the real UPS client on loopback.
 
+use packbench_core::ports::OrderStore;
+use packbench_core::ports::ShipmentStore;
 use packbench_core::ports::{Clock, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
 
 use packbench_core::domain::{ShipmentId, TenantId, TrackingNumber};
 use packbench_core::model::{Actor, LabelFormat, Shipment, ShipmentStatus};
-use packbench_core::ports::Store;
 use packbench_core::service::LabelTiming;
 use packbench_core::workflow::{self, Action};
 use packbench_sim::{ShopifySim, ShopifySimConfig, UpsSim, UpsSimConfig};

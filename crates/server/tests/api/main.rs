@@ -6,6 +6,7 @@ mod shipping;
 mod shopify_sim;
 mod ups_sim;
 
+use packbench_core::ports::AccountStore;
 use packbench_core::ports::{Clock, SystemClock};
 use std::time::Duration;
 
@@ -100,7 +101,6 @@ async fn login_me_logout_and_tokens(app: TestApp) {
         .unwrap()
         .0;
     let long_ago = SystemClock.now() - chrono::Duration::days(2);
-    use packbench_core::ports::Store;
     app.store
         .create_session(
             &app.acme.id,
@@ -507,7 +507,7 @@ async fn an_idempotency_key_replays_the_first_answer(app: TestApp) {
         hex::encode(hasher.finalize())
     };
     let long_ago = SystemClock.now() - chrono::TimeDelta::minutes(10);
-    packbench_core::ports::Store::idempotency_start(
+    packbench_core::ports::IdempotencyStore::idempotency_start(
         &*app.store,
         &app.acme.id,
         "scan-43",

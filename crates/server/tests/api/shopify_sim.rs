@@ -1,6 +1,6 @@
 //! Importing orders through the real Shopify client from the Shopify sim on loopback.
 
-use packbench_core::ports::Store;
+use packbench_core::ports::ShopSyncStore;
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};

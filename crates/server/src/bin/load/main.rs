@@ -15,6 +15,8 @@
 //! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--rates 2000]
 //! [--operators 32] [--ops 30000] [--settle-ms 3000] [--slow-ms 8]
 
+use packbench_core::ports::AccountStore;
+use packbench_core::ports::OrderStore;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use clap::Parser;
 use packbench_core::domain::{Role, TenantSlug};
-use packbench_core::ports::{Clock, Store, SystemClock};
+use packbench_core::ports::{Clock, SystemClock};
 use packbench_server::{auth, demo};
 use packbench_store::SqlStore;
 use serde_json::{Value, json};

@@ -1,0 +1,204 @@
+//! Shipments, their label files and their tracking events.
+
+use super::{Args, SHIPMENT_COLUMNS, SqlStore};
+use crate::rows::{self, db, ms, opt_text, text, to_json};
+use async_trait::async_trait;
+use packbench_core::domain::{ShipmentId, TenantId};
+use packbench_core::model::{LabelFormat, Page, Shipment, ShipmentFilter};
+use packbench_core::ports::ShipmentStore;
+use packbench_core::ports::{StoreError, StoreResult, TrackingEvent, TrackingKind};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+#[async_trait]
+impl ShipmentStore for SqlStore {
+    async fn insert_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        Self::insert_shipment_in(&mut tx, tenant, s).await?;
+        tx.commit().await.map_err(db)
+    }
+
+    async fn update_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let r = sqlx::query(
+            "update shipment set status = $3, tracking_number = $4, estimated_delivery = $5, package = $6, updated_at = $7
+             where tenant_id = $1 and shipment_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(s.id.as_str())
+        .bind(s.status.as_str())
+        .bind(s.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+        .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(to_json(&s.package))
+        .bind(ms(s.updated_at))
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        if r.rows_affected() == 0 {
+            return Err(StoreError::NotFound("shipment"));
+        }
+        Ok(())
+    }
+
+    async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>> {
+        let row = sqlx::query(&format!(
+            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = $1 and shipment_id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| rows::shipment(&r)).transpose()
+    }
+
+    async fn shipments(
+        &self,
+        tenant: &TenantId,
+        f: &ShipmentFilter,
+    ) -> StoreResult<Page<Shipment>> {
+        let mut a = Args::default();
+        let mut sql = format!(
+            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = {}",
+            a.text(tenant.as_str())
+        );
+        if let Some(o) = &f.order_id {
+            sql += &format!(" and order_id = {}", a.text(o.as_str()));
+        }
+        if let Some(s) = f.status {
+            sql += &format!(" and status = {}", a.text(s.as_str()));
+        }
+        if let Some(t) = f.since {
+            sql += &format!(" and updated_at >= {}", a.int(ms(t)));
+        }
+        if let Some((t, id)) = &f.after {
+            let (pt, pt2, pi) = (a.int(ms(*t)), a.int(ms(*t)), a.text(id.as_str()));
+            sql +=
+                &format!(" and (created_at > {pt} or (created_at = {pt2} and shipment_id > {pi}))");
+        }
+        let limit = f.limit.clamp(1, 500);
+        sql += &format!(
+            " order by created_at, shipment_id limit {}",
+            a.int(i64::from(limit) + 1)
+        );
+        let fetched: Vec<AnyRow> = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        let mut items: Vec<Shipment> = fetched
+            .iter()
+            .map(rows::shipment)
+            .collect::<StoreResult<_>>()?;
+        let next = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items
+                .last()
+                .map(|s| (s.created_at, s.id.as_str().to_owned()))
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn put_label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        sqlx::query(
+            "insert into label (tenant_id, shipment_id, format, content) values ($1, $2, $3, $4)
+             on conflict (tenant_id, shipment_id, format) do update set content = excluded.content",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .bind(format.as_str())
+        .bind(bytes.to_vec())
+        .execute(&self.pool)
+        .await
+        .map_err(db)?;
+        Ok(())
+    }
+
+    async fn label(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        format: LabelFormat,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query(
+            "select content from label where tenant_id = $1 and shipment_id = $2 and format = $3",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .bind(format.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| r.try_get::<Vec<u8>, _>("content").map_err(db))
+            .transpose()
+    }
+
+    async fn put_tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        events: &[TrackingEvent],
+    ) -> StoreResult<()> {
+        let _writer = self.writer().await;
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("delete from tracking_event where tenant_id = $1 and shipment_id = $2")
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        for (seq, e) in events.iter().enumerate() {
+            sqlx::query(
+                "insert into tracking_event
+                 (tenant_id, shipment_id, seq, at, kind, code, description, location)
+                 values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .bind(seq as i64)
+            .bind(ms(e.at))
+            .bind(e.kind.as_str())
+            .bind(e.code.as_str())
+            .bind(e.description.as_str())
+            .bind(e.location.clone())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
+    }
+
+    async fn tracking_events(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+    ) -> StoreResult<Vec<TrackingEvent>> {
+        let rows = sqlx::query(
+            "select at, kind, code, description, location from tracking_event
+             where tenant_id = $1 and shipment_id = $2 order by seq",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter()
+            .map(|r| {
+                Ok(TrackingEvent {
+                    at: rows::time(r, "at")?,
+                    kind: TrackingKind::parse(&text(r, "kind")?),
+                    code: text(r, "code")?,
+                    description: text(r, "description")?,
+                    location: opt_text(r, "location")?,
+                })
+            })
+            .collect()
+    }
+}
