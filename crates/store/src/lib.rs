@@ -1,4 +1,4 @@
-//! The [`Store`] port on SQLite and PostgreSQL.
+//! The [`Store`](packbench_core::ports::Store) port on SQLite and PostgreSQL.
 //!
 //! One implementation serves both databases through sqlx's `Any` driver (the bench's hot path
 //! uses each database's own: `work` for SQLite, `hot` for PostgreSQL): the SQL is written

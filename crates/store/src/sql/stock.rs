@@ -1,6 +1,7 @@
 //! Stock by location, changes and their events.
 
-use super::{Args, SqlStore, allocate};
+use super::write::allocate;
+use super::{Args, SqlStore};
 use crate::rows::{self, db, int, text};
 use async_trait::async_trait;
 use packbench_core::domain::{Location, ShipmentId, Sku, TenantId};
