@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod client;
 pub mod cost;
 pub mod import;
+pub mod orders;
 pub mod webhook;
 pub mod wire;
 

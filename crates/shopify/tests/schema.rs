@@ -290,7 +290,7 @@ fn root_selection(source: &str) -> (bool, SelectionSet<'_, String>) {
 
 /// Typical variables for each operation: what the client sends.
 fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
-    use packbench_shopify::client::{
+    use packbench_shopify::orders::{
         FULFILLMENT_ORDERS_PER_ORDER, LINE_ITEMS_PER_FULFILLMENT_ORDER,
     };
     match name {
