@@ -1,5 +1,9 @@
 //! Typed values of the warehouse: each parses from raw input once and is valid from then on
 //! ("parse, don't validate"). A value that exists is a value the rest of the code may trust.
+//!
+//! Longer than most files here on purpose: every typed value of the warehouse (ids, SKUs,
+//! GTINs, locations, packages, services) is small, and one place to look for them reads
+//! better than one file each.
 
 use std::fmt;
 

@@ -10,6 +10,9 @@
 //!    reservation whose purchase nobody is running any more (a lost answer, a hub that
 //!    stopped, a store that failed part-way) is **settled** by the next attempt: a label the
 //!    carrier sold is adopted, never bought again; one it never sold frees the order.
+//!
+//! Kept in one file although it is long: the rule holds only as a whole (reserve, buy,
+//! record, settle), and reading it in one place is the point.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
