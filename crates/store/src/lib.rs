@@ -1,10 +1,12 @@
 //! The [`Store`](packbench_core::ports::Store) port on SQLite and PostgreSQL.
 //!
 //! One implementation serves both databases through sqlx's `Any` driver (the bench's hot path
-//! uses each database's own: `work` for SQLite, `hot` for PostgreSQL): the SQL is written
-//! once in the subset both dialects share (`$n` parameters, `on conflict`, `returning`,
-//! `bigint` columns, timestamps as epoch milliseconds), and each dialect has its own migrations
-//! under `migrations/`. Queries are checked at run time, so building needs no database.
+//! uses each database's own, in `fast`: `sqlite_work` for SQLite, `pg_connections` for
+//! PostgreSQL): the SQL is written once in the subset both dialects share (`$n` parameters,
+//! `on conflict`, `returning`, `bigint` columns, timestamps as epoch milliseconds), and each
+//! dialect has its own migrations under `migrations/`. Queries are checked at run time, so
+//! building needs no database. `sql` is the plain SQL, one file per role of the port; `fast`
+//! is the throughput layer.
 //!
 //! Concurrency rules, which hold on both databases:
 //! - a write transaction starts with a write statement (never read-then-write), so SQLite
@@ -13,23 +15,16 @@
 //!   on one order at once, exactly one update matches and the other gets a conflict;
 //! - locks are taken in one order: order row, then the tenant's stock counter, then stock rows;
 //! - every write that changes an order's columns or lines moves its version on; operations
-//!   may start from the state this store last read or wrote (`working`), which that version
-//!   check keeps honest;
-//! - a transition that moves no stock is committed with the others waiting by then (SQLite's
-//!   `work`, PostgreSQL's `commit`) and answered only after that commit; so is a claim
-//!   (PostgreSQL's `claim`, one statement for every claim of a tenant waiting).
+//!   may start from the state this store last read or wrote (`fast::order_cache`), which that
+//!   version check keeps honest;
+//! - a transition that moves no stock is committed with the others waiting by then
+//!   (`fast::sqlite_work`, `fast::pg_group_commit`) and answered only after that commit; so is
+//!   a claim (`fast::pg_group_claim`, one statement for every claim of a tenant waiting).
 
-mod change;
-mod claim;
-mod commit;
-mod floor;
-mod group;
-mod hot;
+mod fast;
 mod rows;
 mod sql;
 pub mod testing;
-mod work;
-mod working;
 
 pub use sql::{Backend, SqlStore};
 

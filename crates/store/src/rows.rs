@@ -37,7 +37,7 @@ pub(crate) fn ts(ms: i64) -> Result<Timestamp, StoreError> {
 }
 
 /// A row's columns by name, whichever driver read it: sqlx's (both databases) or the SQLite
-/// work thread's own connection (`crate::work`), so one parser serves both.
+/// work thread's own connection (`crate::fast::sqlite_work`), so one parser serves both.
 pub(crate) trait Cols {
     fn text(&self, col: &str) -> Result<String, StoreError>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError>;
@@ -69,16 +69,16 @@ sqlx_cols!(AnyRow, sqlx::postgres::PgRow);
 
 impl Cols for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> Result<String, StoreError> {
-        self.get(col).map_err(crate::work::sqlite_err)
+        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.get(col).map_err(crate::work::sqlite_err)
+        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
     }
     fn int(&self, col: &str) -> Result<i64, StoreError> {
-        self.get(col).map_err(crate::work::sqlite_err)
+        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
     }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.get(col).map_err(crate::work::sqlite_err)
+        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
     }
 }
 

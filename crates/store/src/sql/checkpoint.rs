@@ -10,7 +10,7 @@ use std::time::Duration;
 ///   a pass is small: the slow part, the log's fsync (every frame written since the last
 ///   checkpoint: ~14 pages an operation, ~110 MB in two seconds at 2,000 operations a second),
 ///   the copy, and the database file's fsync;
-/// - then on the work thread's connection (`crate::work`) while holding the write gate, so
+/// - then on the work thread's connection (`crate::fast::sqlite_work`) while holding the write gate, so
 ///   nothing appends meanwhile: only the last few frames are left (1-4 ms), the checkpoint
 ///   has copied every frame, and the next write starts the log over from its beginning. The
 ///   log's file is rewritten in place, not grown, and keeps the size of the biggest log.
@@ -64,7 +64,7 @@ fn catch_up(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
 impl Checkpointer {
     pub(super) fn start(
         path: String,
-        work: Arc<crate::work::WorkThread>,
+        work: Arc<crate::fast::sqlite_work::WorkThread>,
         gate: Arc<tokio::sync::Mutex<()>>,
     ) -> Self {
         Self(tokio::spawn(async move {

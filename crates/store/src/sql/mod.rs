@@ -55,20 +55,26 @@ pub struct SqlStore {
     /// write latency flat under load. Other processes still meet `busy_timeout`.
     write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
     _checkpointer: Option<Arc<Checkpointer>>,
-    /// SQLite: the connection for the bench's hot path, on a thread of its own (see `work`).
-    sqlite_work: Option<Arc<crate::work::WorkThread>>,
-    /// PostgreSQL: connections for the bench's hot path (see `hot`).
-    pg_hot: Option<crate::hot::HotPath>,
-    /// PostgreSQL: where transitions queue to be written in groups (see `commit`), and its
+    /// SQLite: the connection for the bench's hot path, on a thread of its own (see `fast::sqlite_work`).
+    sqlite_work: Option<Arc<crate::fast::sqlite_work::WorkThread>>,
+    /// PostgreSQL: connections for the bench's hot path (see `fast::pg_connections`).
+    pg_hot: Option<crate::fast::pg_connections::HotPath>,
+    /// PostgreSQL: where transitions queue to be written in groups (see `fast::pg_group_commit`), and its
     /// connection.
-    pg_commit: Option<(Arc<crate::commit::Committer>, crate::hot::HotPath)>,
-    /// PostgreSQL: where claims queue to be handed out in groups (see `claim`), and its
+    pg_commit: Option<(
+        Arc<crate::fast::pg_group_commit::Committer>,
+        crate::fast::pg_connections::HotPath,
+    )>,
+    /// PostgreSQL: where claims queue to be handed out in groups (see `fast::pg_group_claim`), and its
     /// connection.
-    pg_claim: Option<(Arc<crate::claim::Claimer>, crate::hot::HotPath)>,
-    /// The orders being worked, as last read or written (see `working`).
-    working: Arc<crate::working::Working>,
-    /// PostgreSQL: where each tenant's claims start (see `floor`).
-    claim_floors: Option<Arc<crate::floor::ClaimFloors>>,
+    pg_claim: Option<(
+        Arc<crate::fast::pg_group_claim::Claimer>,
+        crate::fast::pg_connections::HotPath,
+    )>,
+    /// The orders being worked, as last read or written (see `fast::order_cache`).
+    working: Arc<crate::fast::order_cache::Working>,
+    /// PostgreSQL: where each tenant's claims start (see `fast::pg_claim_floor`).
+    claim_floors: Option<Arc<crate::fast::pg_claim_floor::ClaimFloors>>,
 }
 
 /// A value bound to a dynamically built query.
@@ -246,10 +252,13 @@ impl SqlStore {
             claim_floors: None,
         };
         store.migrate().await?;
-        // The bench's work goes to a connection of our own on its own thread (see `work`),
+        // The bench's work goes to a connection of our own on its own thread (see `fast::sqlite_work`),
         // and so do the checkpoints.
         if let (Backend::Sqlite, Some(gate)) = (backend, &store.write_gate) {
-            let work = Arc::new(crate::work::WorkThread::open(&path, gate.clone())?);
+            let work = Arc::new(crate::fast::sqlite_work::WorkThread::open(
+                &path,
+                gate.clone(),
+            )?);
             store._checkpointer = Some(Arc::new(Checkpointer::start(
                 path.clone(),
                 work.clone(),
@@ -260,25 +269,32 @@ impl SqlStore {
         if backend == Backend::Postgres {
             let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(db)?;
             let options = options.options([("plan_cache_mode", "force_generic_plan")]);
-            let committing = crate::hot::HotPath::new(options.clone(), 1)?;
+            let committing = crate::fast::pg_connections::HotPath::new(options.clone(), 1)?;
             store.pg_commit = Some((
-                Arc::new(crate::commit::Committer::start(committing.clone())),
+                Arc::new(crate::fast::pg_group_commit::Committer::start(
+                    committing.clone(),
+                )),
                 committing,
             ));
-            let claiming = crate::hot::HotPath::new(options.clone(), 1)?;
+            let claiming = crate::fast::pg_connections::HotPath::new(options.clone(), 1)?;
             store.pg_claim = Some((
-                Arc::new(crate::claim::Claimer::start(claiming.clone())),
+                Arc::new(crate::fast::pg_group_claim::Claimer::start(
+                    claiming.clone(),
+                )),
                 claiming,
             ));
-            store.pg_hot = Some(crate::hot::HotPath::new(options, max_connections as usize)?);
-            store.claim_floors = Some(Arc::new(crate::floor::ClaimFloors::start(
+            store.pg_hot = Some(crate::fast::pg_connections::HotPath::new(
+                options,
+                max_connections as usize,
+            )?);
+            store.claim_floors = Some(Arc::new(crate::fast::pg_claim_floor::ClaimFloors::start(
                 store.pool.clone(),
             )));
         }
         Ok(store)
     }
 
-    /// A hot-path statement's rows, on PostgreSQL's own connections (`hot`). SQLite's hot
+    /// A hot-path statement's rows, on PostgreSQL's own connections (`fast::pg_connections`). SQLite's hot
     /// path is the work thread, so only PostgreSQL comes here.
     async fn hot_fetch_all<'q>(
         &self,
@@ -303,7 +319,7 @@ impl SqlStore {
         if let Some(w) = &self.sqlite_work {
             let (tenant, id) = (tenant.as_str().to_owned(), id.as_str().to_owned());
             return w
-                .run(move |c| crate::work::order_rows(c, sql, stock, &tenant, &id))
+                .run(move |c| crate::fast::sqlite_work::order_rows(c, sql, stock, &tenant, &id))
                 .await?;
         }
         let fetched = self
@@ -397,10 +413,12 @@ impl SqlStore {
     }
 
     /// PostgreSQL: raises `tenant`'s claim floor now, as the store does by itself every
-    /// quarter second after claims (see `floor`). Nothing to do on SQLite.
+    /// quarter second after claims (see `fast::pg_claim_floor`). Nothing to do on SQLite.
     pub async fn raise_claim_floor(&self, tenant: &TenantId) -> StoreResult<()> {
         match self.backend {
-            Backend::Postgres => crate::floor::raise(&self.pool, tenant.as_str()).await,
+            Backend::Postgres => {
+                crate::fast::pg_claim_floor::raise(&self.pool, tenant.as_str()).await
+            }
             Backend::Sqlite => Ok(()),
         }
     }

@@ -15,7 +15,7 @@ impl StockStore for SqlStore {
         if let Some(w) = &self.sqlite_work {
             let (tenant, sku) = (tenant.as_str().to_owned(), sku.key());
             return w
-                .run(move |c| crate::work::on_hand(c, &tenant, &sku))
+                .run(move |c| crate::fast::sqlite_work::on_hand(c, &tenant, &sku))
                 .await?;
         }
         let rows = self

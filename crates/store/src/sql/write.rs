@@ -51,14 +51,15 @@ impl SqlStore {
         let AlsoWritten { stock, shipment } = writes;
         // A transition that moves no stock (picks, packs, assigns): the order, its changed
         // lines and the event, committed with the other transitions waiting by then (SQLite's
-        // `work`, PostgreSQL's `commit`), at the version it started from.
+        // `fast::sqlite_work`, PostgreSQL's `fast::pg_group_commit`), at the version it started from.
         // A transition that takes or ends a label reservation is written in full below.
         if stock.is_empty() && shipment.is_none() && t.state.labeling == before.state.labeling {
-            let change = crate::change::Change::of(tenant, before, t, actor, now);
+            let change = crate::fast::hot_writes::Change::of(tenant, before, t, actor, now);
             let saved = if let Some(w) = &self.sqlite_work {
                 Some(
                     w.write(move |c| {
-                        crate::work::save_transition(c, &change).map_err(crate::work::sqlite_err)
+                        crate::fast::sqlite_work::save_transition(c, &change)
+                            .map_err(crate::fast::sqlite_work::sqlite_err)
                     })
                     .await?,
                 )
@@ -174,7 +175,7 @@ impl SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<OrderToWork>> {
-        let claim = crate::change::Claim {
+        let claim = crate::fast::hot_writes::Claim {
             tenant: tenant.as_str().to_owned(),
             user: user.as_str().to_owned(),
             by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -182,7 +183,9 @@ impl SqlStore {
             at: ms(now),
         };
         if let Some(w) = &self.sqlite_work {
-            return w.write(move |c| crate::work::claim(c, &claim)).await;
+            return w
+                .write(move |c| crate::fast::sqlite_work::claim(c, &claim))
+                .await;
         }
         match &self.pg_claim {
             Some((claimer, _)) => claimer.claim(claim).await,

@@ -1,5 +1,5 @@
-//! A transition and a claim as the hot paths write them (`work` on SQLite, `commit` and
-//! `claim` on PostgreSQL).
+//! A transition and a claim as the hot paths write them (`sqlite_work` on SQLite, `pg_group_commit` and
+//! `pg_group_claim` on PostgreSQL).
 
 use packbench_core::domain::TenantId;
 use packbench_core::model::{Actor, Order, Timestamp};

@@ -2,12 +2,12 @@
 //!
 //! A claim was a statement of its own (~0.3 ms of the server's time, ~40 % of it under the
 //! pick/pack load: BENCHMARKS.md, session 8), most of it the statement around the work, as
-//! transitions' were before `commit`. So claims queue here: a claimer task takes every claim
+//! transitions' were before `pg_group_commit`. So claims queue here: a claimer task takes every claim
 //! of one tenant waiting by then and hands them the tenant's oldest claimable orders with one
 //! statement ([`CLAIM_GROUP`]) on a connection of its own, the first claim waiting the oldest
 //! order. Orders are still taken as one claim took them: row locks skipping the orders other
 //! claimers (another hub) hold, so no order goes to two, and the walk starts at the tenant's
-//! claim floor (see `floor`). When the queue holds fewer orders than the group has claims, the
+//! claim floor (see `pg_claim_floor`). When the queue holds fewer orders than the group has claims, the
 //! last claims get none. If the statement fails, nothing of it was written and each claim is
 //! tried again alone, so one bad claim fails only itself.
 
@@ -15,9 +15,9 @@ use sqlx::Row;
 
 use packbench_core::ports::{OrderToWork, StoreError, StoreResult};
 
-use crate::change::Claim;
-use crate::group::{Asked, Grouped, Groups};
-use crate::hot::HotPath;
+use crate::fast::grouped::{Asked, Grouped, Groups};
+use crate::fast::hot_writes::Claim;
+use crate::fast::pg_connections::HotPath;
 use crate::rows::{self, db};
 use crate::sql::{ORDER_COLUMNS_O, STOCKED};
 
@@ -90,7 +90,7 @@ impl Claimer {
         Self(Groups::start(Claims { hot }))
     }
 
-    /// Hands `claim` the oldest claimable order of its tenant with the next group: `None` when
+    /// Hands `pg_group_claim` the oldest claimable order of its tenant with the next group: `None` when
     /// there is none.
     pub(crate) async fn claim(&self, claim: Claim) -> StoreResult<Option<OrderToWork>> {
         self.0.ask(claim).await

@@ -4,7 +4,7 @@
 //! cost for it was mostly the statement around it: the round trip, a server process woken,
 //! the executor set up for three tables and their seven indexes, the commit. Under 8
 //! clients the server's processes took half of both cores for ~0.2 ms of actual work per
-//! transition (BENCHMARKS.md, session 7). So transitions queue here, like SQLite's (`work`):
+//! transition (BENCHMARKS.md, session 7). So transitions queue here, like SQLite's (`sqlite_work`):
 //! a committer task takes every transition waiting and writes them all with one statement
 //! ([`SAVE_GROUP`]), its rows given as arrays, on one connection. Each transition is still
 //! written only if its order is at the version it started from: the ones whose order moved on
@@ -26,9 +26,9 @@ use sqlx::Row;
 
 use packbench_core::ports::{StoreError, StoreResult};
 
-use crate::change::Change;
-use crate::group::{Asked, Grouped, Groups};
-use crate::hot::HotPath;
+use crate::fast::grouped::{Asked, Grouped, Groups};
+use crate::fast::hot_writes::Change;
+use crate::fast::pg_connections::HotPath;
 use crate::rows::db;
 
 /// Most transitions written by one statement; more wait for the next.
@@ -91,7 +91,7 @@ impl Committer {
         Self(Groups::start(Commits { hot }))
     }
 
-    /// Writes `change` with the next group: `Ok(false)` when its order had moved on from the
+    /// Writes `hot_writes` with the next group: `Ok(false)` when its order had moved on from the
     /// version it started from.
     pub(crate) async fn save(&self, change: Change) -> StoreResult<bool> {
         self.0.ask(change).await

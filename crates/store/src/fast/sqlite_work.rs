@@ -30,7 +30,7 @@ use packbench_core::domain::Location;
 use packbench_core::ports::{OrderToWork, StoreError};
 use rusqlite::{Connection, params};
 
-use crate::change::{Change, Claim, Event};
+use crate::fast::hot_writes::{Change, Claim, Event};
 use crate::rows;
 
 type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;

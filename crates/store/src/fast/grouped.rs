@@ -1,4 +1,4 @@
-//! Work queued for a task that does it in groups (PostgreSQL's `commit` and `claim`).
+//! Work queued for a task that does it in groups (PostgreSQL's `pg_group_commit` and `pg_group_claim`).
 //!
 //! Callers ask and wait for their answer; the task forms a group when the one before is done,
 //! so a group takes everything that arrived meanwhile (what may join is the work's own rule),
@@ -19,7 +19,7 @@ pub(crate) trait Grouped: Send + Sync + 'static {
     /// What the task is, for the error its callers get once it has stopped.
     const TASK: &'static str;
 
-    /// Whether `next` may join `group` (never empty).
+    /// Whether `next` may join `grouped` (never empty).
     fn joins(group: &[Asked<Self>], next: &Asked<Self>) -> bool;
 
     /// Does a group at once: the answer of each piece, in order, or an error and nothing done.
@@ -53,7 +53,7 @@ impl<G: Grouped> Groups<G> {
         Self { waiting }
     }
 
-    /// Does `work` with the next group it may join.
+    /// Does `sqlite_work` with the next group it may join.
     pub(crate) async fn ask(&self, work: G::Work) -> StoreResult<G::Answer> {
         let (answer, answered) = oneshot::channel();
         let stopped = || StoreError::Backend(format!("the {} stopped", G::TASK).into());
@@ -64,7 +64,7 @@ impl<G: Grouped> Groups<G> {
     }
 }
 
-/// Does `group` and answers each of its callers.
+/// Does `grouped` and answers each of its callers.
 async fn answer_each<G: Grouped>(grouped: &G, group: Vec<Asked<G>>) {
     let works: Vec<&G::Work> = group.iter().map(|a| &a.work).collect();
     let done = grouped.run(&works).await;
