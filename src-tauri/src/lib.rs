@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use packbench_core::domain::{Role, TenantSlug, parse_username};
+use packbench_core::domain::{TenantSlug, parse_username};
 use packbench_server::AppState;
 use serde::Serialize;
 use tauri::Manager;
@@ -126,9 +126,9 @@ fn new_warehouse(
 ) -> Result<NewWarehouse, String> {
     let slug = TenantSlug::parse(slug.trim()).map_err(|e| format!("short name: {e}"))?;
     let username = parse_username(username.trim()).map_err(|e| format!("username: {e}"))?;
-    if password.chars().count() < 10 {
-        return Err("the admin password must be at least 10 characters".into());
-    }
+    // The one password policy (the accounts service's), said in the form's words.
+    packbench_core::service::accounts::check_new_password(password)
+        .map_err(|e| format!("the admin {e}"))?;
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err("the warehouse needs a name of 1-100 characters".into());
@@ -154,24 +154,9 @@ async fn create_tenant(
         slug,
         username,
     } = new_warehouse(&name, &slug, &username, &password)?;
-    let name = name.as_str();
-    let store = hub.store.clone();
-    if store
-        .tenant_by_slug(slug.as_str())
-        .await
-        .map_err(|e| e.to_string())?
-        .is_some()
-    {
-        return Err(format!("a warehouse called `{slug}` already exists here"));
-    }
-    let now = hub.fulfillment.clock().now();
-    let hash = packbench_server::auth::hash_password(&password).map_err(|e| e.to_string())?;
-    let t = store
-        .create_tenant(&slug, name, now)
-        .await
-        .map_err(|e| e.to_string())?;
-    store
-        .create_user(&t.id, &username, &hash, Role::Admin, now)
+    let (t, _) = hub
+        .fulfillment
+        .create_tenant_with_admin(&slug, &name, &username, &password)
         .await
         .map_err(|e| e.to_string())?;
     shell.info.send_modify(|i| i.first_run = false);
@@ -405,7 +390,7 @@ mod tests {
         for (name, slug, user, password, says) in [
             ("Dock", "Dock 4", "ann", "a long password", "short name"),
             ("Dock", "dock", "a b", "a long password", "username"),
-            ("Dock", "dock", "ann", "short", "at least 10"),
+            ("Dock", "dock", "ann", "short", "10 to 1024"),
             ("  ", "dock", "ann", "a long password", "1-100"),
             (&"x".repeat(101), "dock", "ann", "a long password", "1-100"),
         ] {

@@ -92,6 +92,21 @@ pub enum Error {
         #[source]
         source: StoreError,
     },
+    /// Wrong credentials (never saying which part was wrong).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Too many failed logins for one name: wait, or ask an admin.
+    #[error("{message}")]
+    TooManyAttempts {
+        message: String,
+        retry_after_secs: u64,
+    },
+    /// A field of a document (its path, e.g. `scale.vendor_id`) that does not hold.
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    /// Something on the hub failed that the caller cannot act on (the cause goes to the log).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for Error {
@@ -120,7 +135,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::NotFound { .. } => ErrorCode::NotFound,
-            Self::Invalid(_) => ErrorCode::ValidationFailed,
+            Self::Invalid(_) | Self::InvalidField { .. } => ErrorCode::ValidationFailed,
             Self::Refused(Refusal::InvalidTransition { .. }) => ErrorCode::InvalidTransition,
             Self::Refused(Refusal::PickRejected { .. }) => ErrorCode::PickRejected,
             Self::Refused(Refusal::Invalid(_)) => ErrorCode::ValidationFailed,
@@ -134,14 +149,27 @@ impl Error {
                 ErrorCode::CarrierUnavailable
             }
             Self::Shop(_) => ErrorCode::ShopUnavailable,
-            Self::Store(_) => ErrorCode::Internal,
+            Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
+            Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
         }
     }
 
     /// Structured details for the client, when there are any.
+    /// How long to wait before asking again, when the answer is "not now".
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::TooManyAttempts {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     pub fn details(&self) -> Option<Value> {
         match self {
             Self::Invalid(p) => Some(json!({"field": p.field})),
+            Self::InvalidField { field, .. } => Some(json!({"field": field})),
             Self::Refused(Refusal::PickRejected { problems }) => Some(json!({"items": problems})),
             Self::Refused(Refusal::InvalidTransition { from, action, .. }) => {
                 Some(json!({"status": from, "action": action}))

@@ -3,6 +3,7 @@
 //! packing slips come with the UPS issue.) Pure functions: data in, bytes out.
 
 pub mod convert;
+pub mod converter;
 pub mod packing_slip;
 pub mod zpl;
 pub mod zpl_render;

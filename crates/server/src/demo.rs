@@ -3,16 +3,12 @@
 //! onto the Shopify sim, through the real client.)
 
 use anyhow::Context;
-use chrono::Duration;
+
 use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
-use packbench_core::model::{
-    Address, NewOrder, NewOrderLine, OrderFilter, StockChange, Tenant, Timestamp,
-};
-use packbench_core::ports::Store;
+use packbench_core::model::{Address, NewOrder, NewOrderLine, StockChange, Tenant, Timestamp};
+use packbench_core::service::Fulfillment;
 use rand::Rng;
 use serde_json::json;
-
-use crate::auth::hash_password;
 
 /// (sku, title, UPC-A body without check digit, location, grams)
 const CATALOGUE: [(&str, &str, &str, &str); 12] = [
@@ -121,16 +117,13 @@ fn password(rng: &mut impl Rng) -> String {
     )
 }
 
-/// Makes (or refreshes) the demo tenant; new passwords every time, printed by the CLI.
-pub async fn prepare(
-    store: &dyn Store,
-    now: Timestamp,
-    orders: u64,
-) -> anyhow::Result<(Tenant, DemoLogins)> {
+/// Makes (or refreshes) the demo tenant through the services; new passwords every time,
+/// printed by the CLI.
+pub async fn prepare(fulfillment: &Fulfillment) -> anyhow::Result<(Tenant, DemoLogins)> {
     let slug = TenantSlug::parse("demo").context("demo slug")?;
-    let tenant = match store.tenant_by_slug("demo").await? {
+    let tenant = match fulfillment.tenant_by_slug("demo").await? {
         Some(t) => t,
-        None => store.create_tenant(&slug, "Demo warehouse", now).await?,
+        None => fulfillment.create_tenant(&slug, "Demo warehouse").await?,
     };
     // A Send generator: the demo is also started from the desktop shell's async commands.
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::from_os_rng();
@@ -142,17 +135,9 @@ pub async fn prepare(
         ("admin", Role::Admin, &logins.admin_password),
         ("packer", Role::Operator, &logins.packer_password),
     ] {
-        let hash = hash_password(pw).map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
-        match store.credentials(&tenant.id, name).await? {
-            Some((user, _)) => store.set_password(&tenant.id, &user.id, &hash).await?,
-            None => {
-                store
-                    .create_user(&tenant.id, name, &hash, role, now)
-                    .await?;
-            }
-        }
+        fulfillment.set_user(&tenant.id, name, role, pw).await?;
     }
-    if store.settings(&tenant.id).await?.is_none() {
+    if !fulfillment.has_settings(&tenant.id).await? {
         let doc = json!({
             "default_location": "A-1",
             "auto_fulfill": true,
@@ -160,9 +145,9 @@ pub async fn prepare(
             "shipper": {"name": "Packbench Demo", "attention": "Shipping", "phone": "5555550199", "email": "ship@example.com",
                         "address": {"lines": ["1 Warehouse Way"], "city": "New York", "state": "NY", "postal_code": "10001", "country": "US"}}
         });
-        store.put_settings(&tenant.id, &doc, now).await?;
+        fulfillment.patch_settings(&tenant.id, &doc).await?;
     }
-    if store.stock(&tenant.id, None, None).await?.is_empty() {
+    if fulfillment.stock(&tenant.id, None, None).await?.is_empty() {
         let changes: Vec<StockChange> = CATALOGUE
             .iter()
             .filter(|(sku, ..)| *sku != "PROD-012") // one SKU with no stock recorded, to show the flag
@@ -173,32 +158,14 @@ pub async fn prepare(
                 on_hand: 40,
             })
             .collect();
-        store
+        fulfillment
             .change_stock(
                 &tenant.id,
                 &changes,
                 "demo",
                 &packbench_core::model::Actor::system(),
-                now,
             )
             .await?;
-    }
-    let existing = store
-        .orders(
-            &tenant.id,
-            &OrderFilter {
-                limit: 1,
-                ..Default::default()
-            },
-        )
-        .await?;
-    if existing.items.is_empty() {
-        for i in 0..orders {
-            let created = now - Duration::minutes((orders - i) as i64 * 7);
-            store
-                .insert_order(&tenant.id, &sample_order(i, created, &mut rng), now)
-                .await?;
-        }
     }
     Ok((tenant, logins))
 }
@@ -216,8 +183,7 @@ pub struct RunningDemo {
 /// (imported through the real client) and a UPS sim, both on loopback in this process. Run
 /// again after a restart, it reconnects the same tenant to new sims (nothing is imported twice).
 pub async fn start(state: &crate::AppState, orders: usize) -> anyhow::Result<RunningDemo> {
-    let now = state.fulfillment.clock().now();
-    let (tenant, logins) = prepare(state.store.as_ref(), now, 0).await?;
+    let (tenant, logins) = prepare(&state.fulfillment).await?;
     let shopify = connect_shopify_sim(state, &tenant, orders).await?;
     let ups_sim = packbench_sim::UpsSim::new(packbench_sim::UpsSimConfig::default())?;
     let ups = connect_ups_sim(state, &tenant, &ups_sim).await?;

@@ -77,7 +77,7 @@ impl From<CoreError> for ApiError {
             code,
             message: e.to_string(),
             details,
-            retry_after: None,
+            retry_after: e.retry_after_secs(),
         }
     }
 }

@@ -7,7 +7,6 @@ pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
-mod labels;
 mod routes;
 pub mod state;
 pub mod tracking;

@@ -413,9 +413,9 @@ async fn main() -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            if password.len() < 8 {
-                bail!("the password (from standard input) must be at least 8 characters");
-            }
+            // The one password policy (the accounts service's).
+            packbench_core::service::accounts::check_new_password(password)
+                .map_err(|e| anyhow::anyhow!("the {e} (from standard input)"))?;
             let store = open(cli.database).await?;
             let t = store.tenant_by_slug(&tenant).await?.with_context(|| {
                 format!("no tenant `{tenant}`; add it with `packbench tenant add {tenant}`")

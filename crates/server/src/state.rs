@@ -1,5 +1,6 @@
-//! What every handler shares: the services, the store, the live event stream and a cache of
-//! tenants (they are looked up on every request and almost never change).
+//! What every handler shares: the services, the live event stream and a cache of tenants
+//! (they are looked up on every request and almost never change). The store is not here:
+//! handlers reach it only through the services.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -45,7 +46,6 @@ impl EventBus for Broadcast {
 
 pub struct AppState {
     pub fulfillment: Fulfillment,
-    pub store: Arc<dyn Store>,
     pub events: Arc<Broadcast>,
     tenants: RwLock<HashMap<String, Tenant>>,
     /// Sessions checked in the last [`SESSION_FRESH_FOR`]: every request carries a token, and
@@ -75,11 +75,11 @@ impl AppState {
         clock: Arc<dyn Clock>,
     ) -> Self {
         let events = Arc::new(Broadcast::new());
-        let fulfillment =
-            Fulfillment::new(store.clone(), carriers, events.clone(), clock).with_shops(shops);
+        let fulfillment = Fulfillment::new(store, carriers, events.clone(), clock)
+            .with_shops(shops)
+            .with_label_converter(Arc::new(packbench_labels::converter::Converter));
         Self {
             fulfillment,
-            store,
             events,
             tenants: RwLock::new(HashMap::new()),
             sessions: std::sync::Mutex::new(HashMap::new()),
@@ -101,7 +101,7 @@ impl AppState {
         {
             return Ok(Some(s.clone()));
         }
-        let found = self.store.session(tenant, token_hash, now).await?;
+        let found = self.fulfillment.session(tenant, token_hash, now).await?;
         if let Ok(mut cache) = self.sessions.lock() {
             if cache.len() >= SESSION_CACHE_MAX {
                 cache.clear();
@@ -115,16 +115,11 @@ impl AppState {
     }
 
     /// Ends a session here and in the database.
-    pub async fn end_session(
-        &self,
-        tenant: &TenantId,
-        token_hash: &str,
-        now: Timestamp,
-    ) -> ApiResult<()> {
+    pub async fn end_session(&self, tenant: &TenantId, token_hash: &str) -> ApiResult<()> {
         if let Ok(mut cache) = self.sessions.lock() {
             cache.remove(&(tenant.clone(), token_hash.to_owned()));
         }
-        self.store.end_session(tenant, token_hash, now).await?;
+        self.fulfillment.end_session(tenant, token_hash).await?;
         Ok(())
     }
 
@@ -133,7 +128,7 @@ impl AppState {
         if let Some(t) = self.tenants.read().await.get(slug) {
             return Ok(t.clone());
         }
-        let found = self.store.tenant_by_slug(slug).await?;
+        let found = self.fulfillment.tenant_by_slug(slug).await?;
         let t =
             found.ok_or_else(|| ApiError::not_found(format!("no tenant `{slug}` on this hub")))?;
         self.tenants

@@ -12,7 +12,7 @@ const PER_ROUND: u32 = 200;
 
 /// One round over every tenant; answers how many shipments were asked about.
 pub async fn poll_once(app: &AppState) -> usize {
-    let tenants = match app.store.tenants().await {
+    let tenants = match app.fulfillment.tenants().await {
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(error = %e, "tracking poller cannot list tenants");

@@ -59,7 +59,7 @@ pub fn spawn_sweeper(app: Arc<AppState>, every: Duration) -> tokio::task::JoinHa
         let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            if let Ok(tenants) = app.store.tenants().await {
+            if let Ok(tenants) = app.fulfillment.tenants().await {
                 for t in tenants {
                     kick(app.clone(), t.id);
                 }
@@ -76,7 +76,7 @@ pub fn spawn_reconciler(app: Arc<AppState>, every: Duration) -> tokio::task::Joi
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let Ok(tenants) = app.store.tenants().await else {
+            let Ok(tenants) = app.fulfillment.tenants().await else {
                 continue;
             };
             for t in tenants {

@@ -60,7 +60,11 @@ async fn admin_commands_work_beside_a_running_hub() {
         ],
         Some("short\n"),
     );
-    assert!(!r.status.success(), "passwords have at least 8 characters");
+    assert!(!r.status.success(), "passwords have at least 10 characters");
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("10 to 1024"),
+        "the policy is said"
+    );
     let r = packbench(
         &db,
         &[

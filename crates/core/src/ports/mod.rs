@@ -14,6 +14,39 @@ use crate::workflow::OrderStatus;
 mod store;
 pub use store::*;
 
+/// Turns a label from the format the carrier sold it in into another (PNG, ZPL, PDF); the
+/// answer's error says why it cannot, in words for the person asking.
+pub trait LabelConverter: Send + Sync + 'static {
+    fn convert(
+        &self,
+        have: LabelFormat,
+        bytes: &[u8],
+        wanted: LabelFormat,
+    ) -> Result<Vec<u8>, String>;
+}
+
+/// Labels only in the format they were bought in (until a converter is set).
+pub struct NoConversion;
+
+impl LabelConverter for NoConversion {
+    fn convert(
+        &self,
+        have: LabelFormat,
+        bytes: &[u8],
+        wanted: LabelFormat,
+    ) -> Result<Vec<u8>, String> {
+        if have == wanted {
+            Ok(bytes.to_vec())
+        } else {
+            Err(format!(
+                "this hub cannot convert labels ({} to {})",
+                have.as_str(),
+                wanted.as_str()
+            ))
+        }
+    }
+}
+
 /// A clock, so that business logic never reads the system time directly.
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;

@@ -69,7 +69,8 @@ impl Fulfillment {
             .ok_or_else(|| Error::not_found("shipment", id))
     }
 
-    /// A stored label of a shipment in one format.
+    /// A label in the format asked for: as kept, or converted once from the one the carrier
+    /// sold (fetched again from the carrier when the local copy is gone) and then kept.
     pub async fn label(
         &self,
         tenant: &TenantId,
@@ -77,15 +78,27 @@ impl Fulfillment {
         format: crate::model::LabelFormat,
     ) -> Result<Vec<u8>> {
         self.shipment(tenant, id).await?;
-        self.store
-            .label(tenant, id, format)
+        if let Some(bytes) = self.store.label(tenant, id, format).await? {
+            return Ok(bytes);
+        }
+        let (have, original) = self
+            .original_label(tenant, id)
             .await?
-            .ok_or_else(|| Error::not_found("label", format!("{id} ({})", format.as_str())))
+            .ok_or_else(|| Error::not_found("label", format!("{id} ({})", format.as_str())))?;
+        let converted = self
+            .labels
+            .convert(have, &original, format)
+            .map_err(|message| Error::InvalidField {
+                field: "format".into(),
+                message,
+            })?;
+        self.store.put_label(tenant, id, format, &converted).await?;
+        Ok(converted)
     }
 
     /// The label as stored, in whichever format the carrier sold it; fetched again from the
     /// carrier (Label Recovery) when the local copy is gone. `None` if there never was one.
-    pub async fn original_label(
+    async fn original_label(
         &self,
         tenant: &TenantId,
         id: &ShipmentId,
@@ -113,16 +126,5 @@ impl Fulfillment {
         let (format, bytes) = carrier.recover_label(&shipment).await?;
         self.store.put_label(tenant, id, format, &bytes).await?;
         Ok(Some((format, bytes)))
-    }
-
-    /// Keeps a converted copy of a label (a PNG preview, a PDF) so it is made once.
-    pub async fn keep_label(
-        &self,
-        tenant: &TenantId,
-        id: &ShipmentId,
-        format: crate::model::LabelFormat,
-        bytes: &[u8],
-    ) -> Result<()> {
-        Ok(self.store.put_label(tenant, id, format, bytes).await?)
     }
 }

@@ -11,8 +11,12 @@
 //! - `stock`: stock by shelf location
 //! - `settings`: tenant and device settings, carrier rates and address checks
 //! - `privacy`: the shop's privacy requests
+//! - `accounts`: tenants, users, logins and sessions (one password policy)
+//! - `idempotency`: a request's first answer kept for its replays
 
+pub mod accounts;
 mod batches;
+mod idempotency;
 mod labels;
 mod orders;
 mod privacy;
@@ -49,6 +53,7 @@ pub struct Fulfillment {
     /// The label purchases this hub is running right now.
     purchases: shipping::Purchases,
     label_timing: LabelTiming,
+    labels: Arc<dyn crate::ports::LabelConverter>,
 }
 
 /// How long another hub's settings change can take to be seen here.
@@ -70,6 +75,7 @@ impl Fulfillment {
             settings_cache: Mutex::new(HashMap::new()),
             purchases: shipping::Purchases::default(),
             label_timing: LabelTiming::default(),
+            labels: Arc::new(crate::ports::NoConversion),
         }
     }
 
@@ -79,14 +85,16 @@ impl Fulfillment {
         self
     }
 
+    /// How labels are converted between formats (the default converts nothing).
+    pub fn with_label_converter(mut self, labels: Arc<dyn crate::ports::LabelConverter>) -> Self {
+        self.labels = labels;
+        self
+    }
+
     /// Connects the tenants' shops (the default is none).
     pub fn with_shops(mut self, shops: Arc<dyn crate::ports::Shops>) -> Self {
         self.shops = shops;
         self
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -24,6 +24,11 @@ impl Fulfillment {
         Ok(settings)
     }
 
+    /// Whether the tenant has saved any settings yet.
+    pub async fn has_settings(&self, tenant: &TenantId) -> Result<bool> {
+        Ok(self.store.settings(tenant).await?.is_some())
+    }
+
     /// Whether labels can be bought at all for this tenant (checked before batch work starts).
     pub async fn has_carrier(&self, tenant: &TenantId) -> bool {
         self.carriers.for_tenant(tenant).await.is_some()
@@ -80,12 +85,28 @@ impl Fulfillment {
             .unwrap_or_else(|| json!({})))
     }
 
+    /// Which scale, scanner and printers a station uses, and how it prints labels: every field
+    /// is checked (`crate::devices`), and a mistake is named with its field, nothing kept.
     pub async fn save_device_settings(
         &self,
         tenant: &TenantId,
         station: &str,
         doc: &Value,
     ) -> Result<Value> {
+        let invalid = |field: &str, message: String| Error::InvalidField {
+            field: field.to_owned(),
+            message,
+        };
+        let Some(fields) = doc.as_object() else {
+            return Err(invalid("settings", "device settings are an object".into()));
+        };
+        crate::devices::check_device_settings(fields).map_err(|e| invalid(&e.field, e.message))?;
+        if doc.to_string().len() > 64 * 1024 {
+            return Err(invalid(
+                "settings",
+                "device settings are at most 64 KB".into(),
+            ));
+        }
         self.store
             .put_device_settings(tenant, station, doc, self.clock.now())
             .await?;

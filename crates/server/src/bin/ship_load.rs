@@ -47,6 +47,7 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 /// `n` sample orders taken to `packed` through the service (not timed).
 async fn packed_orders(
     app: &AppState,
+    store: &dyn packbench_core::ports::Store,
     tenant: &packbench_core::domain::TenantId,
     admin: &Actor,
     n: usize,
@@ -56,8 +57,7 @@ async fn packed_orders(
     let now = SystemClock.now();
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
-        let order = app
-            .store
+        let order = store
             .insert_order(
                 tenant,
                 &demo::sample_order(seed * 1_000_000 + i as u64, now, &mut rng),
@@ -101,8 +101,9 @@ async fn main() -> anyhow::Result<()> {
     let store = SqlStore::connect(&format!("sqlite://{}", dir.join("bench.sqlite").display()))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (tenant, logins) = demo::prepare(&store, SystemClock.now(), 0).await?;
-    let state = Arc::new(AppState::new(Arc::new(store)));
+    let store: Arc<dyn packbench_core::ports::Store> = Arc::new(store);
+    let state = Arc::new(AppState::new(store.clone()));
+    let (tenant, logins) = demo::prepare(&state.fulfillment).await?;
     let sim = UpsSim::new(UpsSimConfig::default())?;
     demo::connect_ups_sim(&state, &tenant, &sim).await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -132,7 +133,15 @@ async fn main() -> anyhow::Result<()> {
     };
 
     // 1. Overhead.
-    let ids = packed_orders(&state, &tenant.id, &admin, args.overhead_orders, 1).await?;
+    let ids = packed_orders(
+        &state,
+        store.as_ref(),
+        &tenant.id,
+        &admin,
+        args.overhead_orders,
+        1,
+    )
+    .await?;
     let before = sim.ship_times().len();
     let mut latencies = Vec::with_capacity(ids.len());
     for id in &ids {
@@ -187,7 +196,15 @@ async fn main() -> anyhow::Result<()> {
     );
 
     // 2. Batch ship.
-    let ids = packed_orders(&state, &tenant.id, &admin, args.batch_orders, 2).await?;
+    let ids = packed_orders(
+        &state,
+        store.as_ref(),
+        &tenant.id,
+        &admin,
+        args.batch_orders,
+        2,
+    )
+    .await?;
     sim.configure(|c| c.latency_ms = args.latency_ms);
     let t = Instant::now();
     let r: Value = http

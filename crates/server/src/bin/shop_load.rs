@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use packbench_core::ports::{Clock, SystemClock};
+use packbench_core::ports::SystemClock;
 use packbench_server::{AppState, HubOptions, demo};
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use packbench_store::SqlStore;
@@ -149,8 +149,8 @@ async fn main() -> anyhow::Result<()> {
     let store = SqlStore::connect(&format!("sqlite://{}", dir.join("bench.sqlite").display()))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (tenant, logins) = demo::prepare(&store, SystemClock.now(), 0).await?;
     let store: Arc<dyn packbench_core::ports::Store> = Arc::new(store);
+    let (tenant, logins) = demo::prepare(&AppState::new(store.clone()).fulfillment).await?;
     // The hub as shipped, and one that always pages (to measure paging at each plan's rate).
     let hub = Hub::start(&store, tenant.slug.as_str(), &logins.admin_password, None).await?;
     let paging = Hub::start(

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::data;
-use crate::auth::{self, COOKIE, Caller, Permission};
+use crate::auth::{COOKIE, Caller, Permission};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, TenantPath};
 use crate::state::AppState;
@@ -48,23 +48,17 @@ pub async fn login(
         ));
     }
     let now = app.fulfillment.clock().now();
-    let ok = auth::login(
-        app.store.as_ref(),
-        &tenant,
-        &username,
-        &body.password,
-        station.as_deref(),
-        now,
-    )
-    .await?;
+    let ok = app
+        .fulfillment
+        .login(&tenant, &username, &body.password, station.as_deref())
+        .await?;
     tracing::info!(tenant = %tenant.slug, user = %ok.user.username, station = ?station, "login");
     let body = data(json!({
         "token": ok.token,
         "expires_at": ok.expires_at,
         "user": ok.user,
         "station_id": station,
-        "tenant": tenant.slug,
-    }));
+        "tenant": tenant.slug}));
     let mut res = body.into_response();
     let max_age = (ok.expires_at - now).num_seconds();
     res.headers_mut().insert(
@@ -77,12 +71,8 @@ pub async fn login(
 }
 
 pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
-    app.end_session(
-        &caller.tenant.id,
-        &caller.token_hash,
-        app.fulfillment.clock().now(),
-    )
-    .await?;
+    app.end_session(&caller.tenant.id, &caller.token_hash)
+        .await?;
     let mut res = data(json!({"logged_out": true})).into_response();
     res.headers_mut().insert(
         header::SET_COOKIE,

@@ -170,10 +170,9 @@ where
     hasher.update(request);
     let fingerprint = hex::encode(hasher.finalize());
 
-    let now = app.fulfillment.clock().now();
     let started = app
-        .store
-        .idempotency_start(&caller.tenant.id, &key, &caller.user.id, &fingerprint, now)
+        .fulfillment
+        .idempotency_start(&caller.tenant.id, &key, &caller.user.id, &fingerprint)
         .await;
     match started {
         Err(e) => ApiError::from(e).into_response(),
@@ -219,9 +218,11 @@ where
                 && (status == StatusCode::INTERNAL_SERVER_ERROR
                     || status == StatusCode::SERVICE_UNAVAILABLE)
             {
-                app.store.idempotency_abandon(&caller.tenant.id, &key).await
+                app.fulfillment
+                    .idempotency_abandon(&caller.tenant.id, &key)
+                    .await
             } else {
-                app.store
+                app.fulfillment
                     .idempotency_finish(&caller.tenant.id, &key, status.as_u16(), &bytes)
                     .await
             };

@@ -167,23 +167,10 @@ pub async fn label(
             )));
         }
     };
-    let tenant = &caller.tenant.id;
-    let bytes = match app.fulfillment.label(tenant, &id, wanted).await {
-        Ok(b) => b,
-        Err(packbench_core::Error::NotFound { .. }) => {
-            let (have, original) = app
-                .fulfillment
-                .original_label(tenant, &id)
-                .await?
-                .ok_or_else(|| ApiError::not_found(format!("shipment {id} has no label")))?;
-            let converted = crate::labels::convert(have, &original, wanted)?;
-            app.fulfillment
-                .keep_label(tenant, &id, wanted, &converted)
-                .await?;
-            converted
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let bytes = app
+        .fulfillment
+        .label(&caller.tenant.id, &id, wanted)
+        .await?;
     Ok(([(header::CONTENT_TYPE, wanted.content_type())], bytes).into_response())
 }
 
