@@ -9,7 +9,7 @@ pub mod zpl;
 pub mod zpl_render;
 
 use packbench_core::model::Timestamp;
-use packbench_core::service::PickList;
+use packbench_core::service::{PickList, StockAtLocation};
 use printpdf::{
     BuiltinFont, Line, LinePoint, Mm, Op, PdfDocument, PdfFontHandle, PdfPage, PdfSaveOptions,
     Point, Pt, TextItem,
@@ -95,10 +95,10 @@ pub fn pick_list_rows(list: &PickList) -> Vec<[String; 5]> {
                 .collect::<Vec<_>>()
                 .join(", ");
             let flag = match e.stock {
-                "in_stock" => "",
-                "short" => " (SHORT)",
-                "out_of_stock" => " (OUT)",
-                _ => " (NO STOCK RECORD)",
+                StockAtLocation::InStock => "",
+                StockAtLocation::Short => " (SHORT)",
+                StockAtLocation::OutOfStock => " (OUT)",
+                StockAtLocation::NoStockRecorded => " (NO STOCK RECORD)",
             };
             [
                 e.location.clone().unwrap_or_else(|| "?".into()),
@@ -200,7 +200,11 @@ mod tests {
                 title: "Mug — blue".into(),
                 barcode: None,
                 quantity: 2,
-                stock: if i == 0 { "short" } else { "in_stock" },
+                stock: if i == 0 {
+                    StockAtLocation::Short
+                } else {
+                    StockAtLocation::InStock
+                },
                 orders: vec![PickListOrder {
                     order_id: OrderId::parse("ord_1").unwrap(),
                     order_name: "#1001".into(),

@@ -382,10 +382,40 @@ impl Shops for NoShops {
 /// Where an order's report to the shop stands.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PushState {
-    /// `pending`, `synced` or `failed`.
-    pub state: String,
+    pub state: PushStatus,
     pub reason: Option<String>,
     pub fulfillment_id: Option<String>,
+}
+
+/// How far an order's report to the shop got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushStatus {
+    /// Being sent (or the hub stopped while sending it: sent again, after a re-read).
+    Pending,
+    /// The shop has it.
+    Synced,
+    /// The shop refused or could not be reached; `reason` says which.
+    Failed,
+}
+
+impl PushStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Synced => "synced",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(Self::Pending),
+            "synced" => Some(Self::Synced),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

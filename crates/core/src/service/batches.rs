@@ -42,7 +42,7 @@ pub struct PickListEntry {
     pub title: String,
     pub barcode: Option<String>,
     pub quantity: u32,
-    pub stock: &'static str,
+    pub stock: super::StockAtLocation,
     pub orders: Vec<PickListOrder>,
 }
 

@@ -26,7 +26,9 @@ mod shop_sync;
 mod stock;
 mod tracking;
 pub use batches::{BatchError, BatchItem, PickList, PickListEntry, PickListOrder};
-pub use orders::{LineLocation, Operation, OperationOutcome, OrderDetail, Warning};
+pub use orders::{
+    LineLocation, Operation, OperationOutcome, OrderDetail, StockAtLocation, Warning,
+};
 pub use privacy::{IN_TRANSIT_FOR, done_with_customer, privacy_request};
 pub use shipping::LabelTiming;
 pub use shop_sync::SyncReport;

@@ -36,9 +36,20 @@ pub enum Operation {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LineLocation {
     pub location: Option<String>,
-    /// `in_stock`, `short` (less on hand than needed), `out_of_stock` or `no_stock_recorded`.
-    pub stock: &'static str,
+    pub stock: StockAtLocation,
     pub on_hand: i64,
+}
+
+/// What the shelf a line is picked from holds for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StockAtLocation {
+    InStock,
+    /// Less on hand than the line needs.
+    Short,
+    OutOfStock,
+    /// The SKU has no stock recorded anywhere (picking it is allowed, but flagged).
+    NoStockRecorded,
 }
 
 /// A warning that did not stop an action but that the packer should see.
@@ -303,17 +314,17 @@ pub(super) fn locate(
         on_hand: *n,
     };
     if let Some(l) = levels.iter().find(|(_, n)| *n >= i64::from(needed)) {
-        return at(l, "in_stock");
+        return at(l, StockAtLocation::InStock);
     }
     if let Some(l) = levels.iter().find(|(_, n)| *n > 0) {
-        return at(l, "short");
+        return at(l, StockAtLocation::Short);
     }
     if let Some(l) = levels.first() {
-        return at(l, "out_of_stock");
+        return at(l, StockAtLocation::OutOfStock);
     }
     LineLocation {
         location: default.map(|d| d.as_str().to_owned()),
-        stock: "no_stock_recorded",
+        stock: StockAtLocation::NoStockRecorded,
         on_hand: 0,
     }
 }

@@ -5,7 +5,7 @@ use super::privacy::privacy_request;
 use crate::domain::{OrderId, ShipmentId, TenantId};
 use crate::error::{Error, Result};
 use crate::model::{Actor, Order, Shipment, Timestamp};
-use crate::ports::LiveEvent;
+use crate::ports::{LiveEvent, PushStatus};
 use crate::workflow::{Action, OrderStatus, Refusal};
 use serde::Serialize;
 use serde_json::json;
@@ -311,7 +311,7 @@ impl Fulfillment {
                 tenant,
                 order.id(),
                 &PushState {
-                    state: "pending".into(),
+                    state: PushStatus::Pending,
                     reason: None,
                     fulfillment_id: None,
                 },
@@ -326,17 +326,17 @@ impl Fulfillment {
         };
         let state = match shop.push_fulfillment(&push).await {
             Ok(PushOutcome::Created { fulfillment_id }) => PushState {
-                state: "synced".into(),
+                state: PushStatus::Synced,
                 reason: None,
                 fulfillment_id: Some(fulfillment_id),
             },
             Ok(PushOutcome::AlreadyFulfilled) => PushState {
-                state: "synced".into(),
+                state: PushStatus::Synced,
                 reason: Some("already fulfilled in the shop".into()),
                 fulfillment_id: None,
             },
             Err(e) => PushState {
-                state: "failed".into(),
+                state: PushStatus::Failed,
                 reason: Some(e.to_string()),
                 fulfillment_id: None,
             },
@@ -374,7 +374,7 @@ impl Fulfillment {
                     );
                 }
                 if let Some(done) = self.store.push_state(tenant, id).await?
-                    && done.state == "synced"
+                    && done.state == PushStatus::Synced
                 {
                     return Ok(done);
                 }
@@ -396,7 +396,7 @@ impl Fulfillment {
                     done: i + 1,
                     failed: out
                         .iter()
-                        .filter(|(_, r)| r.as_ref().map_or(true, |s| s.state != "synced"))
+                        .filter(|(_, r)| r.as_ref().map_or(true, |s| s.state != PushStatus::Synced))
                         .count(),
                     total: ids.len(),
                 },

@@ -192,7 +192,7 @@ pub async fn sync(
     let items: Vec<serde_json::Value> = results
         .into_iter()
         .map(|(id, r)| match r {
-            Ok(s) => json!({"order_id": id, "ok": s.state == "synced", "sync": s}),
+            Ok(s) => json!({"order_id": id, "ok": s.state == packbench_core::ports::PushStatus::Synced, "sync": s}),
             Err(e) => json!({"order_id": id, "ok": false, "error": {"code": e.code(), "message": e.to_string()}}),
         })
         .collect();

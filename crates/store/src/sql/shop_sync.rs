@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use packbench_core::domain::{OrderId, TenantId};
 use packbench_core::model::Timestamp;
 use packbench_core::ports::ShopSyncStore;
-use packbench_core::ports::{PushState, StoreResult};
+use packbench_core::ports::{PushState, PushStatus, StoreError, StoreResult};
 use sqlx::Row;
 
 #[async_trait]
@@ -52,8 +52,11 @@ impl ShopSyncStore for SqlStore {
         .await
         .map_err(db)?;
         row.map(|r| {
+            let state = text(&r, "state")?;
             Ok(PushState {
-                state: text(&r, "state")?,
+                state: PushStatus::parse(&state).ok_or_else(|| {
+                    StoreError::Backend(format!("unknown shop push state `{state}`").into())
+                })?,
                 reason: opt_text(&r, "reason")?,
                 fulfillment_id: opt_text(&r, "fulfillment_id")?,
             })
