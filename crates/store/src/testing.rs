@@ -53,3 +53,33 @@ pub async fn postgres_url() -> Option<String> {
     let query = admin.find('?').map(|i| &admin[i..]).unwrap_or("");
     Some(format!("{base}/{name}{query}"))
 }
+
+/// Runs each named test function (an `async fn(url: String)`, found at `$at`) on a fresh
+/// SQLite file and, when a server is set up, on a fresh PostgreSQL database: the one way the
+/// workspace's tests cover both databases. Test names read `sqlite::name` and
+/// `postgres::name` inside the module it is called in.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($at:path : $($name:ident),* $(,)?) => {
+        mod sqlite {
+            use $at as tests;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    tests::$name($crate::testing::sqlite_url()).await;
+                }
+            )*
+        }
+        mod postgres {
+            use $at as tests;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(url) = $crate::testing::postgres_url().await {
+                        tests::$name(url).await;
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1125,10 +1125,10 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
 }
 
 /// Runs each test on SQLite and, when a PostgreSQL server is set up
-/// (`PACKBENCH_TEST_POSTGRES_URL`), on PostgreSQL: `app:` tests get a hub on a fresh database,
-/// `module:` tests get the database URL (they start what they need themselves). Test names
-/// read `sqlite::name`, `postgres::name`, or `by_url::module::sqlite::name`.
-macro_rules! on_both_databases {
+/// (`PACKBENCH_TEST_POSTGRES_URL`), on PostgreSQL, each with a hub on a fresh database. Tests
+/// that take the database URL (they start what they need themselves) use the store's
+/// `packbench_store::on_both_databases!` under `by_url`.
+macro_rules! app_on_both_databases {
     (app: $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
@@ -1149,31 +1149,9 @@ macro_rules! on_both_databases {
             )*
         }
     };
-    ($module:ident: $($name:ident),* $(,)?) => {
-        mod $module {
-            mod sqlite {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        crate::$module::$name(packbench_store::testing::sqlite_url()).await;
-                    }
-                )*
-            }
-            mod postgres {
-                $(
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                    async fn $name() {
-                        if let Some(url) = packbench_store::testing::postgres_url().await {
-                            crate::$module::$name(url).await;
-                        }
-                    }
-                )*
-            }
-        }
-    };
 }
 
-on_both_databases!(
+app_on_both_databases!(
     app:
     login_me_logout_and_tokens,
     failed_logins_are_slowed_then_locked,
@@ -1193,28 +1171,32 @@ on_both_databases!(
 );
 
 mod by_url {
-    on_both_databases!(shipping: shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label);
-    on_both_databases!(ups_sim: labels_are_bought_tracked_and_voided_through_the_ups_sim);
-    on_both_databases!(
-        shopify_sim:
-        orders_are_imported_once_per_fulfillment_order_at_our_location,
-        shipped_orders_are_reported_to_shopify_once_with_tracking,
-        webhooks_are_verified_kept_once_and_processed,
-        privacy_requests_are_answered_and_carried_out,
-        the_sims_signed_webhooks_bring_changes_without_a_sync,
-        a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole,
-        a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error,
-        expiring_tokens_are_fetched_and_renewed,
-    );
-    on_both_databases!(
-        labels_once:
-        concurrent_ships_buy_one_label,
-        a_batch_naming_an_order_twice_buys_one_label,
-        nothing_changes_the_order_while_its_label_is_bought,
-        a_client_that_goes_away_cuts_nothing,
-        a_lost_label_is_adopted_never_bought_again,
-        a_recorded_label_is_adopted,
-        a_label_bought_for_an_order_the_shop_cancelled_is_voided,
-        a_store_that_fails_mid_purchase_never_costs_a_second_label,
-    );
+    mod shipping {
+        packbench_store::on_both_databases!(crate::shipping: shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label);
+    }
+    mod ups_sim {
+        packbench_store::on_both_databases!(crate::ups_sim: labels_are_bought_tracked_and_voided_through_the_ups_sim);
+    }
+    mod shopify_sim {
+        packbench_store::on_both_databases!(crate::shopify_sim: orders_are_imported_once_per_fulfillment_order_at_our_location,
+            shipped_orders_are_reported_to_shopify_once_with_tracking,
+            webhooks_are_verified_kept_once_and_processed,
+            privacy_requests_are_answered_and_carried_out,
+            the_sims_signed_webhooks_bring_changes_without_a_sync,
+            a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole,
+            a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error,
+            expiring_tokens_are_fetched_and_renewed,
+        );
+    }
+    mod labels_once {
+        packbench_store::on_both_databases!(crate::labels_once: concurrent_ships_buy_one_label,
+            a_batch_naming_an_order_twice_buys_one_label,
+            nothing_changes_the_order_while_its_label_is_bought,
+            a_client_that_goes_away_cuts_nothing,
+            a_lost_label_is_adopted_never_bought_again,
+            a_recorded_label_is_adopted,
+            a_label_bought_for_an_order_the_shop_cancelled_is_voided,
+            a_store_that_fails_mid_purchase_never_costs_a_second_label,
+        );
+    }
 }

@@ -1,0 +1,233 @@
+//! The services called directly, without HTTP: two hubs (two `Fulfillment`s) over one real
+//! database, the real UPS client against the UPS sim on loopback, and a `ManualClock` that the
+//! test moves past a lease, a lookup lag or an idempotency key's limit instead of waiting for
+//! them. Each test runs on SQLite and, when a server is set up, on PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use packbench_core::domain::{
+    OrderId, Package, Quantity, Role, ServiceCode, TenantId, Weight, WeightUnit,
+};
+use packbench_core::model::{Actor, IdempotencyStart, Tenant};
+use packbench_core::ports::{Clock, ManualClock, NoShops, Store};
+use packbench_core::service::Operation;
+use packbench_core::workflow::PickItem;
+use packbench_core::{Error, workflow::Refusal};
+use packbench_server::{AppState, demo};
+use packbench_sim::{UpsSim, UpsSimConfig};
+use packbench_store::SqlStore;
+
+/// A hub's services over `store` on `clock`, with the real UPS client.
+fn hub(store: &Arc<dyn Store>, clock: &Arc<ManualClock>) -> AppState {
+    let carriers = Arc::new(packbench_ups::UpsAccounts::new(
+        store.clone(),
+        Duration::from_secs(5),
+    ));
+    AppState::with(store.clone(), carriers, Arc::new(NoShops), clock.clone())
+}
+
+struct Bench {
+    store: Arc<dyn Store>,
+    clock: Arc<ManualClock>,
+    a: AppState,
+    b: AppState,
+    tenant: Tenant,
+    ups: Arc<UpsSim>,
+    /// The packer, as the services see a logged-in user.
+    packer: Actor,
+}
+
+async fn bench(url: &str) -> Bench {
+    let store: Arc<dyn Store> = Arc::new(SqlStore::connect(url).await.expect("database"));
+    let clock = Arc::new(ManualClock::at(packbench_core::ports::SystemClock.now()));
+    let (a, b) = (hub(&store, &clock), hub(&store, &clock));
+    let (tenant, _) = demo::prepare(&a.fulfillment).await.expect("demo tenant");
+    let ups = UpsSim::new(UpsSimConfig::default()).expect("UPS sim");
+    demo::connect_ups_sim(&a, &tenant, &ups)
+        .await
+        .expect("UPS connected");
+    let user = a
+        .fulfillment
+        .set_user(&tenant.id, "ann", Role::Operator, "a long password")
+        .await
+        .expect("a packer");
+    let packer = Actor {
+        user_id: Some(user.id),
+        station_id: Some("bench-1".into()),
+    };
+    Bench {
+        packer,
+        store,
+        clock,
+        a,
+        b,
+        tenant,
+        ups,
+    }
+}
+
+/// An order of the demo catalogue taken to `packed` through hub A's services.
+async fn packed(bench: &Bench, i: u64) -> OrderId {
+    let f = &bench.a.fulfillment;
+    let t = &bench.tenant.id;
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(i);
+    let now = bench.clock.now();
+    let order = bench
+        .store
+        .insert_order(t, &demo::sample_order(i, now, &mut rng), now)
+        .await
+        .expect("order");
+    let id = order.id().clone();
+    let items = order
+        .lines()
+        .iter()
+        .map(|l| PickItem {
+            sku: Some(l.sku.clone()),
+            barcode: None,
+            quantity: Quantity::new(i64::from(l.quantity)).unwrap(),
+        })
+        .collect();
+    let admin = bench.packer.clone();
+    f.operate(t, &id, Operation::Assign { user: None }, &admin)
+        .await
+        .expect("assign");
+    f.operate(t, &id, Operation::Pick { items }, &admin)
+        .await
+        .expect("pick");
+    let package = Package {
+        weight: Weight::new(2.5, WeightUnit::Lb).unwrap(),
+        dimensions: None,
+        r#box: None,
+    };
+    f.operate(t, &id, Operation::Pack { package }, &admin)
+        .await
+        .expect("pack");
+    id
+}
+
+fn ship() -> Operation {
+    Operation::Ship {
+        service: ServiceCode::parse("ground").unwrap(),
+        package: None,
+    }
+}
+
+fn live_labels(ups: &UpsSim) -> usize {
+    ups.shipments().iter().filter(|s| !s.voided).count()
+}
+
+async fn operate_ship_and_void_through_the_services(url: String) {
+    let bench = bench(&url).await;
+    let id = packed(&bench, 1).await;
+    let (f, t, admin) = (&bench.a.fulfillment, &bench.tenant.id, bench.packer.clone());
+    let shipped = f.operate(t, &id, ship(), &admin).await.expect("ship");
+    let shipment = shipped.shipment.expect("a shipment");
+    assert!(shipment.tracking_number.is_some());
+    assert_eq!(live_labels(&bench.ups), 1);
+    // Hub B sees the order shipped: a second ship buys nothing.
+    let again = bench.b.fulfillment.operate(t, &id, ship(), &admin).await;
+    assert!(
+        matches!(
+            again,
+            Err(Error::Refused(Refusal::InvalidTransition { .. }))
+        ),
+        "{again:?}"
+    );
+    let voided = f
+        .operate(t, &id, Operation::Void, &admin)
+        .await
+        .expect("void");
+    assert_eq!(voided.order.status().as_str(), "packed");
+    assert_eq!(live_labels(&bench.ups), 0, "voided at UPS");
+    assert_eq!(bench.ups.shipments().len(), 1, "and only one ever bought");
+}
+
+/// Hub A stops right after reserving the order's label (held at the `reserved` step, before
+/// UPS is called). Hub B answers `label_in_progress` while the lease runs, "not confirmed
+/// yet" while UPS's lookup may still lag, then releases the reservation and ships with one
+/// label: all on a clock moved by the test, with no waiting.
+async fn an_abandoned_purchase_is_settled_as_the_clock_moves(url: String) {
+    let bench = bench(&url).await;
+    let id = packed(&bench, 2).await;
+    let t = bench.tenant.id.clone();
+    let point = format!("label::reserved::{t}");
+    fail::cfg(&point, "return(hold)").unwrap();
+    let held = {
+        let a = Arc::new(hub(&bench.store, &bench.clock));
+        let (t, id, packer) = (t.clone(), id.clone(), bench.packer.clone());
+        tokio::spawn(async move {
+            let _ = a.fulfillment.operate(&t, &id, ship(), &packer).await;
+        })
+    };
+    wait_until_reserved(&bench.store, &t, &id).await;
+    fail::remove(&point);
+
+    let b = &bench.b.fulfillment;
+    let admin = bench.packer.clone();
+    let r = b.operate(&t, &id, ship(), &admin).await;
+    assert!(
+        matches!(r, Err(Error::Refused(Refusal::LabelInProgress { .. }))),
+        "within the lease: {r:?}"
+    );
+    bench.clock.advance(chrono::Duration::minutes(3));
+    let r = b.operate(&t, &id, ship(), &admin).await;
+    let message = format!("{:?}", r.as_ref().err());
+    assert!(
+        message.contains("not confirmed yet"),
+        "past the lease, the lookup may still lag: {message}"
+    );
+    bench.clock.advance(chrono::Duration::minutes(8));
+    let shipped = b.operate(&t, &id, ship(), &admin).await.expect("ship");
+    assert!(shipped.shipment.is_some());
+    assert_eq!(live_labels(&bench.ups), 1, "one label, bought once");
+    held.abort();
+}
+
+async fn wait_until_reserved(store: &Arc<dyn Store>, t: &TenantId, id: &OrderId) {
+    for _ in 0..200 {
+        if store.orders_labeling(t).await.unwrap().contains(id) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the order was never reserved");
+}
+
+/// A request that started under a key and never finished (the hub stopped) is "in progress"
+/// for a while, then "interrupted", never run again under that key.
+async fn an_unfinished_idempotent_request_is_said_interrupted_later(url: String) {
+    let bench = bench(&url).await;
+    let f = &bench.a.fulfillment;
+    let t = &bench.tenant.id;
+    let user = bench.packer.user_id.clone().unwrap();
+    let start = || f.idempotency_start(t, "key-1", &user, "fingerprint");
+    assert_eq!(start().await.unwrap(), IdempotencyStart::Proceed);
+    assert_eq!(start().await.unwrap(), IdempotencyStart::InProgress);
+    bench.clock.advance(
+        packbench_core::model::UNFINISHED_REQUEST_INTERRUPTED_AFTER + chrono::Duration::seconds(1),
+    );
+    assert!(
+        matches!(start().await.unwrap(), IdempotencyStart::Interrupted { .. }),
+        "past the limit, the first run is taken as cut short"
+    );
+    // Another key is not affected; a finished one replays its answer.
+    assert_eq!(
+        f.idempotency_start(t, "key-2", &user, "fp").await.unwrap(),
+        IdempotencyStart::Proceed
+    );
+    f.idempotency_finish(t, "key-2", 200, b"{\"ok\":true}")
+        .await
+        .unwrap();
+    assert!(matches!(
+        f.idempotency_start(t, "key-2", &user, "fp").await.unwrap(),
+        IdempotencyStart::Replay { status: 200, .. }
+    ));
+}
+
+packbench_store::on_both_databases!(
+    crate:
+    operate_ship_and_void_through_the_services,
+    an_abandoned_purchase_is_settled_as_the_clock_moves,
+    an_unfinished_idempotent_request_is_said_interrupted_later,
+);
