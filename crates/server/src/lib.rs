@@ -7,6 +7,7 @@ pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod local;
 mod routes;
 pub mod state;
 pub mod tracking;

@@ -18,7 +18,7 @@ use packbench_core::model::Actor;
 use packbench_core::ports::{Clock, SystemClock};
 use packbench_core::service::Operation;
 use packbench_core::workflow::PickItem;
-use packbench_server::{AppState, HubOptions, demo};
+use packbench_server::{AppState, demo};
 use packbench_sim::{UpsSim, UpsSimConfig};
 use packbench_store::SqlStore;
 use serde_json::{Value, json};
@@ -106,27 +106,14 @@ async fn main() -> anyhow::Result<()> {
     let (tenant, logins) = demo::prepare(&state.fulfillment).await?;
     let sim = UpsSim::new(UpsSimConfig::default())?;
     demo::connect_ups_sim(&state, &tenant, &sim).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}/api/{}", listener.local_addr()?, tenant.slug);
-    tokio::spawn(packbench_server::serve(
-        listener,
-        state.clone(),
-        HubOptions::default(),
-        std::future::pending(),
-    ));
+    let hub = packbench_server::local::LocalHub::serve(state.clone()).await?;
+    let base = hub.api(tenant.slug.as_str());
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&json!({"username": "admin", "password": logins.admin_password}))
-        .send()
-        .await?
-        .json()
+    let login = hub
+        .login(&http, tenant.slug.as_str(), "admin", &logins.admin_password)
         .await?;
-    let token = login["data"]["token"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
-        .to_owned();
-    let admin_id = login["data"]["user"]["id"].as_str().unwrap_or_default();
+    let token = login["token"].as_str().unwrap_or_default().to_owned();
+    let admin_id = login["user"]["id"].as_str().unwrap_or_default();
     let admin = Actor {
         user_id: packbench_core::domain::UserId::parse(admin_id).ok(),
         station_id: Some("bench".into()),

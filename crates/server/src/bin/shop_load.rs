@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use packbench_core::ports::SystemClock;
-use packbench_server::{AppState, HubOptions, demo};
+use packbench_server::{AppState, demo};
 use packbench_sim::{ShopifySim, ShopifySimConfig};
 use packbench_store::SqlStore;
 use serde_json::{Value, json};
@@ -73,28 +73,12 @@ impl Hub {
             Arc::new(shops),
             Arc::new(SystemClock),
         ));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let base = format!("http://{}/api/{tenant}", listener.local_addr()?);
-        tokio::spawn(packbench_server::serve(
-            listener,
-            state,
-            HubOptions::default(),
-            std::future::pending(),
-        ));
+        let hub = packbench_server::local::LocalHub::serve(state).await?;
         let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{base}/auth/login"))
-            .json(&json!({"username": "admin", "password": password}))
-            .send()
-            .await?
-            .json()
-            .await?;
+        let login = hub.login(&http, tenant, "admin", password).await?;
         Ok(Hub {
-            token: login["data"]["token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            base,
+            token: login["token"].as_str().unwrap_or_default().to_owned(),
+            base: hub.api(tenant),
             http,
         })
     }

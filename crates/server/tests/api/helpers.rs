@@ -10,7 +10,7 @@ use chrono::Duration;
 use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
 use packbench_core::model::{Address, NewOrder, NewOrderLine, Order, Tenant};
 use packbench_core::service::LabelTiming;
-use packbench_server::{AppState, HubOptions, auth};
+use packbench_server::{AppState, auth};
 use packbench_store::SqlStore;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -325,14 +325,8 @@ async fn hub(
         Arc::new(packbench_core::ports::SystemClock),
     );
     state.fulfillment = state.fulfillment.with_label_timing(timing);
-    let state = Arc::new(state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(packbench_server::serve(
-        listener,
-        state.clone(),
-        HubOptions::default(),
-        std::future::pending(),
-    ));
-    (base, state)
+    let hub = packbench_server::local::LocalHub::serve(Arc::new(state))
+        .await
+        .unwrap();
+    (hub.url, hub.state)
 }
