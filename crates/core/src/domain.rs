@@ -40,9 +40,8 @@ fn random_suffix(len: usize) -> String {
 /// year 5188), then 7 random ones (36^7 ≈ 78 billion per millisecond). Ids made later sort
 /// later, so the rows the bench is working on now — orders imported and claimed together,
 /// their lines and events — sit next to each other in every index keyed by id rather than
-/// one page apart per operation (fewer pages per commit and per checkpoint; at 100,000
-/// orders under 8 clients on SQLite: 1,755 operations/s, p99 5.1 ms, against 1,510 and
-/// 6.0 ms with random ids).
+/// one page apart per operation: fewer pages per commit and per checkpoint (BENCHMARKS.md,
+/// "Design figures kept out of the code").
 // Ids carry the wall time they were made at, whatever clock a test runs the bench on.
 #[allow(clippy::disallowed_methods)]
 fn time_ordered_suffix() -> String {

@@ -10,26 +10,19 @@ use std::time::Duration;
 ///   a pass is small: the slow part, the log's fsync (every frame written since the last
 ///   checkpoint: ~14 pages an operation, ~110 MB in two seconds at 2,000 operations a second),
 ///   the copy, and the database file's fsync;
-/// - then on the work thread's connection (`crate::fast::sqlite_work`) while holding the write gate, so
-///   nothing appends meanwhile: only the last few frames are left (1-4 ms), the checkpoint
-///   has copied every frame, and the next write starts the log over from its beginning. The
-///   log's file is rewritten in place, not grown, and keeps the size of the biggest log.
+/// - then on the work thread's connection (`crate::fast::sqlite_work`) while holding the
+///   write gate, so nothing appends meanwhile: only the last few frames are left (1-4 ms),
+///   the checkpoint has copied every frame, and the next write starts the log over from its
+///   beginning. The log's file is rewritten in place, not grown.
 ///
-/// Measured in the load test with operations at 2,000 a second on a schedule: in one pass
-/// under the gate, the work thread and every writer waited 40-60 ms every two seconds, and
-/// cutting the log's file back each time (the rule before: past 64 MB) made it ~100 ms (op
-/// p99 ~110 ms; 8 clients sending as fast as answered hid it: only their 8 operations
-/// waited). Both passes and no cutting back: p99 2-4 ms. On a pool connection alone, beside
-/// the writers, the log could never start over and grew. Done inside a commit (SQLite's
-/// default), the same work would stall one random writer. Stops with the store.
+/// One pass under the gate, a pass beside the writers alone, or a checkpoint inside a commit
+/// each held up writers or let the log grow (the figures: BENCHMARKS.md, "Design figures
+/// kept out of the code"). Stops with the store.
 pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Size of the log's file past which it is truncated, should a reader have kept the log from
-/// starting over for long (it then grows). A log that starts over is rewritten in place and
-/// its file keeps the size of the biggest log since: up to ~250 MB between two checkpoints
-/// under the load test's heaviest load (8,000 operations a second, ~4 pages each). Truncating
-/// a file that size under the gate took ~50 ms, and every write after it allocated its
-/// blocks again.
+/// starting over for long (it then grows). Below it the file is kept, since truncating it
+/// under the gate stalls writers and every write after it allocates its blocks again.
 const WAL_TRUNCATE_BYTES: u64 = 1 << 30;
 
 /// `pragma wal_checkpoint(passive)`: (pages in the log, pages copied).
