@@ -1,14 +1,18 @@
-//! Work on many orders at once: batch ship with per-order results and progress, and the combined pick list.
+//! Work on many orders at once: batch ship with per-order results and progress, and the combined
+//! pick list.
 
-use super::Fulfillment;
-use super::orders::locate;
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
 use crate::domain::{OrderId, ServiceCode, ShipmentId, TenantId, natural_cmp};
 use crate::error::{Error, Result};
 use crate::model::{Actor, OrderFilter};
 use crate::ports::LiveEvent;
 use crate::workflow::OrderStatus;
-use serde::Serialize;
-use std::collections::BTreeMap;
+
+use super::Fulfillment;
+use super::orders::locate;
 
 /// One order's outcome in a batch.
 #[derive(Debug, Clone, PartialEq, Serialize)]

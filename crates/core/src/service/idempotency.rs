@@ -2,10 +2,11 @@
 //! double click) gets that answer again instead of acting twice. The caller fingerprints the
 //! request; a key reused for another request, or by another user, is not a replay.
 
-use super::Fulfillment;
 use crate::domain::{TenantId, UserId};
 use crate::error::Result;
 use crate::model::IdempotencyStart;
+
+use super::Fulfillment;
 
 impl Fulfillment {
     /// Starts a request under `key`, or says why it may not run (a replay, still running,

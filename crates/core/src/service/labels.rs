@@ -1,10 +1,12 @@
-//! Shipments and their labels: lists, the label in each format (kept, or converted from the original), and voids.
+//! Shipments and their labels: lists, the label in each format (kept, or converted from the
+//! original), and voids.
 
-use super::{Fulfillment, OperationOutcome};
 use crate::domain::{ShipmentId, TenantId};
 use crate::error::{Error, Result};
 use crate::model::{Actor, Order, Page, Shipment, ShipmentFilter, ShipmentStatus, StockMove};
 use crate::workflow::{self, Action, Refusal};
+
+use super::{Fulfillment, OperationOutcome};
 
 impl Fulfillment {
     pub(super) async fn void(

@@ -1,6 +1,8 @@
-//! Orders at the bench: lists and details (with where each line is picked from), the operations a packer asks for through the workflow, taking the next order, reviews and holds.
+//! Orders at the bench: lists and details (with where each line is picked from), the operations a
+//! packer asks for through the workflow, taking the next order, reviews and holds.
 
-use super::Fulfillment;
+use serde::Serialize;
+
 use crate::domain::{Location, OrderId, Package, ServiceCode, Sku, TenantId, UserId, natural_cmp};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -8,7 +10,8 @@ use crate::model::{
 };
 use crate::ports::{LiveEvent, OrderToWork};
 use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
-use serde::Serialize;
+
+use super::Fulfillment;
 
 /// An operation a client asks for on one order (`POST .../orders/{id}/operations`).
 #[derive(Debug, Clone, PartialEq)]

@@ -1,11 +1,14 @@
-//! A tenant's settings (cached briefly), each station's device settings, and what the carrier account offers (rates, address checks).
+//! A tenant's settings (cached briefly), each station's device settings, and what the carrier
+//! account offers (rates, address checks).
 
-use super::{Fulfillment, SETTINGS_FRESH_FOR};
+use serde_json::{Value, json};
+
 use crate::domain::{Package, TenantId};
 use crate::error::{Error, Result};
 use crate::ports::{AddressCheck, Rate};
 use crate::settings::Settings;
-use serde_json::{Value, json};
+
+use super::{Fulfillment, SETTINGS_FRESH_FOR};
 
 impl Fulfillment {
     pub async fn settings(&self, tenant: &TenantId) -> Result<Settings> {

@@ -1,14 +1,18 @@
-//! Keeping the bench and the shop in step: imports (pages or a bulk export, through the `Shop` port), the shop's edits and cancellations, webhooks kept and processed, and shipped orders reported back.
+//! Keeping the bench and the shop in step: imports (pages or a bulk export, through the `Shop`
+//! port), the shop's edits and cancellations, webhooks kept and processed, and shipped orders
+//! reported back.
 
-use super::Fulfillment;
-use super::privacy::privacy_request;
+use serde::Serialize;
+use serde_json::json;
+
 use crate::domain::{OrderId, ShipmentId, TenantId};
 use crate::error::{Error, Result};
 use crate::model::{Actor, Order, Shipment, Timestamp};
 use crate::ports::{LiveEvent, PushStatus};
 use crate::workflow::{Action, OrderStatus, Refusal};
-use serde::Serialize;
-use serde_json::json;
+
+use super::Fulfillment;
+use super::privacy::privacy_request;
 
 /// What an import from the shop did.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

@@ -1,11 +1,13 @@
-//! Stock by shelf location: levels, counts and adjustments, their history, and what an order takes when it ships.
+//! Stock by shelf location: levels, counts and adjustments, their history, and what an order takes
+//! when it ships.
 
-use super::Fulfillment;
 use crate::domain::{Location, Sku, TenantId, natural_cmp};
 use crate::error::Result;
 use crate::model::{Actor, Order, StockChange, StockEvent, StockLevel, StockMove};
 use crate::ports::LiveEvent;
 use crate::workflow::Refusal;
+
+use super::Fulfillment;
 
 impl Fulfillment {
     /// What shipping takes from stock: each line from its locations in natural order; what no

@@ -1,11 +1,13 @@
-//! Following parcels to delivery: a shipment's tracking refreshed from the carrier, and the shipments still on their way.
+//! Following parcels to delivery: a shipment's tracking refreshed from the carrier, and the
+//! shipments still on their way.
 
-use super::Fulfillment;
 use crate::domain::{ShipmentId, TenantId};
 use crate::error::{Error, Result};
 use crate::model::{Actor, Shipment, ShipmentFilter, ShipmentStatus};
 use crate::ports::{LiveEvent, TrackingEvent, TrackingKind};
 use crate::workflow::{Action, OrderStatus, Refusal};
+
+use super::Fulfillment;
 
 /// What a tracking refresh found.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,5 @@
-//! Work queued for a task that does it in groups (PostgreSQL's `pg_group_commit` and `pg_group_claim`).
+//! Work queued for a task that does it in groups (PostgreSQL's `pg_group_commit` and
+//! `pg_group_claim`).
 //!
 //! Callers ask and wait for their answer; the task forms a group when the one before is done,
 //! so a group takes everything that arrived meanwhile (what may join is the work's own rule),

@@ -1,4 +1,5 @@
-//! A transition and a claim as the hot paths write them (`sqlite_work` on SQLite, `pg_group_commit` and
+//! A transition and a claim as the hot paths write them (`sqlite_work` on SQLite, `pg_group_commit`
+//! and
 //! `pg_group_claim` on PostgreSQL).
 
 use packbench_core::domain::TenantId;

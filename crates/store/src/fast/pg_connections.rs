@@ -6,7 +6,8 @@
 //! the pick/pack load those pings were ~15 % of the hub's CPU and woke a server process each
 //! time. These connections are sqlx's PostgreSQL driver itself rather than its `Any` layer,
 //! which copied every row and its column names into `AnyRow`s (allocations that were a
-//! fifth of the hub's CPU). deadpool hands a connection out and takes it back as is; a statement that fails
+//! fifth of the hub's CPU). deadpool hands a connection out and takes it back as is; a statement
+//! that fails
 //! drops its connection instead (it may be broken), and the next use opens a new one.
 
 use deadpool::managed::{self, Metrics, Object, RecycleResult};

@@ -2,12 +2,14 @@
 //!
 //! A claim was a statement of its own (~0.3 ms of the server's time, ~40 % of it under the
 //! pick/pack load: BENCHMARKS.md, session 8), most of it the statement around the work, as
-//! transitions' were before `pg_group_commit`. So claims queue here: a claimer task takes every claim
+//! transitions' were before `pg_group_commit`. So claims queue here: a claimer task takes every
+//! claim
 //! of one tenant waiting by then and hands them the tenant's oldest claimable orders with one
 //! statement ([`CLAIM_GROUP`]) on a connection of its own, the first claim waiting the oldest
 //! order. Orders are still taken as one claim took them: row locks skipping the orders other
 //! claimers (another hub) hold, so no order goes to two, and the walk starts at the tenant's
-//! claim floor (see `pg_claim_floor`). When the queue holds fewer orders than the group has claims, the
+//! claim floor (see `pg_claim_floor`). When the queue holds fewer orders than the group has claims,
+//! the
 //! last claims get none. If the statement fails, nothing of it was written and each claim is
 //! tried again alone, so one bad claim fails only itself.
 

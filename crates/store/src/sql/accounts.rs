@@ -1,12 +1,14 @@
 //! Tenants, users and sessions.
 
-use super::SqlStore;
-use crate::rows::{self, db, int, ms, opt_int, opt_text, text};
 use async_trait::async_trait;
 use packbench_core::domain::{Role, TenantId, TenantSlug, UserId};
 use packbench_core::model::{Tenant, Timestamp, User};
 use packbench_core::ports::AccountStore;
 use packbench_core::ports::{LoginFailures, Session, StoreError, StoreResult};
+
+use crate::rows::{self, db, int, ms, opt_int, opt_text, text};
+
+use super::SqlStore;
 
 #[async_trait]
 impl AccountStore for SqlStore {

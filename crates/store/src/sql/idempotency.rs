@@ -1,13 +1,15 @@
 //! Idempotency keys.
 
-use super::SqlStore;
-use crate::rows::{self, db, ms, opt_int, text};
 use async_trait::async_trait;
 use packbench_core::domain::{TenantId, UserId};
 use packbench_core::model::{IdempotencyStart, Timestamp, UNFINISHED_REQUEST_INTERRUPTED_AFTER};
 use packbench_core::ports::IdempotencyStore;
 use packbench_core::ports::StoreResult;
 use sqlx::Row;
+
+use crate::rows::{self, db, ms, opt_int, text};
+
+use super::SqlStore;
 
 #[async_trait]
 impl IdempotencyStore for SqlStore {

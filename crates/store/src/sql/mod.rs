@@ -15,7 +15,6 @@ mod shop_sync;
 mod stock;
 mod write;
 
-use checkpoint::Checkpointer;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,6 +25,8 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor, Row};
 
 use crate::rows::{self, db, ms, opt_text, text};
+
+use checkpoint::Checkpointer;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,8 @@
-//! Orders: imports (multi-row inserts), lists, transitions with their version check, label reservations, claims, reviews, clearing.
+//! Orders: imports (multi-row inserts), lists, transitions with their version check, label
+//! reservations, claims, reviews, clearing.
 
-use super::{AlsoWritten, Args, ORDER_BY_ID, ORDER_TO_WORK, SqlStore};
-use crate::rows::{self, db, int, ms, opt_text, text, to_json};
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use packbench_core::domain::{OrderId, TenantId, UserId};
 use packbench_core::model::{
@@ -11,7 +12,10 @@ use packbench_core::model::{
 use packbench_core::ports::OrderStore;
 use packbench_core::ports::{OrderToWork, StoreError, StoreResult};
 use packbench_core::workflow::{OrderStatus, Transition};
-use std::collections::HashMap;
+
+use crate::rows::{self, db, int, ms, opt_text, text, to_json};
+
+use super::{AlsoWritten, Args, ORDER_BY_ID, ORDER_TO_WORK, SqlStore};
 
 #[async_trait]
 impl OrderStore for SqlStore {

@@ -1,12 +1,14 @@
 //! Privacy requests and redaction.
 
-use super::{Args, SqlStore};
-use crate::rows::{self, db, int, ms, opt_int, opt_text, text, ts};
 use async_trait::async_trait;
 use packbench_core::domain::{OrderId, TenantId};
 use packbench_core::model::{Actor, PrivacyKind, PrivacyRequest, REDACTED, Timestamp};
 use packbench_core::ports::PrivacyStore;
 use packbench_core::ports::StoreResult;
+
+use crate::rows::{self, db, int, ms, opt_int, opt_text, text, ts};
+
+use super::{Args, SqlStore};
 
 #[async_trait]
 impl PrivacyStore for SqlStore {

@@ -1,11 +1,12 @@
 //! Tenant and device settings.
 
-use super::SqlStore;
 use async_trait::async_trait;
 use packbench_core::domain::TenantId;
 use packbench_core::model::Timestamp;
 use packbench_core::ports::SettingsStore;
 use packbench_core::ports::StoreResult;
+
+use super::SqlStore;
 
 #[async_trait]
 impl SettingsStore for SqlStore {

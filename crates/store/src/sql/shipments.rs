@@ -1,7 +1,5 @@
 //! Shipments, their label files and their tracking events.
 
-use super::{Args, SHIPMENT_COLUMNS, SqlStore};
-use crate::rows::{self, db, ms, opt_text, text, to_json};
 use async_trait::async_trait;
 use packbench_core::domain::{ShipmentId, TenantId};
 use packbench_core::model::{LabelFormat, Page, Shipment, ShipmentFilter};
@@ -9,6 +7,10 @@ use packbench_core::ports::ShipmentStore;
 use packbench_core::ports::{StoreError, StoreResult, TrackingEvent, TrackingKind};
 use sqlx::Row;
 use sqlx::any::AnyRow;
+
+use crate::rows::{self, db, ms, opt_text, text, to_json};
+
+use super::{Args, SHIPMENT_COLUMNS, SqlStore};
 
 #[async_trait]
 impl ShipmentStore for SqlStore {

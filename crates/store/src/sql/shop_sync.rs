@@ -1,13 +1,15 @@
 //! The shop side: push state, the webhook inbox, the import watermark.
 
-use super::SqlStore;
-use crate::rows::{self, db, ms, opt_text, text};
 use async_trait::async_trait;
 use packbench_core::domain::{OrderId, TenantId};
 use packbench_core::model::Timestamp;
 use packbench_core::ports::ShopSyncStore;
 use packbench_core::ports::{PushState, PushStatus, StoreError, StoreResult};
 use sqlx::Row;
+
+use crate::rows::{self, db, ms, opt_text, text};
+
+use super::SqlStore;
 
 #[async_trait]
 impl ShopSyncStore for SqlStore {

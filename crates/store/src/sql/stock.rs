@@ -1,13 +1,15 @@
 //! Stock by location, changes and their events.
 
-use super::write::allocate;
-use super::{Args, SqlStore};
-use crate::rows::{self, db, int, text};
 use async_trait::async_trait;
 use packbench_core::domain::{Location, ShipmentId, Sku, TenantId};
 use packbench_core::model::{Actor, StockChange, StockEvent, StockLevel, StockMove, Timestamp};
 use packbench_core::ports::StockStore;
 use packbench_core::ports::StoreResult;
+
+use crate::rows::{self, db, int, text};
+
+use super::write::allocate;
+use super::{Args, SqlStore};
 
 #[async_trait]
 impl StockStore for SqlStore {

@@ -2,14 +2,17 @@
 //! written beside it, a shipment, a claim, stock moves and their events, order lines, and
 //! what open orders allocate of stock.
 
-use super::{AlsoWritten, Args, SHIPMENT_COLUMNS, SqlStore};
-use crate::rows::{db, int, ms, text, to_json};
+use std::collections::HashMap;
+
 use packbench_core::domain::{Location, OrderId, ShipmentId, Sku, TenantId, UserId};
 use packbench_core::model::{Actor, Order, Shipment, StockChange, StockLevel, Timestamp};
 use packbench_core::ports::{OrderToWork, StoreError, StoreResult};
 use packbench_core::workflow::Transition;
 use sqlx::{Any, Transaction};
-use std::collections::HashMap;
+
+use crate::rows::{db, int, ms, text, to_json};
+
+use super::{AlsoWritten, Args, SHIPMENT_COLUMNS, SqlStore};
 
 impl SqlStore {
     pub(super) async fn insert_shipment_in(
