@@ -22,18 +22,38 @@ macro_rules! operation {
             document: include_str!(concat!("../graphql/", $file)),
         }
     };
+    // An operation followed by the fragments it spreads (GraphQL refuses unused ones).
+    ($name:literal, $file:literal, $($fragment:literal),+) => {
+        Operation {
+            name: $name,
+            document: concat!(
+                include_str!(concat!("../graphql/", $file)),
+                $(include_str!(concat!("../graphql/", $fragment))),+
+            ),
+        }
+    };
 }
 
 /// A page of orders for an incremental import, each with its first fulfillment orders and
 /// their first line items (sizes are variables, so the client can cost and fit the page).
-pub const ORDERS_FOR_BENCH: Operation = operation!("OrdersForBench", "orders_for_bench.graphql");
+pub const ORDERS_FOR_BENCH: Operation = operation!(
+    "OrdersForBench",
+    "orders_for_bench.graphql",
+    "bench_fulfillment_order.graphql",
+    "bench_line_item.graphql"
+);
 /// An order's further fulfillment orders.
-pub const ORDER_FULFILLMENT_ORDERS: Operation =
-    operation!("OrderFulfillmentOrders", "order_fulfillment_orders.graphql");
+pub const ORDER_FULFILLMENT_ORDERS: Operation = operation!(
+    "OrderFulfillmentOrders",
+    "order_fulfillment_orders.graphql",
+    "bench_fulfillment_order.graphql",
+    "bench_line_item.graphql"
+);
 /// A fulfillment order's further line items.
 pub const FULFILLMENT_ORDER_LINE_ITEMS: Operation = operation!(
     "FulfillmentOrderLineItems",
-    "fulfillment_order_line_items.graphql"
+    "fulfillment_order_line_items.graphql",
+    "bench_line_item.graphql"
 );
 pub const ORDERS_COUNT: Operation = operation!("OrdersCount", "orders_count.graphql");
 pub const BULK_ORDERS_RUN: Operation = operation!("BulkOrdersRun", "bulk_orders_run.graphql");

@@ -279,3 +279,24 @@ async fn a_store_with_a_small_bucket_gets_smaller_pages() {
     }
     assert_eq!(n, 30);
 }
+
+#[tokio::test]
+async fn the_sim_refuses_a_fragment_that_is_never_spread_as_graphql_does() {
+    let sim = ShopifySim::new(ShopifySimConfig::default());
+    let (_, url) = served(&sim, Patience::default()).await;
+    let answer: Value = reqwest::Client::new()
+        .post(url)
+        .header("X-Shopify-Access-Token", sim.config().access_token)
+        .json(&json!({"query": "query { orders(first: 1) { nodes { id } } } fragment F on Order { id }"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["errors"][0]["extensions"]["code"], "useAndDefineFragment",
+        "{answer}"
+    );
+    assert!(answer["data"].is_null());
+}

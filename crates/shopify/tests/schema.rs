@@ -6,8 +6,111 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use graphql_parser::query::{Definition, OperationDefinition, Selection, SelectionSet};
+use graphql_parser::query::{
+    Definition, Document, FragmentDefinition, InlineFragment, OperationDefinition, Selection,
+    SelectionSet,
+};
 use serde_json::Value;
+
+/// The document with each fragment spread replaced by the fragment's selections (an inline
+/// fragment on its type), once every fragment is checked to be used: GraphQL refuses a
+/// document with an unused fragment, so appending one too many would fail at Shopify.
+fn inlined(source: &str) -> (Document<'static, String>, Vec<String>) {
+    let doc = graphql_parser::parse_query::<String>(source)
+        .unwrap()
+        .into_static();
+    let fragments: HashMap<String, FragmentDefinition<'static, String>> = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Fragment(f) => Some((f.name.clone(), f.clone())),
+            _ => None,
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for name in fragments.keys() {
+        if !source.contains(&format!("...{name}")) {
+            errors.push(format!("fragment {name} is never used"));
+        }
+    }
+    fn expand(
+        set: &SelectionSet<'static, String>,
+        fragments: &HashMap<String, FragmentDefinition<'static, String>>,
+        errors: &mut Vec<String>,
+    ) -> SelectionSet<'static, String> {
+        let items = set
+            .items
+            .iter()
+            .map(|sel| match sel {
+                Selection::Field(f) => {
+                    let mut f = f.clone();
+                    f.selection_set = expand(&f.selection_set, fragments, errors);
+                    Selection::Field(f)
+                }
+                Selection::InlineFragment(i) => {
+                    let mut i = i.clone();
+                    i.selection_set = expand(&i.selection_set, fragments, errors);
+                    Selection::InlineFragment(i)
+                }
+                Selection::FragmentSpread(s) => match fragments.get(&s.fragment_name) {
+                    Some(f) => Selection::InlineFragment(InlineFragment {
+                        position: s.position,
+                        type_condition: Some(f.type_condition.clone()),
+                        directives: Vec::new(),
+                        selection_set: expand(&f.selection_set, fragments, errors),
+                    }),
+                    None => {
+                        errors.push(format!("fragment {} is not defined", s.fragment_name));
+                        sel.clone()
+                    }
+                },
+            })
+            .collect();
+        SelectionSet {
+            span: set.span,
+            items,
+        }
+    }
+    let definitions = doc
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::Operation(OperationDefinition::Query(q)) => {
+                let mut q = q.clone();
+                q.selection_set = expand(&q.selection_set, &fragments, &mut errors);
+                Some(Definition::Operation(OperationDefinition::Query(q)))
+            }
+            Definition::Operation(OperationDefinition::Mutation(m)) => {
+                let mut m = m.clone();
+                m.selection_set = expand(&m.selection_set, &fragments, &mut errors);
+                Some(Definition::Operation(OperationDefinition::Mutation(m)))
+            }
+            Definition::Operation(OperationDefinition::SelectionSet(s)) => {
+                Some(Definition::Operation(OperationDefinition::SelectionSet(
+                    expand(s, &fragments, &mut errors),
+                )))
+            }
+            Definition::Fragment(_) => None,
+            other => Some(other.clone()),
+        })
+        .collect();
+    (Document { definitions }, errors)
+}
+
+/// A selection set's fields, through inline fragments.
+fn fields_of<'a>(
+    set: &'a SelectionSet<'static, String>,
+) -> Vec<&'a graphql_parser::query::Field<'static, String>> {
+    let mut out = Vec::new();
+    for sel in &set.items {
+        match sel {
+            Selection::Field(f) => out.push(f),
+            Selection::InlineFragment(i) => out.extend(fields_of(&i.selection_set)),
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+    out
+}
 
 struct Schema {
     types: HashMap<String, Value>,
@@ -119,8 +222,7 @@ fn check(
 
 fn errors_of(source: &str) -> Vec<String> {
     let schema = schema();
-    let doc = graphql_parser::parse_query::<String>(source).unwrap();
-    let mut errors = Vec::new();
+    let (doc, mut errors) = inlined(source);
     for def in &doc.definitions {
         match def {
             Definition::Operation(OperationDefinition::Query(q)) => check(
@@ -159,6 +261,25 @@ fn every_operation_the_client_sends_matches_the_pinned_schema() {
 }
 
 #[test]
+fn a_fragment_is_checked_where_it_is_spread_and_an_unused_one_is_caught() {
+    let errors = errors_of(
+        "query { orders(first: 1) { nodes { ...O } } } fragment O on Order { id nmae } fragment P on Order { id }",
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("Order has no field `nmae`")),
+        "{errors:?}"
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("fragment P is never used")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn a_misspelled_field_or_argument_is_caught() {
     let errors = errors_of("query { orders(first: 1, bogus: 2) { nodes { id nmae } } }");
     assert!(
@@ -177,7 +298,7 @@ fn a_misspelled_field_or_argument_is_caught() {
 fn check_answer(
     schema: &Schema,
     type_name: &str,
-    set: &SelectionSet<'_, String>,
+    set: &SelectionSet<'static, String>,
     value: &Value,
     at: &str,
     errors: &mut Vec<String>,
@@ -188,8 +309,7 @@ fn check_answer(
     };
     let t = &schema.types[type_name];
     let mut selected = Vec::new();
-    for sel in &set.items {
-        let Selection::Field(f) = sel else { continue };
+    for f in fields_of(set) {
         let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
         selected.push(key.clone());
         let Some(field) = t["fields"]
@@ -221,7 +341,7 @@ fn check_answer(
 fn check_typed(
     schema: &Schema,
     t: &Value,
-    set: &SelectionSet<'_, String>,
+    set: &SelectionSet<'static, String>,
     v: &Value,
     at: &str,
     errors: &mut Vec<String>,
@@ -279,8 +399,8 @@ fn check_typed(
     }
 }
 
-fn root_selection(source: &str) -> (bool, SelectionSet<'_, String>) {
-    let doc = graphql_parser::parse_query::<String>(source).unwrap();
+fn root_selection(source: &str) -> (bool, SelectionSet<'static, String>) {
+    let (doc, _) = inlined(source);
     match doc.definitions.into_iter().next().unwrap() {
         Definition::Operation(OperationDefinition::Query(q)) => (false, q.selection_set),
         Definition::Operation(OperationDefinition::Mutation(m)) => (true, m.selection_set),

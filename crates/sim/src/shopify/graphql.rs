@@ -133,6 +133,16 @@ pub(super) async fn graphql(
             _ => None,
         })
         .collect();
+    // GraphQL refuses a document with a fragment it never spreads.
+    if let Some(unused) = fragments
+        .keys()
+        .find(|name| !req.query.contains(&format!("...{name}")))
+    {
+        return refused(
+            &format!("Fragment {unused} was defined, but not used"),
+            "useAndDefineFragment",
+        );
+    }
     let operation = doc.definitions.iter().find_map(|d| match d {
         Definition::Operation(op) => {
             let name = match op {
