@@ -23,6 +23,20 @@ async fn served(sim: &std::sync::Arc<ShopifySim>, patience: Patience) -> (Shopif
     (client, format!("{base}/graphql.json"))
 }
 
+/// A GraphQL request sent to the sim by hand (not through the client), and its answer.
+async fn by_hand(sim: &ShopifySim, url: &str, body: Value) -> Value {
+    reqwest::Client::new()
+        .post(url)
+        .header("X-Shopify-Access-Token", sim.config().access_token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn client_for(sim: &std::sync::Arc<ShopifySim>, patience: Patience) -> ShopifyClient {
     served(sim, patience).await.0
 }
@@ -42,16 +56,12 @@ async fn a_query_over_the_cap_is_refused_by_the_sim_and_never_sent_by_the_client
     let sim = ShopifySim::new(ShopifySimConfig::default());
     let (client, url) = served(&sim, Patience::default()).await;
     // Sent by hand, the sim refuses it as Shopify does, before running it.
-    let answer: Value = reqwest::Client::new()
-        .post(url)
-        .header("X-Shopify-Access-Token", sim.config().access_token)
-        .json(&json!({"query": OLD_IMPORT.document, "variables": {"first": 250}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = by_hand(
+        &sim,
+        &url,
+        json!({"query": OLD_IMPORT.document, "variables": {"first": 250}}),
+    )
+    .await;
     assert_eq!(
         answer["errors"][0]["extensions"]["code"], "MAX_COST_EXCEEDED",
         "{answer}"
@@ -284,16 +294,12 @@ async fn a_store_with_a_small_bucket_gets_smaller_pages() {
 async fn the_sim_refuses_a_fragment_that_is_never_spread_as_graphql_does() {
     let sim = ShopifySim::new(ShopifySimConfig::default());
     let (_, url) = served(&sim, Patience::default()).await;
-    let answer: Value = reqwest::Client::new()
-        .post(url)
-        .header("X-Shopify-Access-Token", sim.config().access_token)
-        .json(&json!({"query": "query { orders(first: 1) { nodes { id } } } fragment F on Order { id }"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = by_hand(
+        &sim,
+        &url,
+        json!({"query": "query { orders(first: 1) { nodes { id } } } fragment F on Order { id }"}),
+    )
+    .await;
     assert_eq!(
         answer["errors"][0]["extensions"]["code"], "useAndDefineFragment",
         "{answer}"
