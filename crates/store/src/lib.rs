@@ -22,11 +22,12 @@
 //!   a claim (`fast::pg_group_claim`, one statement for every claim of a tenant waiting).
 
 mod fast;
+mod gate;
 mod rows;
 mod sql;
 pub mod testing;
 
-pub use sql::{Backend, SqlStore};
+pub use sql::{Backend, Paths, SqlStore};
 
 use sqlx::migrate::Migrator;
 

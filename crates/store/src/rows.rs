@@ -69,16 +69,16 @@ sqlx_cols!(AnyRow, sqlx::postgres::PgRow);
 
 impl Cols for rusqlite::Row<'_> {
     fn text(&self, col: &str) -> Result<String, StoreError> {
-        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
+        self.get(col).map_err(sqlite_err)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
+        self.get(col).map_err(sqlite_err)
     }
     fn int(&self, col: &str) -> Result<i64, StoreError> {
-        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
+        self.get(col).map_err(sqlite_err)
     }
     fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        self.get(col).map_err(crate::fast::sqlite_work::sqlite_err)
+        self.get(col).map_err(sqlite_err)
     }
 }
 
@@ -295,3 +295,44 @@ pub(crate) fn sku(raw: &str) -> Result<Sku, StoreError> {
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "null".into())
 }
+
+/// A broken constraint's message: the store answers those as conflicts.
+pub(crate) fn constraint(e: &rusqlite::Error) -> Option<String> {
+    match e {
+        rusqlite::Error::SqliteFailure(f, m)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Some(m.clone().unwrap_or_default())
+        }
+        _ => None,
+    }
+}
+
+pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
+    match constraint(&e) {
+        Some(m) => StoreError::Conflict(m),
+        None => StoreError::Backend(Box::new(e)),
+    }
+}
+
+pub(crate) const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.labeling, o.created_at, o.updated_at";
+/// One order and its lines in one query (the order's columns repeat on each line).
+pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
+         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
+         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
+    )
+});
+/// Whether line `l`'s SKU has any stock recorded, as `stocked` (1 or 0).
+pub(crate) const STOCKED: &str = "cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
+             then 1 else 0 end as bigint) as stocked";
+/// `ORDER_BY_ID`, and for each line whether its SKU has any stock recorded (`stocked`, 1 or
+/// 0): what an operation starts from, in one read.
+pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
+         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
+         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
+    )
+});

@@ -1,5 +1,6 @@
-//! One behaviour suite for the Store port, run on SQLite and on a real PostgreSQL server.
-//! Each behaviour is a generic async fn; the macro at the bottom makes a test of it per database.
+//! One behaviour suite for the Store port, run on SQLite and on a real PostgreSQL server,
+//! each through the store's fast path and its plain reference path. Each behaviour is an
+//! async fn; `on_both_databases_and_paths!` makes a test of it per database and path.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -604,7 +605,7 @@ async fn the_queue_never_loses_an_order_that_becomes_claimable_late(store: SqlSt
         let floor: i64 =
             sqlx::query_scalar("select created_at from claim_floor where tenant_id = $1")
                 .bind(t.id.as_str())
-                .fetch_one(store.pool())
+                .fetch_one(store.pool_for_tools())
                 .await
                 .unwrap();
         assert_eq!(floor, at(110).timestamp_millis());
@@ -1050,32 +1051,48 @@ async fn settings_and_device_settings_round_trip(store: SqlStore) {
     assert_eq!(store.device_settings(&t.id, "bench-2").await.unwrap(), None);
 }
 
-macro_rules! on_both_databases {
+/// Each behaviour on both databases, and on each on both of the store's paths: the fast
+/// one a hub runs, and the plain one (a transaction per operation, nothing kept in memory)
+/// it is held to. Tests read `sqlite::fast::name`, `postgres::plain::name`...
+macro_rules! on_both_databases_and_paths {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let store = packbench_store::SqlStore::connect(&packbench_store::testing::sqlite_url()).await.unwrap();
-                    super::$name(store).await;
-                }
-            )*
+            on_both_databases_and_paths!(@paths sqlite $($name),*);
         }
         mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    if let Some(url) = packbench_store::testing::postgres_url().await {
-                        let store = packbench_store::SqlStore::connect(&url).await.unwrap();
-                        super::$name(store).await;
-                    }
-                }
-            )*
+            on_both_databases_and_paths!(@paths postgres $($name),*);
         }
     };
+    (@paths $db:ident $($name:ident),*) => {
+        mod fast {
+            on_both_databases_and_paths!(@tests $db Fast $($name),*);
+        }
+        mod plain {
+            on_both_databases_and_paths!(@tests $db Plain $($name),*);
+        }
+    };
+    (@tests $db:ident $paths:ident $($name:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                if let Some(url) = on_both_databases_and_paths!(@url $db) {
+                    let store = packbench_store::SqlStore::connect_with(
+                        &url,
+                        packbench_store::Paths::$paths,
+                    )
+                    .await
+                    .unwrap();
+                    assert_eq!(store.paths(), packbench_store::Paths::$paths);
+                    super::super::$name(store).await;
+                }
+            }
+        )*
+    };
+    (@url sqlite) => { Some(packbench_store::testing::sqlite_url()) };
+    (@url postgres) => { packbench_store::testing::postgres_url().await };
 }
 
-on_both_databases!(
+on_both_databases_and_paths!(
     users_sessions_and_tenants_are_kept_apart,
     orders_list_with_filters_and_cursor_pagination,
     transitions_append_events_and_exactly_one_of_two_racing_operators_wins,
@@ -1305,7 +1322,7 @@ async fn postgres_hot_path_recovers_when_the_server_drops_its_connections() {
         "select pg_terminate_backend(pid) from pg_stat_activity
          where datname = current_database() and pid <> pg_backend_pid()",
     )
-    .execute(store.pool())
+    .execute(store.pool_for_tools())
     .await
     .unwrap();
     // The first use may meet the dropped connection; after that, a new one.

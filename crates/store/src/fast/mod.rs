@@ -5,7 +5,8 @@
 //!   starts from memory; the version check in every transition keeps it honest).
 //! - `hot_writes`: a transition and a claim as the hot paths write them.
 //! - SQLite: `sqlite_work`, one connection on a thread of its own, whole units of work handed
-//!   to it and the writes of everyone waiting committed together.
+//!   to it and the writes of everyone waiting committed together; `sqlite_checkpoint`, the
+//!   log copied back beside the writers instead of inside a commit.
 //! - PostgreSQL: `pg_connections` (connections handed back without a round trip),
 //!   `pg_group_commit` (transitions committed in groups), `pg_group_claim` (auto-assign claims
 //!   in groups), `pg_claim_floor` (each tenant's claim floor raised behind the claims), and
@@ -18,4 +19,5 @@ pub(crate) mod pg_claim_floor;
 pub(crate) mod pg_connections;
 pub(crate) mod pg_group_claim;
 pub(crate) mod pg_group_commit;
+pub(crate) mod sqlite_checkpoint;
 pub(crate) mod sqlite_work;

@@ -21,7 +21,7 @@ use crate::fast::grouped::{Asked, Grouped, Groups};
 use crate::fast::hot_writes::Claim;
 use crate::fast::pg_connections::HotPath;
 use crate::rows::{self, db};
-use crate::sql::{ORDER_COLUMNS_O, STOCKED};
+use crate::rows::{ORDER_COLUMNS_O, STOCKED};
 
 /// Most claims answered by one statement; more wait for the next.
 const MAX_GROUP: usize = 32;

@@ -23,15 +23,14 @@
 //! group has committed; one that fails is undone alone (its savepoint) and the others still
 //! commit.
 
-use std::sync::Arc;
-
 use packbench_core::domain::Location;
 
 use packbench_core::ports::{OrderToWork, StoreError};
 use rusqlite::{Connection, params};
 
 use crate::fast::hot_writes::{Change, Claim, Event};
-use crate::rows;
+use crate::gate::WriteGate;
+use crate::rows::{self, constraint, sqlite_err};
 
 type Job = Box<dyn FnOnce(&mut rusqlite::Connection) + Send>;
 
@@ -56,25 +55,6 @@ pub(crate) struct WorkThread {
     steps: tokio::sync::mpsc::UnboundedSender<Step>,
 }
 
-/// A broken constraint's message: the store answers those as conflicts.
-fn constraint(e: &rusqlite::Error) -> Option<String> {
-    match e {
-        rusqlite::Error::SqliteFailure(f, m)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Some(m.clone().unwrap_or_default())
-        }
-        _ => None,
-    }
-}
-
-pub(crate) fn sqlite_err(e: rusqlite::Error) -> StoreError {
-    match constraint(&e) {
-        Some(m) => StoreError::Conflict(m),
-        None => StoreError::Backend(Box::new(e)),
-    }
-}
-
 /// The same error for each write of a group that shares it.
 fn shared_err(e: &rusqlite::Error) -> StoreError {
     match constraint(e) {
@@ -90,7 +70,7 @@ fn stopped<E>(_: E) -> StoreError {
 impl WorkThread {
     /// Opens `path` on a new thread; writes take `gate` while they run. Needs a Tokio runtime
     /// (the committer is a task).
-    pub(crate) fn open(path: &str, gate: Arc<tokio::sync::Mutex<()>>) -> Result<Self, StoreError> {
+    pub(crate) fn open(path: &str, gate: WriteGate) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path).map_err(sqlite_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite_err)?;
@@ -164,10 +144,10 @@ impl WorkThread {
 async fn commit_groups(
     mut waiting: tokio::sync::mpsc::UnboundedReceiver<Step>,
     jobs: std::sync::mpsc::Sender<Job>,
-    gate: Arc<tokio::sync::Mutex<()>>,
+    gate: WriteGate,
 ) {
     while let Some(first) = waiting.recv().await {
-        let _writers = gate.lock().await;
+        let _turn = gate.turn().await;
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
             match waiting.try_recv() {
@@ -328,5 +308,5 @@ pub(crate) fn claim(c: &Connection, cl: &Claim) -> Result<Option<OrderToWork>, S
         payload: serde_json::json!({"user_id": cl.user, "auto": true}).to_string(),
     };
     insert_event(c, &cl.tenant, &id, version, &event, cl.at).map_err(sqlite_err)?;
-    Ok(order_rows(c, &crate::sql::ORDER_TO_WORK, true, &cl.tenant, &id)?.into_work())
+    Ok(order_rows(c, &rows::ORDER_TO_WORK, true, &cl.tenant, &id)?.into_work())
 }

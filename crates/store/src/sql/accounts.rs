@@ -8,7 +8,7 @@ use packbench_core::ports::{LoginFailures, Session, StoreError, StoreResult};
 
 use crate::rows::{self, db, int, ms, opt_int, opt_text, text};
 
-use super::SqlStore;
+use super::{SqlStore, Touches};
 
 #[async_trait]
 impl AccountStore for SqlStore {
@@ -18,14 +18,14 @@ impl AccountStore for SqlStore {
         name: &str,
         now: Timestamp,
     ) -> StoreResult<Tenant> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let id = TenantId::generate();
         sqlx::query("insert into tenant (tenant_id, slug, name, stock_seq, created_at) values ($1, $2, $3, 0, $4)")
             .bind(id.as_str())
             .bind(slug.as_str())
             .bind(name)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(|e| match db(e) {
                 StoreError::Conflict(_) => StoreError::Conflict(format!("tenant `{slug}` already exists")),
@@ -82,7 +82,7 @@ impl AccountStore for SqlStore {
         role: Role,
         now: Timestamp,
     ) -> StoreResult<User> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let id = UserId::generate();
         sqlx::query(
             "insert into app_user (tenant_id, user_id, username, password_hash, role, created_at) values ($1, $2, $3, $4, $5, $6)",
@@ -93,7 +93,7 @@ impl AccountStore for SqlStore {
         .bind(password_hash)
         .bind(role.as_str())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(|e| match db(e) {
             StoreError::Conflict(_) => StoreError::Conflict(format!("user `{username}` already exists")),
@@ -139,12 +139,12 @@ impl AccountStore for SqlStore {
         user: &UserId,
         password_hash: &str,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query("update app_user set password_hash = $3 where tenant_id = $1 and user_id = $2")
             .bind(tenant.as_str())
             .bind(user.as_str())
             .bind(password_hash)
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(db)?;
         Ok(())
@@ -176,12 +176,12 @@ impl AccountStore for SqlStore {
         username: &str,
         f: LoginFailures,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         if f.count == 0 && f.locked_until.is_none() {
             sqlx::query("delete from login_failure where tenant_id = $1 and username = $2")
                 .bind(tenant.as_str())
                 .bind(username)
-                .execute(&self.pool)
+                .execute(w.pool())
                 .await
                 .map_err(db)?;
             return Ok(());
@@ -194,7 +194,7 @@ impl AccountStore for SqlStore {
         .bind(username)
         .bind(i64::from(f.count))
         .bind(f.locked_until.map(ms))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -209,7 +209,7 @@ impl AccountStore for SqlStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "insert into session (tenant_id, token_hash, user_id, station_id, created_at, expires_at) values ($1, $2, $3, $4, $5, $6)",
         )
@@ -219,7 +219,7 @@ impl AccountStore for SqlStore {
         .bind(station_id.map(str::to_owned))
         .bind(ms(now))
         .bind(ms(expires_at))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -258,12 +258,12 @@ impl AccountStore for SqlStore {
         token_hash: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query("update session set revoked_at = $3 where tenant_id = $1 and token_hash = $2 and revoked_at is null")
             .bind(tenant.as_str())
             .bind(token_hash)
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(db)?;
         Ok(())

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::rows::{self, db, ms, opt_int, text};
 
-use super::SqlStore;
+use super::{SqlStore, Touches};
 
 #[async_trait]
 impl IdempotencyStore for SqlStore {
@@ -21,7 +21,7 @@ impl IdempotencyStore for SqlStore {
         fingerprint: &str,
         now: Timestamp,
     ) -> StoreResult<IdempotencyStart> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let inserted = sqlx::query(
             "insert into idempotency_key (tenant_id, idem_key, user_id, fingerprint, created_at) values ($1, $2, $3, $4, $5)
              on conflict (tenant_id, idem_key) do nothing",
@@ -31,7 +31,7 @@ impl IdempotencyStore for SqlStore {
         .bind(user.as_str())
         .bind(fingerprint)
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         if inserted.rows_affected() == 1 {
@@ -40,7 +40,7 @@ impl IdempotencyStore for SqlStore {
         let row = sqlx::query("select fingerprint, status_code, response, created_at from idempotency_key where tenant_id = $1 and idem_key = $2")
             .bind(tenant.as_str())
             .bind(key)
-            .fetch_optional(&self.pool)
+            .fetch_optional(w.pool())
             .await
             .map_err(db)?;
         let Some(row) = row else {
@@ -76,24 +76,24 @@ impl IdempotencyStore for SqlStore {
         status: u16,
         body: &[u8],
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query("update idempotency_key set status_code = $3, response = $4 where tenant_id = $1 and idem_key = $2")
             .bind(tenant.as_str())
             .bind(key)
             .bind(i64::from(status))
             .bind(body.to_vec())
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(db)?;
         Ok(())
     }
 
     async fn idempotency_abandon(&self, tenant: &TenantId, key: &str) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query("delete from idempotency_key where tenant_id = $1 and idem_key = $2 and status_code is null")
             .bind(tenant.as_str())
             .bind(key)
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(db)?;
         Ok(())

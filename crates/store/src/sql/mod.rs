@@ -5,7 +5,6 @@
 //! `write`, and SQLite's log checkpointer in `checkpoint`.
 
 mod accounts;
-mod checkpoint;
 mod idempotency;
 mod orders;
 mod privacy;
@@ -24,9 +23,8 @@ use packbench_core::ports::{StoreError, StoreResult};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor, Row};
 
+use crate::gate::{Turn, WriteGate};
 use crate::rows::{self, db, ms, opt_text, text};
-
-use checkpoint::Checkpointer;
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,15 +45,34 @@ impl Backend {
     }
 }
 
+/// Which way the bench's operations (reads of an order to work, transitions, claims) reach
+/// the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paths {
+    /// Through the throughput layer (`fast`): the order cache, SQLite's work thread,
+    /// PostgreSQL's own connections and group commits. What a hub runs.
+    #[default]
+    Fast,
+    /// One transaction per operation on sqlx's pool, nothing kept in memory: the reference
+    /// the fast path is held to (the store's behaviour suite runs on both) and measured
+    /// against (`packbench-load --plain`).
+    Plain,
+}
+
 #[derive(Clone)]
 pub struct SqlStore {
+    /// Reads. On SQLite its connections are read-only (`pragma query_only`), so a write that
+    /// does not go through [`SqlStore::write`] fails in every test instead of slipping past
+    /// the gate and the order cache.
     pool: AnyPool,
+    /// Writes, only through [`SqlStore::write`]. SQLite: one connection (the gate lets one
+    /// writer at a time in anyway). PostgreSQL: the same pool as reads.
+    writes: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time. Queueing writers here, in order, instead of letting
-    /// them collide on the database lock (where SQLite's busy handler sleeps and retries) keeps
-    /// write latency flat under load. Other processes still meet `busy_timeout`.
-    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
-    _checkpointer: Option<Arc<Checkpointer>>,
+    /// SQLite's write gate (see `gate`); `None` on PostgreSQL.
+    gate: Option<WriteGate>,
+    paths: Paths,
+    _checkpointer: Option<Arc<crate::fast::sqlite_checkpoint::Checkpointer>>,
     /// SQLite: the connection for the bench's hot path, on a thread of its own (see `fast::sqlite_work`).
     sqlite_work: Option<Arc<crate::fast::sqlite_work::WorkThread>>,
     /// PostgreSQL: connections for the bench's hot path (see `fast::pg_connections`).
@@ -72,10 +89,46 @@ pub struct SqlStore {
         Arc<crate::fast::pg_group_claim::Claimer>,
         crate::fast::pg_connections::HotPath,
     )>,
-    /// The orders being worked, as last read or written (see `fast::order_cache`).
-    working: Arc<crate::fast::order_cache::Working>,
+    /// The orders being worked, as last read or written (see `fast::order_cache`); `None` on
+    /// the plain path.
+    working: Option<Arc<crate::fast::order_cache::Working>>,
     /// PostgreSQL: where each tenant's claims start (see `fast::pg_claim_floor`).
     claim_floors: Option<Arc<crate::fast::pg_claim_floor::ClaimFloors>>,
+}
+
+/// What a write may change, as far as the order cache is concerned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Touches {
+    /// Orders (their columns or lines) or stock: everything the order cache keeps is retired
+    /// when the write ends, however it ends.
+    OrdersOrStock,
+    /// One order's transition or claim, moving no stock: the cache follows the order
+    /// (`after_save`, or a claim's read kept) instead of being retired.
+    OneTransition,
+    /// Nothing an order to work holds: accounts, settings, shipments and labels, sync
+    /// state, idempotency records, the webhook inbox, new orders, an order's review or hold
+    /// flags.
+    NoOrderOrStock,
+}
+
+/// Leave to write through sqlx's pool: SQLite's gate held for as long as it lives, and the
+/// order cache retired when it is dropped (after the write's commit) if the write said it
+/// [`Touches::OrdersOrStock`]. The only way to the pool that writes.
+pub(crate) struct Write<'s> {
+    writes: &'s AnyPool,
+    _turn: Option<Turn>,
+    _retire: Option<crate::fast::order_cache::Changing<'s>>,
+}
+
+impl<'s> Write<'s> {
+    /// Where the write's statements run (one at a time, or in a transaction begun on it).
+    pub(crate) fn pool(&self) -> &'s AnyPool {
+        self.writes
+    }
+
+    pub(crate) async fn begin(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        self.writes.begin().await.map_err(db)
+    }
 }
 
 /// A value bound to a dynamically built query.
@@ -139,27 +192,6 @@ impl Args {
     }
 }
 
-pub(crate) const ORDER_COLUMNS_O: &str = "o.order_id, o.name, o.external_id, o.status, o.version, o.assigned_to, o.customer_name, o.ship_to, o.package, o.shipment_id, o.cancel_reason, o.labeling, o.created_at, o.updated_at";
-/// One order and its lines in one query (the order's columns repeat on each line).
-pub(crate) static ORDER_BY_ID: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked
-         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
-         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
-    )
-});
-/// Whether line `l`'s SKU has any stock recorded, as `stocked` (1 or 0).
-pub(crate) const STOCKED: &str = "cast(case when exists (select 1 from stock s where s.tenant_id = l.tenant_id and s.sku_key = l.sku_key)
-             then 1 else 0 end as bigint) as stocked";
-/// `ORDER_BY_ID`, and for each line whether its SKU has any stock recorded (`stocked`, 1 or
-/// 0): what an operation starts from, in one read.
-pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "select {ORDER_COLUMNS_O}, l.line_no, l.sku, l.barcode, l.title, l.quantity, l.picked, {STOCKED}
-         from sales_order o left join order_line l on l.tenant_id = o.tenant_id and l.order_id = o.order_id
-         where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
-    )
-});
 /// What a transition writes besides the order, its lines and its event.
 struct AlsoWritten<'a> {
     /// Stock taken or given back.
@@ -173,10 +205,12 @@ const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service,
 impl SqlStore {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        Self::connect_with(url, 8).await
+        Self::connect_with(url, Paths::Fast).await
     }
 
-    pub async fn connect_with(url: &str, max_connections: u32) -> StoreResult<Self> {
+    /// [`SqlStore::connect`], with the bench's operations on `paths`.
+    pub async fn connect_with(url: &str, paths: Paths) -> StoreResult<Self> {
+        let max_connections = 8;
         sqlx::any::install_default_drivers();
         let backend = Backend::of_url(url).ok_or_else(|| {
             StoreError::Backend(
@@ -208,63 +242,88 @@ impl SqlStore {
             }
             _ => url.to_owned(),
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
-            // Not a round trip to the server before every statement (sqlx's default pings a
-            // pooled connection each time it is handed out: a third of the hub's CPU on
-            // PostgreSQL under load). A connection the server dropped fails its next statement
-            // and is closed; the request answers 503 and the next one gets a new connection.
-            .test_before_acquire(false)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // WAL lets readers run beside the writer. FULL syncs the log at
-                        // every commit of this pool, so what it wrote survives a power cut,
-                        // not only a process crash: label reservations and purchases, the
-                        // webhook inbox, imports. (The bench's pick/pack path writes on its
-                        // own connection with NORMAL, `work.rs`; a FULL commit syncs those
-                        // earlier log frames too.) busy_timeout makes writers queue, not fail.
-                        conn.execute("pragma journal_mode = wal").await?;
-                        conn.execute("pragma synchronous = full").await?;
-                        conn.execute("pragma busy_timeout = 10000").await?;
-                        // Checkpoints run in the background (below), not inside a commit.
-                        conn.execute("pragma wal_autocheckpoint = 0").await?;
-                        conn.execute("pragma foreign_keys = on").await?;
-                    }
-                    Ok(())
+        let open = |connections: u32, read_only: bool| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                // Not a round trip to the server before every statement (sqlx's default pings
+                // a pooled connection each time it is handed out: a third of the hub's CPU on
+                // PostgreSQL under load). A connection the server dropped fails its next
+                // statement and is closed; the request answers 503 and the next one gets a
+                // new connection.
+                .test_before_acquire(false)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // WAL lets readers run beside the writer. FULL syncs the log at
+                            // every commit of this pool, so what it wrote survives a power
+                            // cut, not only a process crash: label reservations and
+                            // purchases, the webhook inbox, imports. (The bench's pick/pack
+                            // path writes on its own connection with NORMAL,
+                            // `fast::sqlite_work`; a FULL commit syncs those earlier log
+                            // frames too.) busy_timeout makes writers queue, not fail.
+                            conn.execute("pragma journal_mode = wal").await?;
+                            conn.execute("pragma synchronous = full").await?;
+                            conn.execute("pragma busy_timeout = 10000").await?;
+                            if paths == Paths::Fast {
+                                // Checkpoints run in the background
+                                // (`fast::sqlite_checkpoint`), not inside a commit.
+                                conn.execute("pragma wal_autocheckpoint = 0").await?;
+                            }
+                            conn.execute("pragma foreign_keys = on").await?;
+                            if read_only {
+                                conn.execute("pragma query_only = on").await?;
+                            }
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect(&url)
-            .await
-            .map_err(db)?;
-        let write_gate =
-            (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+                .connect(&url)
+        };
+        let (pool, writes) = match backend {
+            Backend::Sqlite => {
+                let writes = open(1, false).await.map_err(db)?;
+                (open(max_connections, true).await.map_err(db)?, writes)
+            }
+            Backend::Postgres => {
+                let pool = open(max_connections, false).await.map_err(db)?;
+                (pool.clone(), pool)
+            }
+        };
+        let gate = (backend == Backend::Sqlite).then(WriteGate::default);
         let mut store = Self {
             pool,
+            writes,
             backend,
-            write_gate,
+            gate,
+            paths,
             _checkpointer: None,
             sqlite_work: None,
             pg_hot: None,
             pg_commit: None,
             pg_claim: None,
-            working: Arc::default(),
+            working: None,
             claim_floors: None,
         };
         store.migrate().await?;
-        // The bench's work goes to a connection of our own on its own thread (see `fast::sqlite_work`),
-        // and so do the checkpoints.
-        if let (Backend::Sqlite, Some(gate)) = (backend, &store.write_gate) {
+        if paths == Paths::Plain {
+            return Ok(store);
+        }
+        store.working = Some(Arc::default());
+        // The bench's work goes to a connection of our own on its own thread (see
+        // `fast::sqlite_work`), and so do the checkpoints.
+        if let (Backend::Sqlite, Some(gate)) = (backend, &store.gate) {
             let work = Arc::new(crate::fast::sqlite_work::WorkThread::open(
                 &path,
                 gate.clone(),
             )?);
-            store._checkpointer = Some(Arc::new(Checkpointer::start(
-                path.clone(),
-                work.clone(),
-                gate.clone(),
-            )));
+            store._checkpointer = Some(Arc::new(
+                crate::fast::sqlite_checkpoint::Checkpointer::start(
+                    path.clone(),
+                    work.clone(),
+                    gate.clone(),
+                ),
+            ));
             store.sqlite_work = Some(work);
         }
         if backend == Backend::Postgres {
@@ -309,7 +368,8 @@ impl SqlStore {
         }
     }
 
-    /// One order's rows (`ORDER_BY_ID` or `ORDER_TO_WORK`), read where the hot path reads.
+    /// One order's rows (`ORDER_BY_ID` or `ORDER_TO_WORK`), read where the hot path reads
+    /// (on the plain path, on the pool).
     async fn order_rows(
         &self,
         sql: &'static str,
@@ -323,16 +383,28 @@ impl SqlStore {
                 .run(move |c| crate::fast::sqlite_work::order_rows(c, sql, stock, &tenant, &id))
                 .await?;
         }
-        let fetched = self
-            .hot_fetch_all(
-                sqlx::query::<sqlx::Postgres>(sql)
-                    .bind(tenant.as_str())
-                    .bind(id.as_str()),
-            )
-            .await?;
         let mut order = rows::OrderRows::default();
-        for r in &fetched {
-            order.add(r, stock)?;
+        if self.pg_hot.is_some() {
+            let fetched = self
+                .hot_fetch_all(
+                    sqlx::query::<sqlx::Postgres>(sql)
+                        .bind(tenant.as_str())
+                        .bind(id.as_str()),
+                )
+                .await?;
+            for r in &fetched {
+                order.add(r, stock)?;
+            }
+        } else {
+            let fetched = sqlx::query(sql)
+                .bind(tenant.as_str())
+                .bind(id.as_str())
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db)?;
+            for r in &fetched {
+                order.add(r, stock)?;
+            }
         }
         Ok(order)
     }
@@ -354,26 +426,39 @@ impl SqlStore {
         Ok(row.map(|r| opt_text(&r, "reason")).transpose()?.flatten())
     }
 
-    /// Held for the length of a write on SQLite; nothing on PostgreSQL.
-    async fn writer(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        match &self.write_gate {
-            Some(gate) => Some(gate.clone().lock_owned().await),
+    /// Leave to write through the pool (see [`Write`]): waits for SQLite's gate.
+    pub(crate) async fn write(&self, touches: Touches) -> Write<'_> {
+        let turn = match &self.gate {
+            Some(gate) => Some(gate.turn().await),
             None => None,
+        };
+        Write {
+            writes: &self.writes,
+            _turn: turn,
+            _retire: match (&self.working, touches) {
+                (Some(working), Touches::OrdersOrStock) => Some(working.changing()),
+                _ => None,
+            },
         }
+    }
+
+    /// Which way the bench's operations reach the database.
+    pub fn paths(&self) -> Paths {
+        self.paths
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
     }
 
-    /// Records a shipment inside a transaction (a label reservation's, or its own).
     /// Keeps the order cache honest after a write of `before`'s transition.
     fn after_save(&self, tenant: &TenantId, before: &Order, saved: &StoreResult<Order>) {
+        let Some(working) = &self.working else {
+            return;
+        };
         match saved {
-            Ok(order) => self.working.wrote(tenant.as_str(), before.version, order),
-            Err(StoreError::Conflict(_)) => {
-                self.working.forget(tenant.as_str(), before.id().as_str())
-            }
+            Ok(order) => working.wrote(tenant.as_str(), before.version, order),
+            Err(StoreError::Conflict(_)) => working.forget(tenant.as_str(), before.id().as_str()),
             Err(_) => {}
         }
     }
@@ -424,8 +509,10 @@ impl SqlStore {
         }
     }
 
-    pub fn pool(&self) -> &AnyPool {
-        &self.pool
+    /// The pool that writes, for tools and tests that run SQL of their own. What they
+    /// write bypasses the write gate and the order cache: only for a store no hub serves.
+    pub fn pool_for_tools(&self) -> &AnyPool {
+        &self.writes
     }
 
     /// Applies any migration not yet applied. Safe to run while a hub uses the database.
@@ -435,7 +522,7 @@ impl SqlStore {
             Backend::Postgres => &crate::POSTGRES_MIGRATOR,
         };
         migrator
-            .run(&self.pool)
+            .run(&self.writes)
             .await
             .map_err(|e| StoreError::Backend(Box::new(e)))
     }
@@ -461,14 +548,14 @@ impl SqlStore {
         doc: &serde_json::Value,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let mut q = sqlx::query(sql);
         for k in keys {
             q = q.bind(k.to_string());
         }
         q.bind(doc.to_string())
             .bind(ms(now))
-            .execute(&self.pool)
+            .execute(w.pool())
             .await
             .map_err(db)?;
         Ok(())
@@ -479,5 +566,29 @@ fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The gate and the order cache are kept only if every write goes through
+    /// [`SqlStore::write`]; on SQLite the read pool refuses anything else.
+    #[tokio::test]
+    async fn on_sqlite_a_write_that_skips_the_gate_is_refused() {
+        let store = SqlStore::connect(&crate::testing::sqlite_url())
+            .await
+            .unwrap();
+        let skipped = sqlx::query("update tenant set stock_seq = stock_seq + 1")
+            .execute(&store.pool)
+            .await;
+        let e = skipped.expect_err("the read pool wrote");
+        assert!(e.to_string().contains("readonly"), "{e}");
+        let w = store.write(Touches::NoOrderOrStock).await;
+        sqlx::query("update tenant set stock_seq = stock_seq + 1")
+            .execute(w.pool())
+            .await
+            .unwrap();
     }
 }

@@ -15,7 +15,9 @@ use packbench_core::workflow::{OrderStatus, Transition};
 
 use crate::rows::{self, db, int, ms, opt_text, text, to_json};
 
-use super::{AlsoWritten, Args, ORDER_BY_ID, ORDER_TO_WORK, SqlStore};
+use crate::rows::{ORDER_BY_ID, ORDER_TO_WORK};
+
+use super::{AlsoWritten, Args, SqlStore, Touches};
 
 #[async_trait]
 impl OrderStore for SqlStore {
@@ -25,9 +27,9 @@ impl OrderStore for SqlStore {
         order: &NewOrder,
         now: Timestamp,
     ) -> StoreResult<Order> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let id = OrderId::generate();
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = w.begin().await?;
         sqlx::query(
             "insert into sales_order (tenant_id, order_id, name, external_id, status, version, customer_name, ship_to, created_at, updated_at, hold_reason, shop_order_id)
              values ($1, $2, $3, $4, 'pending', 1, $5, $6, $7, $8, $9, $10)",
@@ -73,8 +75,8 @@ impl OrderStore for SqlStore {
         orders: &[NewOrder],
         now: Timestamp,
     ) -> StoreResult<Vec<Option<OrderId>>> {
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::NoOrderOrStock).await;
+        let mut tx = w.begin().await?;
         let ids: Vec<OrderId> = orders.iter().map(|_| OrderId::generate()).collect();
         let mut inserted = std::collections::HashSet::new();
         for (chunk_ids, chunk) in ids.chunks(200).zip(orders.chunks(200)) {
@@ -204,16 +206,22 @@ impl OrderStore for SqlStore {
         tenant: &TenantId,
         id: &OrderId,
     ) -> StoreResult<Option<OrderToWork>> {
-        if let Some(kept) = self.working.get(tenant.as_str(), id.as_str()) {
+        let Some(working) = &self.working else {
+            return Ok(self
+                .order_rows(&ORDER_TO_WORK, true, tenant, id)
+                .await?
+                .into_work());
+        };
+        if let Some(kept) = working.get(tenant.as_str(), id.as_str()) {
             return Ok(Some(kept));
         }
-        let since = self.working.generation();
+        let since = working.generation();
         let read = self
             .order_rows(&ORDER_TO_WORK, true, tenant, id)
             .await?
             .into_work();
         if let Some(w) = &read {
-            self.working.read(tenant.as_str(), since, w);
+            working.read(tenant.as_str(), since, w);
         }
         Ok(read)
     }
@@ -225,9 +233,8 @@ impl OrderStore for SqlStore {
         lines: &[packbench_core::model::NewOrderLine],
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _changing = self.working.changing();
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::OrdersOrStock).await;
+        let mut tx = w.begin().await?;
         let row = sqlx::query(
             "update sales_order set version = version + 1, updated_at = $3
              where tenant_id = $1 and order_id = $2 returning version",
@@ -269,14 +276,14 @@ impl OrderStore for SqlStore {
         id: &OrderId,
         reason: Option<&str>,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "update sales_order set review_reason = $3 where tenant_id = $1 and order_id = $2",
         )
         .bind(tenant.as_str())
         .bind(id.as_str())
         .bind(reason.map(str::to_owned))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -293,9 +300,8 @@ impl OrderStore for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let _changing = self.working.changing();
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::OrdersOrStock).await;
+        let mut tx = w.begin().await?;
         let row = sqlx::query(
             "update sales_order set review_reason = null, version = version + 1, updated_at = $3
              where tenant_id = $1 and order_id = $2 and review_reason is not null returning version",
@@ -477,8 +483,6 @@ impl OrderStore for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Order> {
-        // A transition that moves stock may change which SKUs have stock recorded.
-        let _changing = (!stock.is_empty()).then(|| self.working.changing());
         let saved = self
             .save_transition_to_db(
                 tenant,
@@ -540,10 +544,12 @@ impl OrderStore for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<Order>> {
-        let since = self.working.generation();
+        let since = self.working.as_ref().map(|w| w.generation());
         let claimed = self.claim_in_db(tenant, user, actor, now).await?;
         if let Some(w) = &claimed {
-            self.working.read(tenant.as_str(), since, w);
+            if let (Some(working), Some(since)) = (&self.working, since) {
+                working.read(tenant.as_str(), since, w);
+            }
             if let Some(floors) = &self.claim_floors {
                 floors.claimed(tenant.as_str());
             }
@@ -552,9 +558,8 @@ impl OrderStore for SqlStore {
     }
 
     async fn clear_orders(&self, tenant: &TenantId) -> StoreResult<u64> {
-        let _changing = self.working.changing();
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::OrdersOrStock).await;
+        let mut tx = w.begin().await?;
         // Deleted first and looked at after: a reservation that committed before the delete
         // reached its row is seen (PostgreSQL re-reads a row it waited for), one after it
         // finds no order to reserve.

@@ -8,7 +8,7 @@ use packbench_core::ports::StoreResult;
 
 use crate::rows::{self, db, int, ms, opt_int, opt_text, text, ts};
 
-use super::{Args, SqlStore};
+use super::{Args, SqlStore, Touches};
 
 #[async_trait]
 impl PrivacyStore for SqlStore {
@@ -17,7 +17,7 @@ impl PrivacyStore for SqlStore {
         tenant: &TenantId,
         r: &PrivacyRequest,
     ) -> StoreResult<bool> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let done = sqlx::query(
             "insert into privacy_request (tenant_id, request_id, kind, customer_id, shop_order_ids, received_at, completed_at, result)
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (tenant_id, request_id) do nothing",
@@ -30,7 +30,7 @@ impl PrivacyStore for SqlStore {
         .bind(ms(r.received_at))
         .bind(r.completed_at.map(ms))
         .bind(r.result.as_ref().map(|v| v.to_string()))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -82,7 +82,7 @@ impl PrivacyStore for SqlStore {
         result: &serde_json::Value,
         completed_at: Option<Timestamp>,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "update privacy_request set result = $3, completed_at = $4 where tenant_id = $1 and request_id = $2",
         )
@@ -90,7 +90,7 @@ impl PrivacyStore for SqlStore {
         .bind(id)
         .bind(result.to_string())
         .bind(completed_at.map(ms))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -131,9 +131,8 @@ impl PrivacyStore for SqlStore {
         id: &OrderId,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let _changing = self.working.changing();
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::OrdersOrStock).await;
+        let mut tx = w.begin().await?;
         let row = sqlx::query(
             "update sales_order set customer_name = $3, ship_to = null, version = version + 1, updated_at = $4
              where tenant_id = $1 and order_id = $2

@@ -10,19 +10,19 @@ use sqlx::any::AnyRow;
 
 use crate::rows::{self, db, ms, opt_text, text, to_json};
 
-use super::{Args, SHIPMENT_COLUMNS, SqlStore};
+use super::{Args, SHIPMENT_COLUMNS, SqlStore, Touches};
 
 #[async_trait]
 impl ShipmentStore for SqlStore {
     async fn insert_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::NoOrderOrStock).await;
+        let mut tx = w.begin().await?;
         Self::insert_shipment_in(&mut tx, tenant, s).await?;
         tx.commit().await.map_err(db)
     }
 
     async fn update_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let r = sqlx::query(
             "update shipment set status = $3, tracking_number = $4, estimated_delivery = $5, package = $6, updated_at = $7
              where tenant_id = $1 and shipment_id = $2",
@@ -34,7 +34,7 @@ impl ShipmentStore for SqlStore {
         .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
         .bind(to_json(&s.package))
         .bind(ms(s.updated_at))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         if r.rows_affected() == 0 {
@@ -107,7 +107,7 @@ impl ShipmentStore for SqlStore {
         format: LabelFormat,
         bytes: &[u8],
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "insert into label (tenant_id, shipment_id, format, content) values ($1, $2, $3, $4)
              on conflict (tenant_id, shipment_id, format) do update set content = excluded.content",
@@ -116,7 +116,7 @@ impl ShipmentStore for SqlStore {
         .bind(shipment.as_str())
         .bind(format.as_str())
         .bind(bytes.to_vec())
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -147,8 +147,8 @@ impl ShipmentStore for SqlStore {
         shipment: &ShipmentId,
         events: &[TrackingEvent],
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::NoOrderOrStock).await;
+        let mut tx = w.begin().await?;
         sqlx::query("delete from tracking_event where tenant_id = $1 and shipment_id = $2")
             .bind(tenant.as_str())
             .bind(shipment.as_str())

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::rows::{self, db, ms, opt_text, text};
 
-use super::SqlStore;
+use super::{SqlStore, Touches};
 
 #[async_trait]
 impl ShopSyncStore for SqlStore {
@@ -20,7 +20,7 @@ impl ShopSyncStore for SqlStore {
         state: &PushState,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "insert into shop_push (tenant_id, order_id, state, reason, fulfillment_id, updated_at)
              values ($1, $2, $3, $4, $5, $6)
@@ -34,7 +34,7 @@ impl ShopSyncStore for SqlStore {
         .bind(state.reason.clone())
         .bind(state.fulfillment_id.clone())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -94,7 +94,7 @@ impl ShopSyncStore for SqlStore {
         body: &[u8],
         now: Timestamp,
     ) -> StoreResult<bool> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         let done = sqlx::query(
             "insert into webhook_inbox (tenant_id, webhook_id, topic, body, received_at)
              values ($1, $2, $3, $4, $5) on conflict (tenant_id, webhook_id) do nothing",
@@ -104,7 +104,7 @@ impl ShopSyncStore for SqlStore {
         .bind(topic)
         .bind(body.to_vec())
         .bind(ms(now))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(done.rows_affected() == 1)
@@ -141,7 +141,7 @@ impl ShopSyncStore for SqlStore {
         webhook_id: &str,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "update webhook_inbox set processed_at = $3, body = $4 where tenant_id = $1 and webhook_id = $2",
         )
@@ -149,7 +149,7 @@ impl ShopSyncStore for SqlStore {
         .bind(webhook_id)
         .bind(ms(now))
         .bind(Vec::<u8>::new())
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())
@@ -165,14 +165,14 @@ impl ShopSyncStore for SqlStore {
     }
 
     async fn set_sync_watermark(&self, tenant: &TenantId, at: Timestamp) -> StoreResult<()> {
-        let _writer = self.writer().await;
+        let w = self.write(Touches::NoOrderOrStock).await;
         sqlx::query(
             "insert into sync_state (tenant_id, watermark) values ($1, $2)
              on conflict (tenant_id) do update set watermark = excluded.watermark",
         )
         .bind(tenant.as_str())
         .bind(ms(at))
-        .execute(&self.pool)
+        .execute(w.pool())
         .await
         .map_err(db)?;
         Ok(())

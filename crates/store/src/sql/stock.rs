@@ -9,7 +9,7 @@ use packbench_core::ports::StoreResult;
 use crate::rows::{self, db, int, text};
 
 use super::write::allocate;
-use super::{Args, SqlStore};
+use super::{Args, SqlStore, Touches};
 
 #[async_trait]
 impl StockStore for SqlStore {
@@ -20,15 +20,27 @@ impl StockStore for SqlStore {
                 .run(move |c| crate::fast::sqlite_work::on_hand(c, &tenant, &sku))
                 .await?;
         }
-        let rows = self
-            .hot_fetch_all(
-                sqlx::query::<sqlx::Postgres>(
-                    "select location, on_hand from stock where tenant_id = $1 and sku_key = $2",
+        const ON_HAND: &str =
+            "select location, on_hand from stock where tenant_id = $1 and sku_key = $2";
+        if self.pg_hot.is_some() {
+            let rows = self
+                .hot_fetch_all(
+                    sqlx::query::<sqlx::Postgres>(ON_HAND)
+                        .bind(tenant.as_str())
+                        .bind(sku.key()),
                 )
-                .bind(tenant.as_str())
-                .bind(sku.key()),
-            )
-            .await?;
+                .await?;
+            return rows
+                .iter()
+                .map(|r| Ok((rows::location(&text(r, "location")?)?, int(r, "on_hand")?)))
+                .collect();
+        }
+        let rows = sqlx::query(ON_HAND)
+            .bind(tenant.as_str())
+            .bind(sku.key())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db)?;
         rows.iter()
             .map(|r| Ok((rows::location(&text(r, "location")?)?, int(r, "on_hand")?)))
             .collect()
@@ -79,9 +91,8 @@ impl StockStore for SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Vec<StockLevel>> {
-        let _changing = self.working.changing();
-        let _writer = self.writer().await;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let w = self.write(Touches::OrdersOrStock).await;
+        let mut tx = w.begin().await?;
         let first = Self::next_stock_seqs(&mut tx, tenant, changes.len() as i64).await?;
         let mut touched = Vec::new();
         for (i, c) in changes.iter().enumerate() {

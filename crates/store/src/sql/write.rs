@@ -10,9 +10,10 @@ use packbench_core::ports::{OrderToWork, StoreError, StoreResult};
 use packbench_core::workflow::Transition;
 use sqlx::{Any, Transaction};
 
-use crate::rows::{db, int, ms, text, to_json};
+use crate::fast::hot_writes::Claim;
+use crate::rows::{self, db, int, ms, text, to_json};
 
-use super::{AlsoWritten, Args, SHIPMENT_COLUMNS, SqlStore};
+use super::{AlsoWritten, Args, Backend, SHIPMENT_COLUMNS, SqlStore, Touches};
 
 impl SqlStore {
     pub(super) async fn insert_shipment_in(
@@ -41,7 +42,8 @@ impl SqlStore {
         Ok(())
     }
 
-    /// `save_transition`'s writes, on each database's fastest path.
+    /// `save_transition`'s writes, on each database's fastest path (on the plain path, or
+    /// when it moves stock or a label reservation, in a transaction of its own).
     pub(super) async fn save_transition_to_db(
         &self,
         tenant: &TenantId,
@@ -62,7 +64,7 @@ impl SqlStore {
                 Some(
                     w.write(move |c| {
                         crate::fast::sqlite_work::save_transition(c, &change)
-                            .map_err(crate::fast::sqlite_work::sqlite_err)
+                            .map_err(crate::rows::sqlite_err)
                     })
                     .await?,
                 )
@@ -84,9 +86,16 @@ impl SqlStore {
                 None => {}
             }
         }
-        let _writer = self.writer().await;
+        // The cache follows this order's write (`after_save`); stock moved retires it.
+        let w = self
+            .write(if stock.is_empty() {
+                Touches::OneTransition
+            } else {
+                Touches::OrdersOrStock
+            })
+            .await;
         let next = &t.state;
-        let mut tx = self.pool.begin().await.map_err(db)?;
+        let mut tx = w.begin().await?;
         if let Some(s) = shipment {
             Self::insert_shipment_in(&mut tx, tenant, s).await?;
         }
@@ -178,7 +187,7 @@ impl SqlStore {
         actor: &Actor,
         now: Timestamp,
     ) -> StoreResult<Option<OrderToWork>> {
-        let claim = crate::fast::hot_writes::Claim {
+        let claim = Claim {
             tenant: tenant.as_str().to_owned(),
             user: user.as_str().to_owned(),
             by: actor.user_id.as_ref().map(|u| u.as_str().to_owned()),
@@ -190,12 +199,67 @@ impl SqlStore {
                 .write(move |c| crate::fast::sqlite_work::claim(c, &claim))
                 .await;
         }
-        match &self.pg_claim {
-            Some((claimer, _)) => claimer.claim(claim).await,
-            None => Err(StoreError::Backend(
-                "the PostgreSQL claimer was asked for on another database".into(),
-            )),
+        if let Some((claimer, _)) = &self.pg_claim {
+            return claimer.claim(claim).await;
         }
+        self.claim_in_transaction(&claim).await
+    }
+
+    /// The plain path's claim: the oldest claimable order, its `assigned` event, then the
+    /// order read back, in one transaction. PostgreSQL skips orders another claim has locked
+    /// (otherwise a claim that lost the race for the oldest order would find none); SQLite's
+    /// gate has one claim at a time.
+    async fn claim_in_transaction(&self, cl: &Claim) -> StoreResult<Option<OrderToWork>> {
+        let skip_locked = match self.backend {
+            Backend::Postgres => " for update skip locked",
+            Backend::Sqlite => "",
+        };
+        let w = self.write(Touches::OneTransition).await;
+        let mut tx = w.begin().await?;
+        let claimed = sqlx::query(&format!(
+            "update sales_order set status = 'processing', assigned_to = $2, version = version + 1, updated_at = $3
+             where tenant_id = $1 and status = 'pending' and hold_reason is null and order_id = (
+                select order_id from sales_order where tenant_id = $1 and status = 'pending'
+                and hold_reason is null order by created_at, order_id limit 1{skip_locked})
+             returning order_id, version"
+        ))
+        .bind(cl.tenant.as_str())
+        .bind(cl.user.as_str())
+        .bind(cl.at)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(db)?;
+        let Some(claimed) = claimed else {
+            tx.rollback().await.map_err(db)?;
+            return Ok(None);
+        };
+        let (id, version) = (text(&claimed, "order_id")?, int(&claimed, "version")?);
+        sqlx::query(
+            "insert into order_event (tenant_id, order_id, seq, kind, user_id, station_id, payload, created_at)
+             values ($1, $2, $3, 'assigned', $4, $5, $6, $7)",
+        )
+        .bind(cl.tenant.as_str())
+        .bind(id.as_str())
+        .bind(version)
+        .bind(cl.by.clone())
+        .bind(cl.station.clone())
+        .bind(serde_json::json!({"user_id": cl.user, "auto": true}).to_string())
+        .bind(cl.at)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let mut order = rows::OrderRows::default();
+        for r in &sqlx::query(&rows::ORDER_TO_WORK)
+            .bind(cl.tenant.as_str())
+            .bind(id.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(db)?
+        {
+            order.add(r, true)?;
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(order.into_work())
     }
 
     /// Takes `n` stock event numbers for the tenant (locks the tenant's counter row).

@@ -204,7 +204,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         "analyze"
     };
-    sqlx::query(tidy).execute(store.pool()).await?;
+    sqlx::query(tidy).execute(store.pool_for_tools()).await?;
 
     drop(store);
 

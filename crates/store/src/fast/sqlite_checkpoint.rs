@@ -4,13 +4,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::gate::WriteGate;
+
 /// Copies SQLite's write-ahead log into the database file every two seconds, in two passes,
 /// so the log starts over and the bench hardly waits for it:
 /// - first beside the writers, on a connection of its own, again until what they add during
 ///   a pass is small: the slow part, the log's fsync (every frame written since the last
 ///   checkpoint: ~14 pages an operation, ~110 MB in two seconds at 2,000 operations a second),
 ///   the copy, and the database file's fsync;
-/// - then on the work thread's connection (`crate::fast::sqlite_work`) while holding the
+/// - then on the work thread's connection (`sqlite_work`) while holding the
 ///   write gate, so nothing appends meanwhile: only the last few frames are left (1-4 ms),
 ///   the checkpoint has copied every frame, and the next write starts the log over from its
 ///   beginning. The log's file is rewritten in place, not grown.
@@ -18,7 +20,7 @@ use std::time::Duration;
 /// One pass under the gate, a pass beside the writers alone, or a checkpoint inside a commit
 /// each held up writers or let the log grow (the figures: BENCHMARKS.md, "Design figures
 /// kept out of the code"). Stops with the store.
-pub(super) struct Checkpointer(tokio::task::JoinHandle<()>);
+pub(crate) struct Checkpointer(tokio::task::JoinHandle<()>);
 
 /// Size of the log's file past which it is truncated, should a reader have kept the log from
 /// starting over for long (it then grows). Below it the file is kept, since truncating it
@@ -55,10 +57,10 @@ fn catch_up(c: &rusqlite::Connection) -> rusqlite::Result<i64> {
 }
 
 impl Checkpointer {
-    pub(super) fn start(
+    pub(crate) fn start(
         path: String,
         work: Arc<crate::fast::sqlite_work::WorkThread>,
-        gate: Arc<tokio::sync::Mutex<()>>,
+        gate: WriteGate,
     ) -> Self {
         Self(tokio::spawn(async move {
             let mut beside = open_checkpoint_connection(path).await;
@@ -87,7 +89,7 @@ impl Checkpointer {
                     }
                 }
                 let beside_ms = started.elapsed().as_millis() as u64;
-                let _writers = gate.lock().await;
+                let _turn = gate.turn().await;
                 let done = work
                     .run(move |c| -> rusqlite::Result<()> {
                         let started = std::time::Instant::now();
