@@ -2,7 +2,6 @@
 //! users, migrate. Every subcommand takes `--database URL` (or `DATABASE_URL`); the default is
 //! SQLite in the platform data directory.
 
-use packbench_core::ports::AccountStore;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,10 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use packbench_core::domain::{Role, TenantSlug, parse_username};
-use packbench_core::ports::{Clock, SystemClock};
 use packbench_core::service::LabelTiming;
-use packbench_server::{AppState, HubOptions, auth, demo, serve, shutdown_signal};
-use packbench_store::SqlStore;
+use packbench_server::{AppState, HubOptions, demo, serve, shutdown_signal};
+use packbench_store::{Paths, SqlStore};
 
 /// mimalloc rather than glibc's malloc: under the pick/pack load, glibc's allocator was a sixth
 /// of the hub's CPU, part of it threads waiting on its arena lock (BENCHMARKS.md, session 9).
@@ -33,6 +31,11 @@ struct Cli {
     /// Default: SQLite in the platform data directory.
     #[arg(long, env = "DATABASE_URL", global = true)]
     database: Option<String>,
+    /// Run the bench's operations on the store's plain reference path (a transaction per
+    /// operation, no order cache, no group commits) instead of its fast one: for measuring
+    /// what the fast path earns (`packbench-load --plain`), not for production.
+    #[arg(long, global = true)]
+    plain_store: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -307,18 +310,19 @@ fn ui_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
-async fn open(database: Option<String>) -> anyhow::Result<SqlStore> {
+async fn open(database: &Option<String>, plain: bool) -> anyhow::Result<SqlStore> {
     let url = match database {
-        Some(u) => u,
+        Some(u) => u.clone(),
         None => default_database()?,
     };
-    let store = SqlStore::connect(&url).await.map_err(|e| {
+    let paths = if plain { Paths::Plain } else { Paths::Fast };
+    let store = SqlStore::connect_with(&url, paths).await.map_err(|e| {
         anyhow::anyhow!(
             "opening the database: {e} ({:?})",
             std::error::Error::source(&e)
         )
     })?;
-    tracing::info!(backend = ?store.backend(), "database ready");
+    tracing::info!(backend = ?store.backend(), paths = ?store.paths(), "database ready");
     Ok(store)
 }
 
@@ -349,7 +353,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve { bind, ui, labels } => {
-            let store = open(cli.database).await?;
+            let store = open(&cli.database, cli.plain_store).await?;
             if let Err(e) = store.open_connections().await {
                 tracing::warn!(error = %e, "could not open the database connections ahead; they open on first use");
             }
@@ -359,7 +363,9 @@ async fn main() -> anyhow::Result<()> {
             run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
         }
         Command::Demo { bind, ui, orders } => {
-            let state = Arc::new(AppState::new(Arc::new(open(cli.database).await?)));
+            let state = Arc::new(AppState::new(Arc::new(
+                open(&cli.database, cli.plain_store).await?,
+            )));
             let demo = demo::start(&state, orders as usize).await?;
             println!(
                 "Shopify sim on http://{} ({orders} orders imported through the real client)",
@@ -379,7 +385,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Device { command } => run_device(command),
         Command::Migrate => {
-            open(cli.database).await?;
+            open(&cli.database, cli.plain_store).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -387,14 +393,12 @@ async fn main() -> anyhow::Result<()> {
             command: TenantCommand::Add { slug, name },
         } => {
             let slug = TenantSlug::parse(&slug).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let store = open(cli.database).await?;
-            let t = store
-                .create_tenant(
-                    &slug,
-                    name.as_deref().unwrap_or(slug.as_str()),
-                    SystemClock.now(),
-                )
-                .await?;
+            let hub = AppState::new(Arc::new(open(&cli.database, cli.plain_store).await?));
+            let t = hub
+                .fulfillment
+                .create_tenant(&slug, name.as_deref().unwrap_or(slug.as_str()))
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("tenant {} added ({})", t.slug, t.id);
             Ok(())
         }
@@ -413,18 +417,20 @@ async fn main() -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            // The one password policy (the accounts service's).
-            packbench_core::service::accounts::check_new_password(password)
-                .map_err(|e| anyhow::anyhow!("the {e} (from standard input)"))?;
-            let store = open(cli.database).await?;
-            let t = store.tenant_by_slug(&tenant).await?.with_context(|| {
-                format!("no tenant `{tenant}`; add it with `packbench tenant add {tenant}`")
-            })?;
-            let hash = auth::hash_password(password)
-                .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?;
-            let u = store
-                .create_user(&t.id, &username, &hash, role, SystemClock.now())
-                .await?;
+            let hub = AppState::new(Arc::new(open(&cli.database, cli.plain_store).await?));
+            let t = hub
+                .fulfillment
+                .tenant_by_slug(&tenant)
+                .await?
+                .with_context(|| {
+                    format!("no tenant `{tenant}`; add it with `packbench tenant add {tenant}`")
+                })?;
+            // The accounts service's one password policy; its message names the rule.
+            let u = hub
+                .fulfillment
+                .add_user(&t.id, &username, role, password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e} (the password comes from standard input)"))?;
             println!(
                 "user {} ({}) added to {}",
                 u.username,

@@ -80,6 +80,23 @@ async fn admin_commands_work_beside_a_running_hub() {
         Some("a long password\n"),
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let add_ann = [
+        "user",
+        "add",
+        "--tenant",
+        "acme",
+        "--username",
+        "ann",
+        "--role",
+        "operator",
+    ];
+    let r = packbench(&db, &add_ann, Some("another long password\n"));
+    assert!(!r.status.success(), "a username is taken once");
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("`ann` already exists"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
     let r = packbench(
         &db,
         &[

@@ -35,3 +35,25 @@ use sqlx::migrate::Migrator;
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 /// The PostgreSQL schema.
 pub static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Each database's schema history has the same migrations by name (numbers may differ:
+    /// `migrations/README.md`), so a change made on one is not forgotten on the other.
+    #[test]
+    fn migrations_have_twins() {
+        let names = |m: &Migrator| -> BTreeSet<String> {
+            m.iter().map(|m| m.description.to_string()).collect()
+        };
+        let (sqlite, postgres) = (names(&SQLITE_MIGRATOR), names(&POSTGRES_MIGRATOR));
+        assert_eq!(
+            sqlite.symmetric_difference(&postgres).collect::<Vec<_>>(),
+            Vec::<&String>::new(),
+            "migrations without a twin"
+        );
+    }
+}

@@ -68,6 +68,15 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
+/// A new password, checked against the policy and hashed off the async threads.
+async fn hash_new_password(password: &str) -> Result<String> {
+    check_new_password(password)?;
+    let p = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&p))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?
+}
+
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -134,13 +143,7 @@ impl Fulfillment {
         role: Role,
         password: &str,
     ) -> Result<User> {
-        check_new_password(password)?;
-        let hash = {
-            let p = password.to_owned();
-            tokio::task::spawn_blocking(move || hash_password(&p))
-                .await
-                .map_err(|e| Error::Internal(e.to_string()))??
-        };
+        let hash = hash_new_password(password).await?;
         match self.store.credentials(tenant, username).await? {
             Some((user, _)) => {
                 self.store.set_password(tenant, &user.id, &hash).await?;
@@ -151,6 +154,27 @@ impl Fulfillment {
                 .create_user(tenant, username, &hash, role, self.clock.now())
                 .await?),
         }
+    }
+
+    /// Adds a user to a warehouse; a username already taken there is refused (to give an
+    /// existing user a new password, see [`Fulfillment::set_user`]).
+    pub async fn add_user(
+        &self,
+        tenant: &TenantId,
+        username: &str,
+        role: Role,
+        password: &str,
+    ) -> Result<User> {
+        let hash = hash_new_password(password).await?;
+        if self.store.credentials(tenant, username).await?.is_some() {
+            return Err(Error::Conflict(format!(
+                "a user called `{username}` already exists in this warehouse"
+            )));
+        }
+        Ok(self
+            .store
+            .create_user(tenant, username, &hash, role, self.clock.now())
+            .await?)
     }
 
     /// Checks a username and password and opens a session.

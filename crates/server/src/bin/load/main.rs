@@ -13,7 +13,7 @@
 //!   run on a machine that was being slowed can be told from a slower hub.
 //!
 //! Usage: packbench-load --database URL [--orders 100000] [--clients 1,8] [--rates 2000]
-//! [--operators 32] [--ops 30000] [--settle-ms 3000] [--slow-ms 8]
+//! [--operators 32] [--ops 30000] [--settle-ms 3000] [--slow-ms 8] [--plain]
 
 use packbench_core::ports::AccountStore;
 use packbench_core::ports::OrderStore;
@@ -56,6 +56,10 @@ struct Args {
     /// Long enough to take in the hub's background work (SQLite checkpoints every 2 s).
     #[arg(long, default_value_t = 30000)]
     ops: usize,
+    /// Serve on the store's plain reference path (`packbench serve --plain-store`): what
+    /// the fast path earns is the difference.
+    #[arg(long)]
+    plain: bool,
     /// List requests in the list phase.
     #[arg(long, default_value_t = 2000)]
     lists: usize,
@@ -220,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
             "--bind",
             "127.0.0.1:0",
         ])
+        .args(args.plain.then_some("--plain-store"))
         // Quiet unless asked (e.g. `PACKBENCH_LOG=warn,packbench_store=debug` for checkpoints).
         .env(
             "PACKBENCH_LOG",
