@@ -62,25 +62,32 @@ fn ms(cell: &str) -> f64 {
         .unwrap_or_else(|| panic!("{cell:?} is not a figure in ms"))
 }
 
-fn every_phase_runs(database: &str) {
-    let rows = run(
-        database,
-        &[
-            "--orders",
-            "600",
-            "--lists",
-            "20",
-            "--clients",
-            "1,4",
-            "--rates",
-            "400",
-            "--operators",
-            "8",
-            "--ops",
-            "300",
-            "--settle-ms",
-            "100",
-        ],
+fn every_phase_runs(database: &str, plain: bool) {
+    let mut args = vec![
+        "--orders",
+        "600",
+        "--lists",
+        "20",
+        "--clients",
+        "1,4",
+        "--rates",
+        "400",
+        "--operators",
+        "8",
+        "--ops",
+        "300",
+        "--settle-ms",
+        "100",
+    ];
+    if plain {
+        args.push("--plain");
+    }
+    let rows = run(database, &args);
+    let path = if plain { ", plain path" } else { "" };
+    assert!(
+        rows.iter()
+            .all(|r| r[1] == format!("SQLite{path}") || r[1] == format!("PostgreSQL{path}")),
+        "{rows:?}"
     );
     assert_eq!(rows.len(), 3, "one row per phase: {rows:?}");
     // Columns: "", backend, orders, list p50, list p99, ops, clients, offered, op p50, op p99,
@@ -113,14 +120,30 @@ fn every_phase_runs(database: &str) {
 fn the_benchmark_runs_on_sqlite() {
     let dir = std::env::temp_dir().join(format!("packbench-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    every_phase_runs(&format!("sqlite://{}", dir.join("bench.sqlite").display()));
+    every_phase_runs(
+        &format!("sqlite://{}", dir.join("bench.sqlite").display()),
+        false,
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `--plain`: the hub serves on the store's plain reference path, what the fast path is
+/// measured against.
+#[test]
+fn the_benchmark_runs_on_the_plain_path() {
+    let dir = std::env::temp_dir().join(format!("packbench-load-plain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    every_phase_runs(
+        &format!("sqlite://{}", dir.join("bench.sqlite").display()),
+        true,
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
 async fn the_benchmark_runs_on_postgres() {
     if let Some(url) = packbench_store::testing::postgres_url().await {
-        tokio::task::spawn_blocking(move || every_phase_runs(&url))
+        tokio::task::spawn_blocking(move || every_phase_runs(&url, false))
             .await
             .unwrap();
     }

@@ -54,29 +54,39 @@ pub async fn postgres_url() -> Option<String> {
     Some(format!("{base}/{name}{query}"))
 }
 
-/// Runs each named test function (an `async fn(url: String)`, found at `$at`) on a fresh
-/// SQLite file and, when a server is set up, on a fresh PostgreSQL database: the one way the
-/// workspace's tests cover both databases. Test names read `sqlite::name` and
-/// `postgres::name` inside the module it is called in.
+/// The URL itself: what `on_both_databases!` hands a test when told nothing else.
+pub async fn url(url: String) -> String {
+    url
+}
+
+/// Runs each named test function (an `async fn`, found at `$at`) on a fresh SQLite file and,
+/// when a server is set up, on a fresh PostgreSQL database: the one way the workspace's tests
+/// cover both databases. The function is given the database's URL, or with `; given $make`
+/// what `$make(url).await` builds from it (a store, a test hub; `$make` is a path from the
+/// crate root). Test names read `sqlite::name` and `postgres::name` inside the module it is
+/// called in.
 #[macro_export]
 macro_rules! on_both_databases {
     ($at:path : $($name:ident),* $(,)?) => {
+        $crate::on_both_databases!($at : $($name),* ; given $crate::testing::url);
+    };
+    ($at:path : $($name:ident),* ; given $make:path) => {
         mod sqlite {
             use $at as tests;
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
-                    tests::$name($crate::testing::sqlite_url()).await;
+                    tests::$name($make($crate::testing::sqlite_url()).await).await;
                 }
             )*
         }
         mod postgres {
             use $at as tests;
             $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $name() {
                     if let Some(url) = $crate::testing::postgres_url().await {
-                        tests::$name(url).await;
+                        tests::$name($make(url).await).await;
                     }
                 }
             )*

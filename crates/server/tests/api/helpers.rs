@@ -74,6 +74,11 @@ impl Reply {
 }
 
 impl TestApp {
+    /// A hub on the database at `url`, for `on_both_databases!`.
+    pub async fn at(url: String) -> TestApp {
+        Self::spawn(&url).await
+    }
+
     pub async fn spawn(database_url: &str) -> TestApp {
         Self::spawn_with(database_url, Arc::new(packbench_core::ports::NoCarriers)).await
     }

@@ -7,9 +7,11 @@
 //! someone else has since changed therefore fails its write with `409 conflict`, exactly as a
 //! read that lost a race would, and is dropped, so the operator's next try reads afresh.
 //!
-//! So that this hub's own writes never produce such a conflict, every write other than a
-//! transition or a claim that changes an order or stock calls [`Working::changed`] once it is
-//! done, which retires everything kept (entries carry the generation they were read in).
+//! So that this hub's own writes never produce such a conflict, every other write that may
+//! change an order or stock retires everything kept once it is done (entries carry the
+//! generation they were read in). That is by construction, not by each writer's care: a write
+//! on sqlx's pool needs a `sql::Write`, which asks what it touches and, for orders or stock,
+//! holds a [`Changing`] that retires the cache when the write ends, however it ends.
 //! Stock matters because an entry also says which of the order's SKUs have no stock
 //! recorded (the pick's `no_stock_recorded` warning). Writers in other processes (a second
 //! hub on the same PostgreSQL database) are caught by the version check for the order, and

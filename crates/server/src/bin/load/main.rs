@@ -296,10 +296,11 @@ async fn main() -> anyhow::Result<()> {
     lat.sort();
     let (list_p50, list_p99) = (percentile(&lat, 0.50), percentile(&lat, 0.99));
 
-    let backend = if args.database.starts_with("sqlite") {
-        "SQLite"
-    } else {
-        "PostgreSQL"
+    let backend = match (args.database.starts_with("sqlite"), args.plain) {
+        (true, false) => "SQLite",
+        (true, true) => "SQLite, plain path",
+        (false, false) => "PostgreSQL",
+        (false, true) => "PostgreSQL, plain path",
     };
     println!(
         "| backend | orders | list p50 | list p99 | pick/pack ops | clients | offered | op p50 | op p99 | sent late p99 | ops/s | hub CPU per op | load CPU per op | machine CPU per op | stolen | hub RSS (peak) |"
