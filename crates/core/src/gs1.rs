@@ -45,8 +45,16 @@ fn ai_at(s: &str) -> Option<&str> {
 pub fn parse(raw: &str) -> Result<Vec<(String, String)>, ParseError> {
     let err = |m: &str| ParseError::new("barcode", format!("not a GS1 element string: {m}"));
     let mut s = raw.trim();
-    if s.starts_with(']') && s.len() >= 3 {
-        s = &s[3..];
+    if let Some(prefixed) = s.strip_prefix(']') {
+        // An AIM symbology identifier: `]`, a letter, a digit.
+        match prefixed.as_bytes() {
+            [code, modifier, ..]
+                if code.is_ascii_alphabetic() && modifier.is_ascii_alphanumeric() =>
+            {
+                s = &prefixed[2..];
+            }
+            _ => return Err(err("a symbology prefix is `]`, a letter and a digit (]C1)")),
+        }
     }
     if s.starts_with('(') {
         let mut out = Vec::new();
@@ -102,6 +110,28 @@ pub fn product_code(raw: &str) -> Option<Gtin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Any scan is read or refused, never a panic: built from the characters the reader
+        /// looks at, and any text at all.
+        #[test]
+        fn no_scan_panics(
+            raw in "[\\]()0-9A-Za-z\u{1d}€é ]{0,40}",
+            any_text in "\\PC{0,40}",
+        ) {
+            for scan in [raw, any_text] {
+                let _ = parse(&scan);
+                let _ = product_code(&scan);
+            }
+        }
+    }
+
+    #[test]
+    fn a_symbology_prefix_cut_inside_a_character_is_refused() {
+        assert!(parse("]€x").is_err());
+        assert!(parse("]C").is_err());
+        assert_eq!(parse("]C10100012345678905").unwrap().len(), 1);
+    }
 
     #[test]
     fn three_and_four_digit_ais_are_read_whole() {

@@ -183,6 +183,22 @@ mod tests {
     use super::*;
     use image::{Luma, RgbaImage};
 
+    proptest::proptest! {
+        /// Any label text (a carrier's, or damaged on the way) is read or refused, never a
+        /// panic: built from ZPL's own commands and fields, and any text at all.
+        #[test]
+        fn no_label_text_panics(
+            zpl in "(\\^GFA,[0-9,]{0,12}(:Z64:|:B64:)?[A-Za-z0-9+/=:,]{0,40}|\\^XA|\\^XZ|\\^FO[0-9,]{0,8}|\\PC{0,12}){0,6}",
+            any_text in "\\PC{0,60}",
+        ) {
+            for text in [zpl, any_text] {
+                let _ = parse_graphic_field(&text);
+                let _ = z64_decode(&text);
+                let _ = fit_label(&text, 300, Some(40));
+            }
+        }
+    }
+
     #[test]
     fn the_crc_is_crc16_xmodem() {
         assert_eq!(

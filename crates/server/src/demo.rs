@@ -196,6 +196,9 @@ pub async fn start(state: &crate::AppState, orders: usize) -> anyhow::Result<Run
     })
 }
 
+/// The demo store's domain, which its webhooks name.
+const DEMO_SHOP: &str = "packbench-demo.myshopify.com";
+
 /// Starts the Shopify sim on loopback with `orders` orders of the demo catalogue, connects the
 /// demo tenant to it and imports them through the real client. Answers the sim's address.
 pub async fn connect_shopify_sim(
@@ -213,6 +216,7 @@ pub async fn connect_shopify_sim(
                 barcode: upc(body).as_str().trim_start_matches("00").into(),
             })
             .collect(),
+        shop_domain: DEMO_SHOP.into(),
         ..Default::default()
     };
     let sim = packbench_sim::ShopifySim::new(config.clone());
@@ -221,7 +225,7 @@ pub async fn connect_shopify_sim(
         .fulfillment
         .patch_settings(
             &tenant.id,
-            &json!({"shopify": {"shop_domain": "packbench-demo.myshopify.com",
+            &json!({"shopify": {"shop_domain": DEMO_SHOP,
                                 "access_token": config.access_token,
                                 "api_base_url": format!("http://{addr}/admin/api/{}", packbench_sim::shopify::API_VERSION),
                                 "location_ids": [config.locations[0]]}}),

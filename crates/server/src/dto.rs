@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use base64::Engine;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use packbench_core::domain::{
     DimensionUnit, Dimensions, OrderId, Package, ParseError, Quantity, ServiceCode, ShipmentId,
     Sku, UserId, Weight, WeightUnit,
 };
-use packbench_core::model::{Address, Order, OrderEvent, Shipment, Timestamp};
+use packbench_core::model::{Address, Order, OrderEvent, OrderFilter, Shipment, Timestamp};
 use packbench_core::service::{LineLocation, Operation, OrderDetail, Warning};
 use packbench_core::settings::Units;
 use packbench_core::workflow::OrderStatus;
@@ -381,15 +381,18 @@ impl Query {
             .map(|v| {
                 DateTime::parse_from_rfc3339(v)
                     .map(|t| t.with_timezone(&Utc))
-                    .or_else(|_| {
-                        NaiveDate::parse_from_str(v, "%Y-%m-%d").map(|d| {
-                            (d + chrono::Days::new(days_after))
-                                .and_hms_opt(0, 0, 0)
-                                .unwrap_or_default()
-                                .and_utc()
-                        })
+                    .ok()
+                    .or_else(|| {
+                        // Years as RFC 3339 writes them (four digits): chrono also reads
+                        // `+262142-12-31`, whose next day does not exist.
+                        NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                            .ok()
+                            .filter(|d| (1..=9999).contains(&d.year()))?
+                            .checked_add_days(chrono::Days::new(days_after))?
+                            .and_hms_opt(0, 0, 0)
+                            .map(|t| t.and_utc())
                     })
-                    .map_err(|_| {
+                    .ok_or_else(|| {
                         ApiError::invalid(
                             k,
                             format!("{k} must be a date (2026-11-24) or an RFC 3339 time"),
@@ -402,6 +405,53 @@ impl Query {
     pub fn cursor(&self) -> ApiResult<Option<(Timestamp, String)>> {
         self.get("cursor").map(decode_cursor).transpose()
     }
+}
+
+/// `GET orders`' query: what to list, checked.
+pub fn order_filter(q: &Query) -> ApiResult<OrderFilter> {
+    q.only(&[
+        "status",
+        "q",
+        "sku",
+        "assigned_to",
+        "created_from",
+        "created_to",
+        "limit",
+        "cursor",
+    ])?;
+    let status = q
+        .get("status")
+        .map(|s| {
+            OrderStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid("status", "status must be one of pending, processing, picked, packed, shipped, delivered, cancelled")
+            })
+        })
+        .transpose()?;
+    let after = q
+        .cursor()?
+        .map(|(t, id)| OrderId::parse(&id).map(|id| (t, id)))
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request("the cursor is not one this hub gave out; start again without it")
+        })?;
+    let search = q
+        .get("q")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    if search.as_ref().is_some_and(|s| s.len() > 100) {
+        return Err(ApiError::invalid("q", "a search is at most 100 characters"));
+    }
+    Ok(OrderFilter {
+        status,
+        q: search,
+        sku: q.get("sku").map(Sku::parse).transpose()?,
+        assigned_to: q.get("assigned_to").map(UserId::parse).transpose()?,
+        created_from: q.time("created_from")?,
+        created_to: q.end_time("created_to")?,
+        limit: q.limit(50)?,
+        after,
+    })
 }
 
 fn url_pairs(raw: &str) -> Vec<(String, String)> {
@@ -434,6 +484,113 @@ fn decode_cursor(raw: &str) -> ApiResult<(Timestamp, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use serde_json::Map;
+
+    /// What a value may hold: the characters the parsers look at, digits, signs, and
+    /// characters of more than one byte.
+    const VALUE: &str = "[-+:.TZ0-9a-z%_#()\\]\u{1d}€é ]{0,24}";
+
+    const ORDER_KEYS: [&str; 9] = [
+        "status",
+        "q",
+        "sku",
+        "assigned_to",
+        "created_from",
+        "created_to",
+        "limit",
+        "cursor",
+        "other",
+    ];
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            VALUE.prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::btree_map(field(), inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Mostly the fields an operation has, sometimes another.
+    fn field() -> impl Strategy<Value = String> {
+        prop_oneof![
+            9 => proptest::sample::select(vec![
+                "action", "items", "sku", "barcode", "quantity", "package", "weight",
+                "weight_unit", "dimensions", "length", "width", "height", "dimension_unit",
+                "service", "reason", "user_id",
+            ])
+            .prop_map(str::to_owned),
+            1 => "[a-z_]{1,8}",
+        ]
+    }
+
+    fn operation() -> impl Strategy<Value = Value> {
+        let action = prop_oneof![
+            proptest::sample::select(vec!["pick", "pack", "ship", "void", "cancel", "assign"])
+                .prop_map(Value::from),
+            any_json(),
+        ];
+        (
+            action,
+            proptest::collection::btree_map(field(), any_json(), 0..4),
+        )
+            .prop_map(|(action, rest)| {
+                let mut m: Map<String, Value> = rest.into_iter().collect();
+                m.insert("action".into(), action);
+                Value::Object(m)
+            })
+    }
+
+    proptest! {
+        /// No query string makes `GET orders`' parse panic (the security review found
+        /// `created_to=%2B262142-12-31` did): it is read or refused.
+        #[test]
+        fn no_orders_query_panics(
+            pairs in proptest::collection::vec((0..ORDER_KEYS.len(), VALUE), 0..6),
+            raw in "\\PC{0,40}",
+        ) {
+            let built: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                    format!("{}={v}", ORDER_KEYS[*k])
+                })
+                .collect();
+            for s in [built.join("&"), raw] {
+                if let Ok(q) = Query::from_raw(Some(&s)) {
+                    let _ = order_filter(&q);
+                }
+            }
+        }
+
+        /// No body makes an operation's parse panic: it is read or refused.
+        #[test]
+        fn no_operation_body_panics(
+            body in operation(),
+            raw in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let body = serde_json::to_vec(&body).expect("a value serialises");
+            for bytes in [body, raw] {
+                for units in [
+                    Units::default(),
+                    Units { weight: WeightUnit::Kg, dimension: DimensionUnit::Cm },
+                ] {
+                    if let Ok(b) = crate::extract::parse_json::<OperationBody>(&bytes) {
+                        let _ = b.parse(units);
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn query_strings_decode() {

@@ -85,11 +85,19 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         state: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
         let TenantPath(tenant) = TenantPath::from_request_parts(parts, state).await?;
-        let token = bearer(parts).or_else(|| cookie(parts, auth::COOKIE));
-        let Some(token) = token else {
-            return Err(ApiError::unauthorized(
-                "log in first (no session token was sent)",
-            ));
+        let token = match bearer(parts) {
+            Some(token) => token,
+            None => {
+                let Some(token) = cookie(parts, auth::COOKIE) else {
+                    return Err(ApiError::unauthorized(
+                        "log in first (no session token was sent)",
+                    ));
+                };
+                if !parts.method.is_safe() {
+                    from_own_page(parts)?;
+                }
+                token
+            }
         };
         let token_hash = auth::hash_token(&token);
         let now = state.fulfillment.clock().now();
@@ -117,6 +125,55 @@ impl Caller {
     }
 }
 
+/// A request that changes something and carries only the session cookie must come from the
+/// hub's own pages. The cookie is `SameSite=Strict`, but a site is not an origin: a page on
+/// another port of this host, or another app on this domain, is same-site and its forms and
+/// fetches carry the cookie. So the browser's own word is asked, in the order browsers give
+/// it: `Sec-Fetch-Site`, then `Origin` against `Host`; and from a client that sends neither,
+/// only a body no page can send without the hub's leave (CORS preflight), JSON or CSV.
+fn from_own_page(parts: &Parts) -> Result<(), ApiError> {
+    let header = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap_or("(not text)"))
+    };
+    let refuse = || {
+        ApiError::new(
+            ErrorCode::Forbidden,
+            "a change sent with only the session cookie must come from this hub's own pages; \
+             other clients send the token as `Authorization: Bearer`",
+        )
+    };
+    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site")) {
+        return if site == "same-origin" {
+            Ok(())
+        } else {
+            Err(refuse())
+        };
+    }
+    if let Some(origin) = header(header::ORIGIN) {
+        let own = header(header::HOST).is_some_and(|host| {
+            origin
+                .strip_prefix("http://")
+                .or_else(|| origin.strip_prefix("https://"))
+                == Some(host)
+        });
+        return if own { Ok(()) } else { Err(refuse()) };
+    }
+    let media_type = header(header::CONTENT_TYPE).map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match media_type.as_deref() {
+        Some("application/json" | "text/csv") => Ok(()),
+        _ => Err(refuse()),
+    }
+}
+
 fn bearer(parts: &Parts) -> Option<String> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let t = v
@@ -137,6 +194,24 @@ fn cookie(parts: &Parts, name: &str) -> Option<String> {
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v.to_owned())
         .filter(|v| !v.is_empty())
+}
+
+/// The address a request came from, when the hub was served with it (`serve` is): what login
+/// throttling counts failures of a device by. Behind a proxy every device would be the
+/// proxy; the hub is meant to be reached on the warehouse's network directly.
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
 }
 
 /// The raw request body (for idempotency fingerprints and CSV), with enveloped rejections.

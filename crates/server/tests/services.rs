@@ -225,9 +225,60 @@ async fn an_unfinished_idempotent_request_is_said_interrupted_later(url: String)
     ));
 }
 
+/// A redaction waits for an order the bench is not done with, but not past Shopify's window:
+/// at `REDACTION_WAITS_AT_MOST` the order's customer details are erased anyway and the
+/// request is closed, saying which orders were erased unfinished.
+async fn a_redaction_waits_for_the_bench_but_not_past_its_deadline(url: String) {
+    use packbench_core::service::REDACTION_WAITS_AT_MOST;
+    let bench = bench(&url).await;
+    let f = &bench.a.fulfillment;
+    let t = &bench.tenant.id;
+    let now = bench.clock.now();
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
+    let mut new = demo::sample_order(9, now, &mut rng);
+    new.shop_order_id = Some("4401".into());
+    let order = bench.store.insert_order(t, &new, now).await.expect("order");
+    let body = br#"{"shop_id": 1, "shop_domain": "packbench-demo.myshopify.com",
+        "customer": {"id": 7}, "orders_to_redact": [4401]}"#;
+    assert!(
+        f.receive_webhook(t, "w-redact", "customers/redact", body)
+            .await
+            .unwrap()
+    );
+    f.process_inbox(t).await.unwrap();
+    let request = || async { f.privacy_requests(t).await.unwrap().remove(0) };
+    let r = request().await;
+    assert!(
+        r.completed_at.is_none(),
+        "waits while the order is at the bench"
+    );
+    assert_eq!(
+        r.result.unwrap()["waiting"],
+        serde_json::json!([order.name])
+    );
+
+    bench
+        .clock
+        .advance(REDACTION_WAITS_AT_MOST - chrono::Duration::hours(1));
+    f.apply_privacy_requests(t).await.unwrap();
+    assert!(request().await.completed_at.is_none(), "within its window");
+    bench.clock.advance(chrono::Duration::hours(1));
+    assert_eq!(f.apply_privacy_requests(t).await.unwrap(), 1);
+    let r = request().await;
+    assert!(r.completed_at.is_some(), "closed at the deadline");
+    assert_eq!(
+        r.result.unwrap()["erased_at_deadline"],
+        serde_json::json!([order.name])
+    );
+    let erased = f.order_detail(t, order.id()).await.unwrap().order;
+    assert!(erased.ship_to.is_none());
+    assert_ne!(erased.customer_name, new.customer_name);
+}
+
 packbench_store::on_both_databases!(
     crate:
     operate_ship_and_void_through_the_services,
     an_abandoned_purchase_is_settled_as_the_clock_moves,
     an_unfinished_idempotent_request_is_said_interrupted_later,
+    a_redaction_waits_for_the_bench_but_not_past_its_deadline,
 );

@@ -190,9 +190,20 @@ impl Shop for ShopifyShop {
 /// `api_base_url`, `location_ids`); clients are kept per store so the cost bucket is shared.
 pub struct ShopifyShops {
     store: Arc<dyn Store>,
-    clients: std::sync::Mutex<std::collections::HashMap<(String, String), Arc<ShopifyClient>>>,
+    clients: std::sync::Mutex<std::collections::HashMap<ClientKey, Arc<ShopifyClient>>>,
     patience: Patience,
     bulk_from: u64,
+}
+
+/// What a logged-in client is kept under: every credential it was made with, so a tenant
+/// that names the same shop with a different token, client id or secret never gets another
+/// tenant's client (and the token that client fetched). No `Debug`: it holds secrets.
+#[derive(PartialEq, Eq, Hash)]
+struct ClientKey {
+    base: String,
+    token: String,
+    /// Client id and secret, for the client credentials grant.
+    credentials: Option<(String, String)>,
 }
 
 /// An import of this many orders or more (a first import, or a catch-up) goes through a bulk
@@ -242,10 +253,11 @@ impl Shops for ShopifyShops {
             .api_base_url
             .clone()
             .unwrap_or_else(|| ShopifyClient::base_url_for(&domain));
-        let key = (
-            base.clone(),
-            format!("{token}|{:?}", credentials.as_ref().map(|c| &c.0)),
-        );
+        let key = ClientKey {
+            base: base.clone(),
+            token: token.clone(),
+            credentials: credentials.clone(),
+        };
         let client = {
             let mut clients = self.clients.lock().ok()?;
             match clients.get(&key) {

@@ -1,6 +1,9 @@
 //! One behaviour suite for the Store port, run on SQLite and on a real PostgreSQL server,
 //! each through the store's fast path and its plain reference path. Each behaviour is an
-//! async fn; `on_both_databases_and_paths!` makes a test of it per database and path.
+//! async fn; `on_both_paths!` makes a test of it per path and database.
+//!
+//! One file although long: it is the port's specification, and any store (another database,
+//! another path) must pass all of it; the behaviours share their fixtures.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -15,11 +18,11 @@ use packbench_core::model::{
     ShipmentFilter, ShipmentStatus, StockChange, StockMove, Tenant, Timestamp, User,
 };
 use packbench_core::ports::{
-    AccountStore, IdempotencyStore, LoginFailures, OrderStore, SettingsStore, ShipmentStore,
-    StockStore, StoreError,
+    AccountStore, IdempotencyStore, OrderStore, SettingsStore, ShipmentStore, StockStore,
+    StoreError,
 };
 use packbench_core::workflow::{self, Action, OrderStatus, PickItem};
-use packbench_store::SqlStore;
+use packbench_store::{Paths, SqlStore};
 
 fn at(minutes: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + Duration::minutes(minutes)
@@ -124,23 +127,36 @@ async fn users_sessions_and_tenants_are_kept_apart(store: SqlStore) {
         "revoked"
     );
 
-    let lf = LoginFailures {
-        count: 3,
-        locked_until: Some(at(5)),
+    // Login attempts: counted per key and tenant, never below zero, forgotten when stale
+    // or cleared, and each of many at once counted.
+    let count = |t: &Tenant, delta: i64, now: Timestamp| {
+        let (store, t) = (store.clone(), t.id.clone());
+        async move {
+            store
+                .count_login_attempts(&t, "ghost", delta, now, now - Duration::minutes(15))
+                .await
+                .unwrap()
+        }
     };
-    store.set_login_failures(&a.id, "ghost", lf).await.unwrap();
-    assert_eq!(store.login_failures(&a.id, "ghost").await.unwrap(), lf);
+    assert_eq!(count(&a, 1, at(1)).await, 1);
+    assert_eq!(count(&a, 1, at(2)).await, 2);
+    assert_eq!(count(&b, 1, at(2)).await, 1, "tenants apart");
+    assert_eq!(count(&a, -1, at(3)).await, 1);
+    assert_eq!(count(&a, -5, at(3)).await, 0, "never below zero");
+    assert_eq!(count(&a, 1, at(4)).await, 1);
     assert_eq!(
-        store.login_failures(&b.id, "ghost").await.unwrap(),
-        LoginFailures::default()
+        count(&a, 1, at(30)).await,
+        1,
+        "forgotten after 15 quiet minutes"
     );
-    store
-        .set_login_failures(&a.id, "ghost", LoginFailures::default())
-        .await
-        .unwrap();
+    store.clear_login_attempts(&a.id, "ghost").await.unwrap();
+    let at_once: Vec<u32> = futures::future::join_all((0..20).map(|_| count(&a, 1, at(31)))).await;
+    let mut seen = at_once.clone();
+    seen.sort();
     assert_eq!(
-        store.login_failures(&a.id, "ghost").await.unwrap(),
-        LoginFailures::default()
+        seen,
+        (1..=20).collect::<Vec<u32>>(),
+        "each attempt counted once"
     );
 
     let o = store
@@ -1051,48 +1067,35 @@ async fn settings_and_device_settings_round_trip(store: SqlStore) {
     assert_eq!(store.device_settings(&t.id, "bench-2").await.unwrap(), None);
 }
 
-/// Each behaviour on both databases, and on each on both of the store's paths: the fast
-/// one a hub runs, and the plain one (a transaction per operation, nothing kept in memory)
-/// it is held to. Tests read `sqlite::fast::name`, `postgres::plain::name`...
-macro_rules! on_both_databases_and_paths {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            on_both_databases_and_paths!(@paths sqlite $($name),*);
-        }
-        mod postgres {
-            on_both_databases_and_paths!(@paths postgres $($name),*);
-        }
-    };
-    (@paths $db:ident $($name:ident),*) => {
-        mod fast {
-            on_both_databases_and_paths!(@tests $db Fast $($name),*);
-        }
-        mod plain {
-            on_both_databases_and_paths!(@tests $db Plain $($name),*);
-        }
-    };
-    (@tests $db:ident $paths:ident $($name:ident),*) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                if let Some(url) = on_both_databases_and_paths!(@url $db) {
-                    let store = packbench_store::SqlStore::connect_with(
-                        &url,
-                        packbench_store::Paths::$paths,
-                    )
-                    .await
-                    .unwrap();
-                    assert_eq!(store.paths(), packbench_store::Paths::$paths);
-                    super::super::$name(store).await;
-                }
-            }
-        )*
-    };
-    (@url sqlite) => { Some(packbench_store::testing::sqlite_url()) };
-    (@url postgres) => { packbench_store::testing::postgres_url().await };
+/// A store on the fast path a hub runs.
+async fn fast(url: String) -> SqlStore {
+    let store = SqlStore::connect_with(&url, Paths::Fast).await.unwrap();
+    assert_eq!(store.paths(), Paths::Fast);
+    store
 }
 
-on_both_databases_and_paths!(
+/// A store on the plain path the fast one is held to (a transaction per operation, nothing
+/// kept in memory).
+async fn plain(url: String) -> SqlStore {
+    let store = SqlStore::connect_with(&url, Paths::Plain).await.unwrap();
+    assert_eq!(store.paths(), Paths::Plain);
+    store
+}
+
+/// Each behaviour on both paths, each on both databases: `fast::sqlite::name`,
+/// `plain::postgres::name`...
+macro_rules! on_both_paths {
+    ($($name:ident),* $(,)?) => {
+        mod fast {
+            packbench_store::on_both_databases!(crate: $($name),* ; given crate::fast);
+        }
+        mod plain {
+            packbench_store::on_both_databases!(crate: $($name),* ; given crate::plain);
+        }
+    };
+}
+
+on_both_paths!(
     users_sessions_and_tenants_are_kept_apart,
     orders_list_with_filters_and_cursor_pagination,
     transitions_append_events_and_exactly_one_of_two_racing_operators_wins,
@@ -1201,16 +1204,9 @@ async fn an_operation_never_builds_on_a_stale_order(url: String) {
     assert_eq!(picked, vec![1, 1], "{:?}", db.lines());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operation_never_builds_on_a_stale_order_sqlite() {
-    an_operation_never_builds_on_a_stale_order(packbench_store::testing::sqlite_url()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_operation_never_builds_on_a_stale_order_postgres() {
-    if let Some(url) = packbench_store::testing::postgres_url().await {
-        an_operation_never_builds_on_a_stale_order(url).await;
-    }
+/// The order cache is the fast path's; the plain path keeps nothing to go stale.
+mod stale {
+    packbench_store::on_both_databases!(crate: an_operation_never_builds_on_a_stale_order);
 }
 
 /// SQLite's write-ahead log is copied into the database in the background (`Checkpointer`):

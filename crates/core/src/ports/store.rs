@@ -34,13 +34,6 @@ pub struct Session {
     pub expires_at: Timestamp,
 }
 
-/// Failed-login bookkeeping per username (known or not, so names cannot be probed).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct LoginFailures {
-    pub count: u32,
-    pub locked_until: Option<Timestamp>,
-}
-
 pub type StoreResult<T> = Result<T, StoreError>;
 
 /// An order as an operation finds it: the order, and the keys ([`Sku::key`]) of its lines'
@@ -114,14 +107,19 @@ pub trait AccountStore: Send + Sync + 'static {
         user: &UserId,
         password_hash: &str,
     ) -> StoreResult<()>;
-    async fn login_failures(&self, tenant: &TenantId, username: &str)
-    -> StoreResult<LoginFailures>;
-    async fn set_login_failures(
+    /// Adds `delta` to the login attempts counted under `key` (an account or a client
+    /// address) in one statement, so attempts made at once each count, and answers the new
+    /// count. A count whose last attempt came before `fresh_since` starts over.
+    async fn count_login_attempts(
         &self,
         tenant: &TenantId,
-        username: &str,
-        f: LoginFailures,
-    ) -> StoreResult<()>;
+        key: &str,
+        delta: i64,
+        now: Timestamp,
+        fresh_since: Timestamp,
+    ) -> StoreResult<u32>;
+    /// Forgets the attempts counted under `key` (a right password on that account).
+    async fn clear_login_attempts(&self, tenant: &TenantId, key: &str) -> StoreResult<()>;
     async fn create_session(
         &self,
         tenant: &TenantId,

@@ -2,9 +2,19 @@
 //! way in (the API, the CLI, the desktop's first run, the demo).
 //!
 //! Passwords are hashed with argon2id. A session token is 32 random bytes shown to the client
-//! once; only its SHA-256 is stored, so a database leak gives no usable tokens. Failed logins
-//! are counted per username (existing or not, so names cannot be probed): from the third they
-//! are slowed, from the fifth the name is locked for a while.
+//! once; only its SHA-256 is stored, so a database leak gives no usable tokens.
+//!
+//! Guessing is throttled without handing anyone a way to lock others out:
+//! - per account (existing or not, so names cannot be probed): past [`ACCOUNT_SLOW_FROM`]
+//!   attempts in [`ATTEMPTS_WINDOW`], each attempt waits before its password is checked,
+//!   longer each time up to [`ACCOUNT_DELAY_MAX`]; the right password still gets in after
+//!   that short wait, and clears the count;
+//! - per client address: past [`ADDRESS_LIMIT`] failed attempts in the window, the address is
+//!   refused (429) until the window has passed; other stations are not affected;
+//! - both counts are taken before the password is checked, each in one statement, so guesses
+//!   sent at once each count;
+//! - password checks (argon2id: ~19 MiB each) run [`HASHING_AT_ONCE`] at a time, with at
+//!   most [`HASHING_QUEUE`] waiting; more are refused at once, before any work.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -16,7 +26,7 @@ use super::Fulfillment;
 use crate::domain::{ParseError, Role, TenantId, TenantSlug};
 use crate::error::{Error, Result};
 use crate::model::{Tenant, Timestamp, User};
-use crate::ports::{LoginFailures, Session};
+use crate::ports::Session;
 
 /// How long a session lasts: a long shift.
 pub const SESSION_TTL_HOURS: i64 = 12;
@@ -24,9 +34,77 @@ pub const SESSION_TTL_HOURS: i64 = 12;
 pub const PASSWORD_MIN: usize = 10;
 /// The longest (argon2 hashes whatever it is given; a bound keeps that cheap).
 pub const PASSWORD_MAX: usize = 1024;
-const SLOW_FROM: u32 = 3;
-const LOCK_AT: u32 = 5;
-const LOCK_MINUTES: i64 = 5;
+/// Attempts on one account in [`ATTEMPTS_WINDOW`] before each further one waits.
+pub const ACCOUNT_SLOW_FROM: u32 = 5;
+/// The longest an attempt on a throttled account waits before its password is checked.
+pub const ACCOUNT_DELAY_MAX: std::time::Duration = std::time::Duration::from_secs(8);
+/// Failed attempts from one client address in [`ATTEMPTS_WINDOW`] before it is refused.
+pub const ADDRESS_LIMIT: u32 = 30;
+/// How long attempts are remembered after the last one.
+pub const ATTEMPTS_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+/// Password checks at once (each ~19 MiB and tens of milliseconds of a core).
+pub const HASHING_AT_ONCE: usize = 4;
+/// Password checks waiting for their turn before more are refused.
+pub const HASHING_QUEUE: usize = 64;
+
+/// How long the `attempt`-th attempt on an account waits before its password is checked:
+/// nothing up to [`ACCOUNT_SLOW_FROM`], then 1 s, 2 s, 4 s... up to [`ACCOUNT_DELAY_MAX`].
+pub fn account_delay(attempt: u32) -> std::time::Duration {
+    match attempt.checked_sub(ACCOUNT_SLOW_FROM + 1) {
+        None => std::time::Duration::ZERO,
+        Some(n) => std::time::Duration::from_secs(1u64 << n.min(16)).min(ACCOUNT_DELAY_MAX),
+    }
+}
+
+/// Where password checks wait their turn.
+pub(super) struct Hashing {
+    turns: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for Hashing {
+    fn default() -> Self {
+        Self {
+            turns: tokio::sync::Semaphore::new(HASHING_AT_ONCE),
+            waiting: 0.into(),
+        }
+    }
+}
+
+impl Hashing {
+    /// A turn to hash, or a refusal when [`HASHING_QUEUE`] checks already wait.
+    async fn turn(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= HASHING_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::TooManyAttempts {
+                message: "the hub is checking many passwords at once; try again in a few seconds"
+                    .into(),
+                retry_after_secs: 5,
+            });
+        }
+        let turn = self.turns.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        turn.map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// `f` on a blocking thread, in turn.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let _turn = self.turn().await?;
+        tokio::task::spawn_blocking(f)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))
+    }
+}
+
+fn account_key(username: &str) -> String {
+    username.to_owned()
+}
+
+/// Usernames have no spaces (`parse_username`), so an address key is never an account's.
+fn address_key(client: std::net::IpAddr) -> String {
+    format!("address {client}")
+}
 
 /// The password policy, for a new password (a login checks nothing but the hash).
 pub fn check_new_password(password: &str) -> Result<()> {
@@ -68,15 +146,6 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
-/// A new password, checked against the policy and hashed off the async threads.
-async fn hash_new_password(password: &str) -> Result<String> {
-    check_new_password(password)?;
-    let p = password.to_owned();
-    tokio::task::spawn_blocking(move || hash_password(&p))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))?
-}
-
 pub fn new_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
@@ -98,6 +167,13 @@ pub struct LoginOk {
 }
 
 impl Fulfillment {
+    /// A new password, checked against the policy and hashed off the async threads, in turn.
+    async fn hash_new_password(&self, password: &str) -> Result<String> {
+        check_new_password(password)?;
+        let p = password.to_owned();
+        self.hashing.run(move || hash_password(&p)).await?
+    }
+
     pub async fn tenant_by_slug(&self, slug: &str) -> Result<Option<Tenant>> {
         Ok(self.store.tenant_by_slug(slug).await?)
     }
@@ -143,7 +219,7 @@ impl Fulfillment {
         role: Role,
         password: &str,
     ) -> Result<User> {
-        let hash = hash_new_password(password).await?;
+        let hash = self.hash_new_password(password).await?;
         match self.store.credentials(tenant, username).await? {
             Some((user, _)) => {
                 self.store.set_password(tenant, &user.id, &hash).await?;
@@ -165,7 +241,7 @@ impl Fulfillment {
         role: Role,
         password: &str,
     ) -> Result<User> {
-        let hash = hash_new_password(password).await?;
+        let hash = self.hash_new_password(password).await?;
         if self.store.credentials(tenant, username).await?.is_some() {
             return Err(Error::Conflict(format!(
                 "a user called `{username}` already exists in this warehouse"
@@ -177,88 +253,74 @@ impl Fulfillment {
             .await?)
     }
 
-    /// Checks a username and password and opens a session.
+    /// Checks a username and password and opens a session. `client` is the address the
+    /// attempt came from, when known (see the module's notes on throttling).
     pub async fn login(
         &self,
         tenant: &Tenant,
         username: &str,
         password: &str,
         station_id: Option<&str>,
+        client: Option<std::net::IpAddr>,
     ) -> Result<LoginOk> {
         let now = self.clock.now();
-        let failures = self.store.login_failures(&tenant.id, username).await?;
-        if let Some(until) = failures.locked_until
-            && until > now
-        {
-            let secs = (until - now).num_seconds().max(1) as u64;
-            return Err(Error::TooManyAttempts {
-                message: format!(
-                    "too many failed logins for `{username}`: try again in {} minute(s), or ask an admin",
-                    secs.div_ceil(60)
-                ),
-                retry_after_secs: secs,
-            });
+        let fresh_since = now - ATTEMPTS_WINDOW;
+        let count = |key: String, delta: i64| async move {
+            self.store
+                .count_login_attempts(&tenant.id, &key, delta, now, fresh_since)
+                .await
+        };
+        if let Some(client) = client {
+            let from_here = count(address_key(client), 1).await?;
+            if from_here > ADDRESS_LIMIT {
+                let secs = ATTEMPTS_WINDOW.num_seconds() as u64;
+                return Err(Error::TooManyAttempts {
+                    message: format!(
+                        "too many failed logins from this device ({client}): try again in {} minutes, or ask an admin",
+                        secs / 60
+                    ),
+                    retry_after_secs: secs,
+                });
+            }
         }
+        let attempt = count(account_key(username), 1).await?;
+        // Waits before the check, never refuses: the right password gets in after it.
+        tokio::time::sleep(account_delay(attempt)).await;
         let creds = self.store.credentials(&tenant.id, username).await?;
         let hash = creds
             .as_ref()
             .map(|(_, h)| h.as_str())
-            .unwrap_or_else(|| decoy_hash());
-        let password_ok = {
-            let (p, h) = (password.to_owned(), hash.to_owned());
-            tokio::task::spawn_blocking(move || verify_password(&p, &h))
-                .await
-                .unwrap_or(false)
+            .unwrap_or_else(|| decoy_hash())
+            .to_owned();
+        let p = password.to_owned();
+        let password_ok = self.hashing.run(move || verify_password(&p, &hash)).await?;
+        let Some((user, _)) = creds.filter(|_| password_ok) else {
+            return Err(Error::Unauthorized("wrong username or password".into()));
         };
-        match creds {
-            Some((user, _)) if password_ok => {
-                if failures.count > 0 {
-                    self.store
-                        .set_login_failures(&tenant.id, username, LoginFailures::default())
-                        .await?;
-                }
-                let token = new_token();
-                let expires_at = now + chrono::Duration::hours(SESSION_TTL_HOURS);
-                self.store
-                    .create_session(
-                        &tenant.id,
-                        &hash_token(&token),
-                        &user.id,
-                        station_id,
-                        now,
-                        expires_at,
-                    )
-                    .await?;
-                Ok(LoginOk {
-                    token,
-                    user,
-                    expires_at,
-                })
-            }
-            _ => {
-                let count = failures.count + 1;
-                let locked_until =
-                    (count >= LOCK_AT).then(|| now + chrono::Duration::minutes(LOCK_MINUTES));
-                self.store
-                    .set_login_failures(
-                        &tenant.id,
-                        username,
-                        LoginFailures {
-                            count,
-                            locked_until,
-                        },
-                    )
-                    .await?;
-                if count >= SLOW_FROM {
-                    // Slow repeated guessing down before answering.
-                    tokio::time::sleep(std::time::Duration::from_millis(
-                        250 * u64::from(count - SLOW_FROM + 1),
-                    ))
-                    .await;
-                }
-                Err(Error::Unauthorized("wrong username or password".into()))
-            }
+        self.store
+            .clear_login_attempts(&tenant.id, &account_key(username))
+            .await?;
+        if let Some(client) = client {
+            // A right password is not a failure of the address.
+            count(address_key(client), -1).await?;
         }
+        let token = new_token();
+        let expires_at = now + chrono::Duration::hours(SESSION_TTL_HOURS);
+        self.store
+            .create_session(
+                &tenant.id,
+                &hash_token(&token),
+                &user.id,
+                station_id,
+                now,
+                expires_at,
+            )
+            .await?;
+        Ok(LoginOk {
+            token,
+            user,
+            expires_at,
+        })
     }
 
     /// The session a token's hash opens, while it lasts.
@@ -298,6 +360,46 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(hash_token(&a).len(), 64);
         assert_ne!(hash_token(&a), a);
+    }
+
+    #[test]
+    fn a_throttled_account_waits_longer_each_time_up_to_a_short_bound() {
+        let waits: Vec<u64> = (1..=12).map(|n| account_delay(n).as_secs()).collect();
+        assert_eq!(waits, [0, 0, 0, 0, 0, 1, 2, 4, 8, 8, 8, 8]);
+        assert_eq!(account_delay(u32::MAX), ACCOUNT_DELAY_MAX);
+    }
+
+    #[tokio::test]
+    async fn password_checks_run_a_few_at_a_time_and_a_long_queue_is_refused() {
+        let hashing = std::sync::Arc::new(Hashing::default());
+        let (release, released) = tokio::sync::watch::channel(false);
+        let mut running = Vec::new();
+        for _ in 0..HASHING_AT_ONCE + HASHING_QUEUE {
+            let (hashing, mut released) = (hashing.clone(), released.clone());
+            running.push(tokio::spawn(async move {
+                let _turn = hashing.turn().await.expect("a turn, in time");
+                let _ = released.wait_for(|r| *r).await;
+            }));
+        }
+        // Every task has its turn or waits for one.
+        while hashing.turns.available_permits() > 0
+            || hashing.waiting.load(std::sync::atomic::Ordering::Acquire) < HASHING_QUEUE
+        {
+            tokio::task::yield_now().await;
+        }
+        let refused = hashing.turn().await;
+        assert!(
+            matches!(refused, Err(Error::TooManyAttempts { .. })),
+            "one more than the queue holds is refused at once"
+        );
+        release.send(true).unwrap();
+        for r in running {
+            r.await.unwrap();
+        }
+        assert!(
+            hashing.turn().await.is_ok(),
+            "and taken again once it drains"
+        );
     }
 
     #[test]

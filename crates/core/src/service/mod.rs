@@ -29,7 +29,7 @@ pub use batches::{BatchError, BatchItem, PickList, PickListEntry, PickListOrder}
 pub use orders::{
     LineLocation, Operation, OperationOutcome, OrderDetail, StockAtLocation, Warning,
 };
-pub use privacy::{IN_TRANSIT_FOR, done_with_customer, privacy_request};
+pub use privacy::{IN_TRANSIT_FOR, REDACTION_WAITS_AT_MOST, done_with_customer, privacy_request};
 pub use shipping::LabelTiming;
 pub use shop_sync::SyncReport;
 pub use tracking::TrackOutcome;
@@ -56,6 +56,8 @@ pub struct Fulfillment {
     purchases: shipping::Purchases,
     label_timing: LabelTiming,
     labels: Arc<dyn crate::ports::LabelConverter>,
+    /// Where password checks wait their turn.
+    hashing: accounts::Hashing,
 }
 
 /// How long another hub's settings change can take to be seen here.
@@ -78,6 +80,7 @@ impl Fulfillment {
             purchases: shipping::Purchases::default(),
             label_timing: LabelTiming::default(),
             labels: Arc::new(crate::ports::NoConversion),
+            hashing: accounts::Hashing::default(),
         }
     }
 

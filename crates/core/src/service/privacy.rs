@@ -1,7 +1,7 @@
 //! The shop's privacy requests (GDPR/CCPA compliance webhooks): a customer's data request is
 //! answered with what the bench holds on them; a redaction erases customer details from the
 //! orders it names once they no longer need them (delivered, cancelled, or shipped more than
-//! [`IN_TRANSIT_FOR`] ago), and waits for the others.
+//! [`IN_TRANSIT_FOR`] ago), and waits for the others, [`REDACTION_WAITS_AT_MOST`] at most.
 
 use serde_json::{Value, json};
 
@@ -15,6 +15,12 @@ use crate::workflow::OrderStatus;
 /// How long a shipped order keeps its address for a possible void or re-label when no
 /// delivery scan arrives.
 pub const IN_TRANSIT_FOR: chrono::Duration = chrono::Duration::days(30);
+
+/// How long a redaction waits for orders the bench is not done with before it erases them
+/// anyway. Shopify gives an app 30 days to carry out a redaction; a request left open for
+/// ever (an order that never moves on, or a request nobody can finish) would keep customer
+/// details without end. Two days short of 30, so the sweeper's round lands inside them.
+pub const REDACTION_WAITS_AT_MOST: chrono::Duration = chrono::Duration::days(28);
 
 /// A privacy delivery as a request to keep. The body is Shopify's (signed): the customer id and
 /// the orders it names (`orders_requested` / `orders_to_redact`); a shop redaction names none.
@@ -99,11 +105,16 @@ impl Fulfillment {
                 PrivacyKind::CustomerRedact | PrivacyKind::ShopRedact => {
                     let mut erased = Vec::new();
                     let mut waiting = Vec::new();
+                    let mut erased_unfinished = Vec::new();
+                    let overdue = now - request.received_at >= REDACTION_WAITS_AT_MOST;
                     for id in &ids {
                         let order = self.load(tenant, id).await?;
                         if !done_with_customer(&order, now) {
-                            waiting.push(order.name.clone());
-                            continue;
+                            if !overdue {
+                                waiting.push(order.name.clone());
+                                continue;
+                            }
+                            erased_unfinished.push(order.name.clone());
                         }
                         if self.store.redact_order(tenant, id, now).await? {
                             self.bus.publish(
@@ -118,7 +129,12 @@ impl Fulfillment {
                         erased.push(order.name.clone());
                     }
                     let done = waiting.is_empty();
-                    (json!({"erased": erased, "waiting": waiting}), done)
+                    let mut result = json!({"erased": erased, "waiting": waiting});
+                    if !erased_unfinished.is_empty() {
+                        // Erased at the deadline though the bench was not done with them.
+                        result["erased_at_deadline"] = json!(erased_unfinished);
+                    }
+                    (result, done)
                 }
             };
             self.store

@@ -3,7 +3,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
-
 use axum::response::{IntoResponse, Response};
 use packbench_core::domain::{parse_station_id, parse_username};
 use serde::Deserialize;
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use super::data;
 use crate::auth::{COOKIE, Caller, Permission};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, TenantPath};
+use crate::extract::{ApiJson, ClientAddress, TenantPath};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -33,6 +32,7 @@ fn cookie(tenant: &str, value: &str, max_age: i64) -> HeaderValue {
 pub async fn login(
     State(app): State<Arc<AppState>>,
     TenantPath(tenant): TenantPath,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
     let username = parse_username(&body.username)?;
@@ -50,7 +50,13 @@ pub async fn login(
     let now = app.fulfillment.clock().now();
     let ok = app
         .fulfillment
-        .login(&tenant, &username, &body.password, station.as_deref())
+        .login(
+            &tenant,
+            &username,
+            &body.password,
+            station.as_deref(),
+            client,
+        )
         .await?;
     tracing::info!(tenant = %tenant.slug, user = %ok.user.username, station = ?station, "login");
     let body = data(json!({

@@ -4,8 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::{OrderId, Sku, UserId};
-use packbench_core::model::OrderFilter;
+use packbench_core::domain::OrderId;
 use packbench_core::service::Operation;
 use packbench_core::workflow::OrderStatus;
 use serde_json::{Value, json};
@@ -28,50 +27,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrdersRead)?;
-    let q = Query::from_raw(uri.query())?;
-    q.only(&[
-        "status",
-        "q",
-        "sku",
-        "assigned_to",
-        "created_from",
-        "created_to",
-        "limit",
-        "cursor",
-    ])?;
-    let status = q
-        .get("status")
-        .map(|s| {
-            OrderStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid("status", "status must be one of pending, processing, picked, packed, shipped, delivered, cancelled")
-            })
-        })
-        .transpose()?;
-    let after = q
-        .cursor()?
-        .map(|(t, id)| OrderId::parse(&id).map(|id| (t, id)))
-        .transpose()
-        .map_err(|_| {
-            ApiError::bad_request("the cursor is not one this hub gave out; start again without it")
-        })?;
-    let search = q
-        .get("q")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    if search.as_ref().is_some_and(|s| s.len() > 100) {
-        return Err(ApiError::invalid("q", "a search is at most 100 characters"));
-    }
-    let filter = OrderFilter {
-        status,
-        q: search,
-        sku: q.get("sku").map(Sku::parse).transpose()?,
-        assigned_to: q.get("assigned_to").map(UserId::parse).transpose()?,
-        created_from: q.time("created_from")?,
-        created_to: q.end_time("created_to")?,
-        limit: q.limit(50)?,
-        after,
-    };
+    let filter = dto::order_filter(&Query::from_raw(uri.query())?)?;
     let found = app
         .fulfillment
         .list_orders(&caller.tenant.id, &filter)

@@ -34,7 +34,8 @@ pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
 }
 
 /// Shopify's webhook receiver: the HMAC of the raw body is checked against the store's secret
-/// (401, nothing kept, when it does not match), the delivery is kept in the inbox (a
+/// (401, nothing kept, when it does not match), then that the body fits its topic and this
+/// shop (422: the topic and shop headers are not signed), the delivery is kept in the inbox (a
 /// redelivery of the same `X-Shopify-Webhook-Id` is acknowledged and dropped), answered 200 at
 /// once, and processed in the background.
 pub async fn webhook(
@@ -62,6 +63,11 @@ pub async fn webhook(
             "a webhook needs X-Shopify-Webhook-Id and X-Shopify-Topic",
         ));
     };
+    let Some(shop) = settings.shopify.shop_domain.as_deref() else {
+        return Err(packbench_core::Error::ShopNotConfigured.into());
+    };
+    packbench_shopify::webhook::fits(topic, shop, header("x-shopify-shop-domain"), &body)
+        .map_err(|why| ApiError::invalid("body", format!("not taken as `{topic}`: {why}")))?;
     let new = app
         .fulfillment
         .receive_webhook(&tenant.id, id, topic, &body)

@@ -1,4 +1,8 @@
 //! The REST API end to end: a hub on a loopback port, real HTTP, SQLite and PostgreSQL.
+//!
+//! This file holds the hub's own routes (accounts, orders, settings, stock, live events), one
+//! test per route family; what involves a sim has a file of its own (`shipping`, `ups_sim`,
+//! `shopify_sim`, `labels_once`).
 
 mod helpers;
 mod labels_once;
@@ -137,39 +141,62 @@ async fn login_me_logout_and_tokens(app: TestApp) {
     );
 }
 
-async fn failed_logins_are_slowed_then_locked(app: TestApp) {
-    let wrong = json!({"username": "packer", "password": "wrong"});
-    let started = std::time::Instant::now();
-    for _ in 0..5 {
-        let r = app
-            .call(
-                Method::POST,
-                "/api/acme/auth/login",
-                None,
-                Some(wrong.clone()),
-            )
-            .await;
-        assert_envelope(&r, 401, "unauthorized");
+/// Failed logins slow that account down but never lock it: after six wrong passwords the right
+/// one still gets in, after a short wait (five wrong ones used to lock anyone out). A device
+/// that keeps failing is refused, other devices are not, and guesses sent at once each count.
+async fn failed_logins_slow_an_account_and_stop_a_device(app: TestApp) {
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(ip))
+            .build()
+            .unwrap()
+    };
+    let login = |http: reqwest::Client, username: String, password: &str| {
+        let url = format!("{}/api/acme/auth/login", app.base);
+        let body = json!({"username": username, "password": password});
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap_or_default();
+            (status, body)
+        }
+    };
+    let here = from([127, 0, 0, 1]);
+    for _ in 0..6 {
+        let (s, b) = login(here.clone(), "packer".into(), "wrong password").await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (401, Some("unauthorized"))
+        );
     }
+    let started = std::time::Instant::now();
+    let (s, b) = login(here.clone(), "packer".into(), helpers::PASSWORD).await;
+    assert_eq!(s, 200, "never locked out: {b}");
+    let waited = started.elapsed();
     assert!(
-        started.elapsed() >= Duration::from_millis(700),
-        "the 3rd-5th failures were slowed down"
+        waited >= Duration::from_secs(2) && waited < Duration::from_secs(10),
+        "the 7th attempt waits 2 s before its check, not more: {waited:?}"
     );
-    let right = json!({"username": "packer", "password": helpers::PASSWORD});
-    let r = app
-        .call(Method::POST, "/api/acme/auth/login", None, Some(right))
-        .await;
-    assert_envelope(&r, 429, "too_many_attempts");
-    assert!(r.headers.get("retry-after").is_some());
-    let other = app
-        .call(
-            Method::POST,
-            "/api/acme/auth/login",
-            None,
-            Some(json!({"username": "admin", "password": helpers::PASSWORD})),
-        )
-        .await;
-    assert_eq!(other.status, 200, "the lock is per username");
+    let started = std::time::Instant::now();
+    let (s, _) = login(here.clone(), "packer".into(), "wrong password").await;
+    assert_eq!(s, 401);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the right password cleared the account's count"
+    );
+
+    // 40 guesses at once from this device, each for another name (no account waits): 7 of
+    // its attempts failed so far and 30 may, so exactly 23 are checked and 17 refused.
+    let guesses = (0..40).map(|i| login(here.clone(), format!("guess{i}"), "wrong password"));
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers.iter().filter(|(s, _)| *s == 401).count();
+    let refused: Vec<_> = answers.iter().filter(|(s, _)| *s == 429).collect();
+    assert_eq!((checked, refused.len()), (23, 17), "{answers:?}");
+    assert_eq!(refused[0].1["error"]["code"], "too_many_attempts");
+    let (s, _) = login(here.clone(), "admin".into(), helpers::PASSWORD).await;
+    assert_eq!(s, 429, "this device is refused, even with a right password");
+    let (s, b) = login(from([127, 0, 0, 2]), "admin".into(), helpers::PASSWORD).await;
+    assert_eq!(s, 200, "another device is not: {b}");
 }
 
 async fn roles_are_enforced_on_every_admin_route(app: TestApp) {
@@ -637,6 +664,9 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(app: TestApp) {
         ("zero dimension", br#"{"action":"pack","package":{"weight":2,"dimensions":{"length":0,"width":1,"height":1}}}"#.to_vec(), 422, "validation_failed"),
         ("unknown service", br#"{"action":"ship","service":"overnight"}"#.to_vec(), 422, "validation_failed"),
         ("blank cancel reason", br#"{"action":"cancel","reason":"  "}"#.to_vec(), 422, "validation_failed"),
+        // Found panicking (500) in the security review (issue 24): a symbology prefix cut
+        // inside a character.
+        ("prefix cut in a character", r#"{"action":"pick","items":[{"barcode":"]€x","quantity":1}]}"#.as_bytes().to_vec(), 422, "pick_rejected"),
         ("huge body", format!(r#"{{"action":"cancel","reason":"{}"}}"#, "x".repeat(400_000)).into_bytes(), 413, "payload_too_large"),
     ];
     for (what, body, status, code) in cases {
@@ -653,6 +683,15 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing(app: TestApp) {
         assert_eq!(r.code(), code, "{what}: {}", r.body);
         assert_eq!(app.version(id).await, before, "{what} changed nothing");
     }
+    // Found panicking (500): chrono reads six-digit years, whose next day does not exist.
+    for to in ["%2B262142-12-31", "0000-01-01", "-0001-12-31"] {
+        let r = app
+            .get(&format!("/orders?created_to={to}"), &app.admin)
+            .await;
+        assert_envelope(&r, 422, "validation_failed");
+    }
+    let r = app.get("/orders?created_to=9999-12-31", &app.admin).await;
+    assert_eq!(r.status, 200, "the last day there is: {}", r.body);
     assert_envelope(
         &app.call(
             Method::GET,
@@ -1075,6 +1114,96 @@ async fn clearing_sync_data_is_admin_only_and_total(app: TestApp) {
     );
 }
 
+/// A change carried by the session cookie alone is taken only from the hub's own pages: a
+/// same-site page (another port of this host) once bought labels with `POST batches/ship {}`.
+/// Refused changes change nothing; the bearer token and reads are unaffected.
+async fn a_cookie_alone_changes_nothing_from_another_page(app: TestApp) {
+    let cookie = format!("packbench_session={}", app.admin);
+    let path = "/api/acme/settings";
+    let change = |location: &str| format!(r#"{{"default_location": "{location}"}}"#);
+    let json = ("content-type", "application/json");
+    let other_port = "http://127.0.0.1:1";
+    let refused: [(&str, Vec<(&str, &str)>); 5] = [
+        (
+            "a same-site page",
+            vec![json, ("sec-fetch-site", "same-site")],
+        ),
+        (
+            "a cross-site page",
+            vec![json, ("sec-fetch-site", "cross-site")],
+        ),
+        ("another origin", vec![json, ("origin", other_port)]),
+        ("a form", vec![("content-type", "text/plain")]),
+        ("no type", vec![]),
+    ];
+    for (what, headers) in refused {
+        let mut headers = headers;
+        headers.push(("cookie", &cookie));
+        let r = app
+            .raw(Method::PATCH, path, None, change("Z-9"), &headers)
+            .await;
+        assert_eq!(r.status, 403, "{what}: {}", r.body);
+        assert_eq!(r.code(), "forbidden", "{what}");
+        assert!(
+            r.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Bearer")
+        );
+    }
+    let settings = app.get("/settings", &app.admin).await;
+    assert_ne!(
+        settings.body["data"]["default_location"], "Z-9",
+        "nothing changed"
+    );
+
+    let own_origin = app.base.clone();
+    let taken: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "the hub's own page",
+            vec![json, ("sec-fetch-site", "same-origin")],
+        ),
+        ("its own origin", vec![json, ("origin", &own_origin)]),
+        ("a client that sends JSON", vec![json]),
+    ];
+    for (i, (what, headers)) in taken.into_iter().enumerate() {
+        let mut headers = headers;
+        headers.push(("cookie", &cookie));
+        let r = app
+            .raw(
+                Method::PATCH,
+                path,
+                None,
+                change(&format!("A-{i}")),
+                &headers,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{what}: {}", r.body);
+    }
+    // The bearer token is not something a page can send for another site.
+    let r = app
+        .raw(
+            Method::PATCH,
+            path,
+            Some(&app.admin),
+            change("B-1"),
+            &[json, ("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Reads with the cookie (label images, the live events) are unaffected.
+    let r = app
+        .raw(
+            Method::GET,
+            path,
+            None,
+            "",
+            &[("cookie", &cookie), ("sec-fetch-site", "same-site")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 /// The desktop window (origin `tauri://localhost`) calls the hub cross-origin with a bearer
 /// token; any other origin gets no CORS grant, so a web page cannot read the API.
 async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
@@ -1124,37 +1253,13 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
     );
 }
 
-/// Runs each test on SQLite and, when a PostgreSQL server is set up
-/// (`PACKBENCH_TEST_POSTGRES_URL`), on PostgreSQL, each with a hub on a fresh database. Tests
-/// that take the database URL (they start what they need themselves) use the store's
-/// `packbench_store::on_both_databases!` under `by_url`.
-macro_rules! app_on_both_databases {
-    (app: $($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::$name(crate::TestApp::spawn(&packbench_store::testing::sqlite_url()).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(url) = packbench_store::testing::postgres_url().await {
-                        crate::$name(crate::TestApp::spawn(&url).await).await;
-                    }
-                }
-            )*
-        }
-    };
-}
-
-app_on_both_databases!(
-    app:
+// Each test on SQLite and, when a PostgreSQL server is set up (`PACKBENCH_TEST_POSTGRES_URL`),
+// on PostgreSQL, each given a hub on a fresh database. Tests that take the database URL
+// (they start what they need themselves) are under `by_url`.
+packbench_store::on_both_databases!(
+    crate:
     login_me_logout_and_tokens,
-    failed_logins_are_slowed_then_locked,
+    failed_logins_slow_an_account_and_stop_a_device,
     roles_are_enforced_on_every_admin_route,
     another_tenants_ids_are_not_found,
     an_order_goes_from_pending_to_packed_and_ship_needs_a_carrier,
@@ -1168,6 +1273,8 @@ app_on_both_databases!(
     live_events_stream_order_changes,
     clearing_sync_data_is_admin_only_and_total,
     only_the_desktop_window_may_call_cross_origin,
+    a_cookie_alone_changes_nothing_from_another_page
+    ; given crate::TestApp::at
 );
 
 mod by_url {
@@ -1186,6 +1293,7 @@ mod by_url {
             a_big_store_comes_in_by_bulk_export_and_big_orders_come_whole,
             a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error,
             expiring_tokens_are_fetched_and_renewed,
+            another_tenants_client_is_never_reused_with_other_credentials,
         );
     }
     mod labels_once {

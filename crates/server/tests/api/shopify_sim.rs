@@ -1,4 +1,7 @@
 //! Importing orders through the real Shopify client from the Shopify sim on loopback.
+//!
+//! Long because the import is: pages, nested pages, bulk exports, throttling, webhooks,
+//! holds, edits and privacy requests, each a test over the same sim fixtures.
 
 use packbench_core::ports::ShopSyncStore;
 use packbench_sim::{ShopifySim, ShopifySimConfig};
@@ -496,7 +499,45 @@ pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
     }
     assert!(imported > 0, "the delivery brought an import");
 
-    // Every documented sample body is accepted and processed.
+    // A signed body replayed under a topic that acts on its own, or for another shop: refused,
+    // nothing kept (the topic and shop headers are not signed).
+    let sign = |b: &[u8]| Some(packbench_shopify::webhook::sign(secret.as_bytes(), b));
+    let not_this_shop = br#"{"shop_id": 1, "shop_domain": "other.myshopify.com"}"#.to_vec();
+    let customer = br#"{"shop_id": 1, "shop_domain": "acme.myshopify.com", "customer": {"id": 7}, "orders_to_redact": [1]}"#.to_vec();
+    for (topic, replayed) in [
+        ("app/uninstalled", body.clone()),
+        ("shop/redact", body.clone()),
+        ("shop/redact", customer.clone()),
+        ("shop/redact", not_this_shop.clone()),
+        ("customers/data_request", customer.clone()),
+    ] {
+        let (s, b) = deliver(
+            topic.into(),
+            "w-replayed".into(),
+            replayed.clone(),
+            sign(&replayed),
+        )
+        .await;
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{topic}: {b}"
+        );
+    }
+    let s = app.get("/settings", &app.admin).await;
+    assert_eq!(
+        s.body["data"]["shopify"]["access_token_set"], true,
+        "still connected"
+    );
+    let p = app.get("/privacy-requests", &app.admin).await;
+    assert_eq!(
+        p.body["data"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        p.body
+    );
+
+    // Every documented sample body, addressed to this shop, is accepted and processed.
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -523,7 +564,15 @@ pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
                 .map(|rest| format!("{}/{rest}", p.trim_end_matches('_')))
         })
         .unwrap();
-        let body = std::fs::read(f).unwrap();
+        let text = std::fs::read_to_string(f)
+            .unwrap()
+            .replace("{shop}.myshopify.com", "acme.myshopify.com");
+        let mut sample: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if topic == "app/uninstalled" {
+            // The documented sample leaves the shop out.
+            sample["myshopify_domain"] = "acme.myshopify.com".into();
+        }
+        let body = serde_json::to_vec(&sample).unwrap();
         let sig = packbench_shopify::webhook::sign(secret.as_bytes(), &body);
         let (s, b) = deliver(topic.clone(), format!("sample-{i}"), body, Some(sig)).await;
         assert_eq!(s, 200, "{topic}: {b}");
@@ -647,6 +696,66 @@ pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(sim.token_calls(), 2);
+}
+
+/// A logged-in client is kept per set of credentials, not per shop: another tenant that names
+/// the same shop and client id with a wrong secret is refused by the shop and imports nothing
+/// (it once reused the first tenant's client and its token).
+pub async fn another_tenants_client_is_never_reused_with_other_credentials(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders: 3,
+        ..ShopifySimConfig::default()
+    };
+    let sim = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let settings = |secret: &str| {
+        json!({"shopify": {"shop_domain": "acme.myshopify.com",
+            "client_id": config.client_id, "client_secret": secret,
+            "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})
+    };
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(settings(&config.client_secret)),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app.post("/sync", &app.admin, json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(sim.token_calls(), 1);
+
+    let r = app
+        .call(
+            Method::PATCH,
+            "/api/bolt/settings",
+            Some(&app.bolt_admin),
+            Some(settings("not-the-secret")),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .call(
+            Method::POST,
+            "/api/bolt/sync",
+            Some(&app.bolt_admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_ne!(r.status, 200, "a wrong secret imports nothing: {}", r.body);
+    assert_eq!(r.body["error"]["code"], "shop_unavailable", "{}", r.body);
+    assert_eq!(sim.token_calls(), 1, "the shop issued bolt no token");
+    let r = app
+        .call(Method::GET, "/api/bolt/orders", Some(&app.bolt_admin), None)
+        .await;
+    assert_eq!(
+        r.body["data"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        r.body
+    );
 }
 
 /// The privacy webhooks: a data request is answered with what the bench holds on the orders it

@@ -52,6 +52,8 @@ pub struct ShopifySimConfig {
     /// app secret to sign them with.
     pub webhook_url: Option<String>,
     pub webhook_secret: String,
+    /// The shop's `.myshopify.com` domain, which its webhooks name.
+    pub shop_domain: String,
     /// A Dev Dashboard app's credentials: `POST /admin/oauth/access_token` (client credentials
     /// grant) issues tokens that expire after `token_ttl_secs`.
     pub client_id: String,
@@ -85,6 +87,7 @@ impl Default for ShopifySimConfig {
             restore_rate: 100.0,
             webhook_url: None,
             webhook_secret: "shpss_sim".into(),
+            shop_domain: "acme.myshopify.com".into(),
             client_id: "sim-client-id".into(),
             client_secret: "sim-client-secret".into(),
             token_ttl_secs: 86_399,
@@ -345,7 +348,7 @@ impl ShopifySim {
             .header("x-shopify-hmac-sha256", signature)
             .header("x-shopify-webhook-id", id)
             .header("x-shopify-api-version", API_VERSION)
-            .header("x-shopify-shop-domain", "sim.myshopify.com")
+            .header("x-shopify-shop-domain", cfg.shop_domain.as_str())
             .body(body)
             .send()
             .await

@@ -4,9 +4,9 @@ use async_trait::async_trait;
 use packbench_core::domain::{Role, TenantId, TenantSlug, UserId};
 use packbench_core::model::{Tenant, Timestamp, User};
 use packbench_core::ports::AccountStore;
-use packbench_core::ports::{LoginFailures, Session, StoreError, StoreResult};
+use packbench_core::ports::{Session, StoreError, StoreResult};
 
-use crate::rows::{self, db, int, ms, opt_int, opt_text, text};
+use crate::rows::{self, db, int, ms, opt_text, text};
 
 use super::{SqlStore, Touches};
 
@@ -150,53 +150,46 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
-    async fn login_failures(
+    async fn count_login_attempts(
         &self,
         tenant: &TenantId,
-        username: &str,
-    ) -> StoreResult<LoginFailures> {
-        let row = sqlx::query("select failures, locked_until from login_failure where tenant_id = $1 and username = $2")
-            .bind(tenant.as_str())
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db)?;
-        match row {
-            None => Ok(LoginFailures::default()),
-            Some(r) => Ok(LoginFailures {
-                count: int(&r, "failures")? as u32,
-                locked_until: opt_int(&r, "locked_until")?.map(rows::ts).transpose()?,
-            }),
-        }
-    }
-
-    async fn set_login_failures(
-        &self,
-        tenant: &TenantId,
-        username: &str,
-        f: LoginFailures,
-    ) -> StoreResult<()> {
+        key: &str,
+        delta: i64,
+        now: Timestamp,
+        fresh_since: Timestamp,
+    ) -> StoreResult<u32> {
         let w = self.write(Touches::NoOrderOrStock).await;
-        if f.count == 0 && f.locked_until.is_none() {
-            sqlx::query("delete from login_failure where tenant_id = $1 and username = $2")
-                .bind(tenant.as_str())
-                .bind(username)
-                .execute(w.pool())
-                .await
-                .map_err(db)?;
-            return Ok(());
-        }
-        sqlx::query(
-            "insert into login_failure (tenant_id, username, failures, locked_until) values ($1, $2, $3, $4)
-             on conflict (tenant_id, username) do update set failures = excluded.failures, locked_until = excluded.locked_until",
+        let row = sqlx::query(
+            "insert into login_failure (tenant_id, username, failures, last_attempt_at)
+             values ($1, $2, case when $3 > 0 then $3 else 0 end, $4)
+             on conflict (tenant_id, username) do update set
+                failures = case
+                    when login_failure.last_attempt_at is null or login_failure.last_attempt_at < $5
+                        then case when $3 > 0 then $3 else 0 end
+                    when login_failure.failures + $3 < 0 then 0
+                    else login_failure.failures + $3 end,
+                last_attempt_at = $4
+             returning failures",
         )
         .bind(tenant.as_str())
-        .bind(username)
-        .bind(i64::from(f.count))
-        .bind(f.locked_until.map(ms))
-        .execute(w.pool())
+        .bind(key)
+        .bind(delta)
+        .bind(ms(now))
+        .bind(ms(fresh_since))
+        .fetch_one(w.pool())
         .await
         .map_err(db)?;
+        Ok(int(&row, "failures")?.clamp(0, i64::from(u32::MAX)) as u32)
+    }
+
+    async fn clear_login_attempts(&self, tenant: &TenantId, key: &str) -> StoreResult<()> {
+        let w = self.write(Touches::NoOrderOrStock).await;
+        sqlx::query("delete from login_failure where tenant_id = $1 and username = $2")
+            .bind(tenant.as_str())
+            .bind(key)
+            .execute(w.pool())
+            .await
+            .map_err(db)?;
         Ok(())
     }
 
