@@ -52,9 +52,13 @@ pub struct AppState {
     /// a bench sends many. Logout through this hub drops the entry at once; a logout through
     /// another hub sharing the database is seen here within that time.
     sessions: std::sync::Mutex<HashMap<(TenantId, String), (Instant, Session)>>,
+    /// Token hashes of sessions ended through this hub, for the live streams they opened.
+    ended: tokio::sync::broadcast::Sender<String>,
 }
 
 const SESSION_FRESH_FOR: Duration = Duration::from_secs(2);
+/// How often a live stream checks that its session still lasts.
+const SESSION_RECHECK: Duration = Duration::from_secs(15);
 const SESSION_CACHE_MAX: usize = 10_000;
 
 impl AppState {
@@ -83,6 +87,7 @@ impl AppState {
             events,
             tenants: RwLock::new(HashMap::new()),
             sessions: std::sync::Mutex::new(HashMap::new()),
+            ended: tokio::sync::broadcast::channel(64).0,
         }
     }
 
@@ -120,7 +125,29 @@ impl AppState {
             cache.remove(&(tenant.clone(), token_hash.to_owned()));
         }
         self.fulfillment.end_session(tenant, token_hash).await?;
+        let _ = self.ended.send(token_hash.to_owned());
         Ok(())
+    }
+
+    /// Resolves when the session of `token_hash` ends: at once when it is logged out through
+    /// this hub, otherwise when a check finds it ended or expired (every
+    /// [`SESSION_RECHECK`]: a logout through another hub, the end of a shift).
+    pub async fn session_ended(&self, tenant: &TenantId, token_hash: &str) {
+        let mut ended = self.ended.subscribe();
+        loop {
+            tokio::select! {
+                heard = ended.recv() => match heard {
+                    Ok(h) if h == token_hash => return,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                },
+                _ = tokio::time::sleep(SESSION_RECHECK) => {}
+            }
+            let now = self.fulfillment.clock().now();
+            if !matches!(self.session(tenant, token_hash, now).await, Ok(Some(_))) {
+                return;
+            }
+        }
     }
 
     /// The tenant with this slug; unknown tenants are a 404.

@@ -73,11 +73,9 @@ async fn packed(bench: &Bench, i: u64) -> OrderId {
     let t = &bench.tenant.id;
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(i);
     let now = bench.clock.now();
-    let order = bench
-        .store
-        .insert_order(t, &demo::sample_order(i, now, &mut rng), now)
-        .await
-        .expect("order");
+    let mut new = demo::sample_order(i, now, &mut rng);
+    new.shop_order_id = Some(format!("{}", 5000 + i));
+    let order = bench.store.insert_order(t, &new, now).await.expect("order");
     let id = order.id().clone();
     let items = order
         .lines()
@@ -275,10 +273,66 @@ async fn a_redaction_waits_for_the_bench_but_not_past_its_deadline(url: String) 
     assert_ne!(erased.customer_name, new.customer_name);
 }
 
+/// Once a redaction has erased a shipped order's customer details, none are left behind: its
+/// label is not fetched again from UPS (the carrier's copy holds the address), and a replay
+/// of the first answer to a request that named the order no longer holds them.
+async fn a_redaction_leaves_no_customer_details_behind(url: String) {
+    use packbench_core::model::LabelFormat;
+    let bench = bench(&url).await;
+    let id = packed(&bench, 3).await;
+    let (f, t, packer) = (&bench.a.fulfillment, &bench.tenant.id, bench.packer.clone());
+    let user = packer.user_id.clone().unwrap();
+    let shipped = f.operate(t, &id, ship(), &packer).await.expect("ship");
+    let shipment = shipped.shipment.expect("a shipment").id;
+    let customer = shipped.order.customer_name.clone().expect("a customer");
+    assert!(
+        !f.label(t, &shipment, LabelFormat::Png)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A request's first answer, kept for replays, as the API keeps it.
+    let answer = serde_json::json!({"data": {"id": id.as_str(), "customer_name": customer}});
+    f.idempotency_start(t, "key-9", &user, "fp").await.unwrap();
+    f.idempotency_finish(t, "key-9", 200, answer.to_string().as_bytes())
+        .await
+        .unwrap();
+
+    // In transit for longer than a label may still be needed, then redacted.
+    bench
+        .clock
+        .advance(packbench_core::service::IN_TRANSIT_FOR + chrono::Duration::days(1));
+    let body = br#"{"shop_id": 1, "shop_domain": "packbench-demo.myshopify.com",
+        "customer": {"id": 7}, "orders_to_redact": [5003]}"#;
+    f.receive_webhook(t, "w-redact", "customers/redact", body)
+        .await
+        .unwrap();
+    f.process_inbox(t).await.unwrap();
+    let erased = f.order_detail(t, &id).await.unwrap().order;
+    assert_eq!(
+        erased.customer_name.as_deref(),
+        Some(packbench_core::model::REDACTED)
+    );
+
+    let refetch = f.label(t, &shipment, LabelFormat::Png).await;
+    assert!(
+        matches!(&refetch, Err(Error::Conflict(m)) if m.contains("privacy")),
+        "{refetch:?}"
+    );
+    let replay = f.idempotency_start(t, "key-9", &user, "fp").await.unwrap();
+    let IdempotencyStart::Replay { body, .. } = replay else {
+        panic!("{replay:?}");
+    };
+    let body = String::from_utf8(body).unwrap();
+    assert!(!body.contains(&customer), "{body}");
+    assert!(body.contains("erased at the shop's request"), "{body}");
+}
+
 packbench_store::on_both_databases!(
     crate:
     operate_ship_and_void_through_the_services,
     an_abandoned_purchase_is_settled_as_the_clock_moves,
     an_unfinished_idempotent_request_is_said_interrupted_later,
     a_redaction_waits_for_the_bench_but_not_past_its_deadline,
+    a_redaction_leaves_no_customer_details_behind,
 );

@@ -120,6 +120,13 @@ impl Fulfillment {
         if shipment.tracking_number.is_none() || shipment.status == ShipmentStatus::Voided {
             return Ok(None);
         }
+        // Every label is bought to an address; a shipment without one had it erased by a
+        // privacy request, with its label images, and the carrier's copy holds it too.
+        if shipment.ship_to.is_none() {
+            return Err(Error::Conflict(format!(
+                "the label of {id} was erased at the shop's request (a privacy redaction) and is not fetched again"
+            )));
+        }
         let carrier = self
             .carriers
             .for_tenant(tenant)

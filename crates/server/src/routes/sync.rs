@@ -89,7 +89,8 @@ pub async fn privacy_requests(
     Ok(data(requests))
 }
 
-/// Server-sent events for live screens: order changes, stock changes, progress.
+/// Server-sent events for live screens: order changes, stock changes, progress; until the
+/// session ends.
 pub async fn events(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -110,5 +111,12 @@ pub async fn events(
         // The client fell behind: tell it to reload rather than silently miss changes.
         Err(_) => Some(Ok(Event::default().event("lagged").data("reload"))),
     });
+    // The stream ends with its session (a logout, or the session's end), not only when the
+    // client goes away.
+    let ended = async move {
+        app.session_ended(&caller.tenant.id, &caller.token_hash)
+            .await
+    };
+    let stream = futures::StreamExt::take_until(stream, Box::pin(ended));
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

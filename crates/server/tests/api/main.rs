@@ -1090,6 +1090,35 @@ async fn live_events_stream_order_changes(app: TestApp) {
     );
 }
 
+/// A live stream ends when its session is logged out: it no longer tells a logged-out
+/// station what happens on the bench.
+async fn live_events_end_at_logout(app: TestApp) {
+    let token = app.login("acme", "packer", Some("bench-9")).await;
+    let mut stream = app
+        .http
+        .get(format!("{}/api/acme/events", app.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let r = app
+        .call(Method::POST, "/api/acme/auth/logout", Some(&token), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match stream.chunk().await {
+                Ok(Some(_)) => continue,
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("the stream ends within 5 s of the logout");
+    assert!(matches!(end, Ok(None)), "{end:?}");
+}
+
 async fn clearing_sync_data_is_admin_only_and_total(app: TestApp) {
     app.order(&app.acme, "#1", 1, &[("PROD-001", 1)]).await;
     app.order(&app.acme, "#2", 1, &[("PROD-001", 1)]).await;
@@ -1271,6 +1300,7 @@ packbench_store::on_both_databases!(
     a_pick_list_walks_locations_in_natural_order,
     inventory_is_set_adjusted_imported_and_followed,
     live_events_stream_order_changes,
+    live_events_end_at_logout,
     clearing_sync_data_is_admin_only_and_total,
     only_the_desktop_window_may_call_cross_origin,
     a_cookie_alone_changes_nothing_from_another_page

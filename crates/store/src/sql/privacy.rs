@@ -10,6 +10,9 @@ use crate::rows::{self, db, int, ms, opt_int, opt_text, text, ts};
 
 use super::{Args, SqlStore, Touches};
 
+/// What a replay answers once the first answer's customer details were erased.
+const REDACTED_ANSWER: &str = r#"{"data":null,"redacted":"this answer named an order whose customer details were erased at the shop's request"}"#;
+
 #[async_trait]
 impl PrivacyStore for SqlStore {
     async fn put_privacy_request(
@@ -167,13 +170,27 @@ impl PrivacyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(db)?;
+        // First answers kept for replays (an operation's, a batch's) that name the order hold
+        // its customer's details too: they are replaced by a note saying why.
+        let replays = sqlx::query(
+            "update idempotency_key set response = $3
+             where tenant_id = $1 and status_code is not null and response like $4",
+        )
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .bind(REDACTED_ANSWER.as_bytes().to_vec())
+        .bind(format!("%\"{}\"%", id.as_str()).into_bytes())
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?
+        .rows_affected();
         Self::insert_event(
             &mut tx,
             tenant,
             id,
             version,
             "customer_redacted",
-            &serde_json::json!({"label_images_erased": labels}),
+            &serde_json::json!({"label_images_erased": labels, "answers_erased": replays}),
             &Actor::system(),
             now,
         )
