@@ -238,7 +238,27 @@ impl Settings {
         let mut doc = stored.cloned().unwrap_or_else(|| json!({}));
         merge_patch(&mut doc, patch);
         let settings = Self::parse(doc.clone())?;
+        if let Some(before) = stored.and_then(|d| Self::parse(d.clone()).ok()) {
+            secrets_follow_only_when_entered(&before, &settings, patch)?;
+        }
         Ok((settings, doc))
+    }
+
+    /// The host the Shopify secrets go to: the override's, else the shop's own domain.
+    fn shopify_host(&self) -> Option<String> {
+        match &self.shopify.api_base_url {
+            Some(url) => Some(host_of(url)),
+            None => self
+                .shopify
+                .shop_domain
+                .as_deref()
+                .map(str::to_ascii_lowercase),
+        }
+    }
+
+    /// The host the UPS secret goes to when it is not UPS's own (`None`: UPS's).
+    fn ups_override_host(&self) -> Option<String> {
+        self.ups.base_url.as_deref().map(host_of)
     }
 
     /// The settings as any client may see them: every secret replaced by `<name>_set: bool`.
@@ -258,6 +278,61 @@ impl Settings {
             && self.ups.client_secret.is_some()
             && self.ups.account_number.is_some()
     }
+}
+
+/// A change that would send a kept secret to a host it did not go to before (another shop
+/// domain, a base URL override) must enter that secret again in the same change: whoever
+/// holds an admin's session could otherwise redirect the warehouse's credentials to a host of
+/// their own. Going back to UPS's own host needs nothing.
+fn secrets_follow_only_when_entered(
+    before: &Settings,
+    after: &Settings,
+    patch: &Value,
+) -> Result<(), ParseError> {
+    let entered = |section: &str, key: &str| patch[section].get(key).is_some_and(|v| !v.is_null());
+    let moves = [
+        (
+            "shopify",
+            before.shopify_host(),
+            after.shopify_host(),
+            vec![
+                ("access_token", after.shopify.access_token.is_some()),
+                ("client_secret", after.shopify.client_secret.is_some()),
+            ],
+        ),
+        (
+            "ups",
+            before.ups_override_host(),
+            after.ups_override_host(),
+            vec![("client_secret", after.ups.client_secret.is_some())],
+        ),
+    ];
+    for (section, was, now, secrets) in moves {
+        let Some(now) = now.filter(|h| Some(h) != was.as_ref()) else {
+            continue;
+        };
+        for (key, kept) in secrets {
+            if kept && !entered(section, key) {
+                return Err(ParseError::new(
+                    "settings",
+                    format!(
+                        "this change sends {section}.{key} to `{now}` (it went to `{}`): enter {section}.{key} again in the same change",
+                        was.as_deref().unwrap_or("the service's own host")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A URL's host and port, lower-cased (`https://Example.com:8443/x` → `example.com:8443`).
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Credentials before an `@` are not part of where it goes.
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.to_ascii_lowercase()
 }
 
 /// RFC 7396: objects merge key by key, `null` deletes, anything else replaces.
@@ -299,6 +374,56 @@ mod tests {
         assert!(
             !format!("{s:?}").contains("shpat_supersecret"),
             "Debug redacts"
+        );
+    }
+
+    #[test]
+    fn a_secret_follows_a_new_host_only_when_entered_again() {
+        let (_, stored) = Settings::merge(
+            None,
+            &json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": "shpat_1"},
+                    "ups": {"client_id": "cid", "client_secret": "ups_1"}}),
+        )
+        .unwrap();
+        let refused = [
+            json!({"ups": {"base_url": "https://collector.example"}}),
+            json!({"shopify": {"api_base_url": "https://collector.example/admin/api/2026-10"}}),
+            json!({"shopify": {"shop_domain": "collector.example"}}),
+        ];
+        for patch in refused {
+            let e = Settings::merge(Some(&stored), &patch).unwrap_err();
+            assert!(
+                e.message.contains("collector.example") && e.message.contains("again"),
+                "{patch}: {e}"
+            );
+        }
+        let taken = [
+            json!({"ups": {"base_url": "https://collector.example", "client_secret": "ups_2"}}),
+            json!({"shopify": {"shop_domain": "other.myshopify.com", "access_token": "shpat_2"}}),
+            json!({"shopify": {"shop_domain": "ACME.myshopify.com"}}),
+            json!({"ups": {"environment": "production"}}),
+            json!({"default_location": "A-1"}),
+        ];
+        for patch in taken {
+            assert!(Settings::merge(Some(&stored), &patch).is_ok(), "{patch}");
+        }
+        // Back to UPS's own host needs nothing; a new path on the same host neither.
+        let (_, moved) = Settings::merge(
+            Some(&stored),
+            &json!({"ups": {"base_url": "https://proxy.example/a", "client_secret": "ups_2"}}),
+        )
+        .unwrap();
+        assert!(Settings::merge(Some(&moved), &json!({"ups": {"base_url": null}})).is_ok());
+        assert!(
+            Settings::merge(
+                Some(&moved),
+                &json!({"ups": {"base_url": "https://proxy.example/b"}})
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            host_of("https://u:p@Example.com:8443/x?y"),
+            "example.com:8443"
         );
     }
 

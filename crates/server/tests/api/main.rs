@@ -777,6 +777,24 @@ async fn settings_keep_secrets_write_only(app: TestApp) {
         )
         .await;
     assert_envelope(&bad, 422, "validation_failed");
+    // A kept secret does not follow an override to a new host unless entered again.
+    let bad = app
+        .call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&app.admin),
+            Some(json!({"ups": {"base_url": "https://collector.example"}})),
+        )
+        .await;
+    assert_envelope(&bad, 422, "validation_failed");
+    assert!(
+        bad.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("ups.client_secret again"),
+        "{}",
+        bad.body
+    );
     assert_eq!(
         app.get("/settings", &app.admin).await.body,
         got.body,

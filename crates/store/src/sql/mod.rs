@@ -1,8 +1,9 @@
-//! `SqlStore`: the one implementation of [`Store`](packbench_core::ports::Store), over an
-//! `AnyPool`. This file holds the connection and the queries' shared parts; each role of the
-//! port is implemented in a file of its own (`accounts`, `orders`, `shipments`, `shop_sync`,
-//! `privacy`, `settings`, `stock`, `idempotency`), the writes several roles share are in
-//! `write`, and SQLite's log checkpointer in `checkpoint`.
+//! `SqlStore`: the one implementation of [`Store`](packbench_core::ports::Store), over sqlx's
+//! `Any` pools. This file holds the connections, the [`Write`] every pool write goes through,
+//! and the queries' shared parts; each role of the port is implemented in a file of its own
+//! (`accounts`, `orders`, `shipments`, `shop_sync`, `privacy`, `settings`, `stock`,
+//! `idempotency`), and the writes several roles share are in `write`. Which way the bench's
+//! operations go, fast (`crate::fast`) or plain, is chosen here ([`Paths`]).
 
 mod accounts;
 mod idempotency;
@@ -235,6 +236,9 @@ impl SqlStore {
             return Err(StoreError::Backend(
                 "a SQLite database must be a file, e.g. sqlite:///var/lib/packbench/hub.sqlite (in-memory databases are not supported)".into(),
             ));
+        }
+        if backend == Backend::Sqlite {
+            create_private(&path);
         }
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
@@ -562,6 +566,24 @@ impl SqlStore {
     }
 }
 
+/// A new SQLite file, readable and writable by its owner only: it holds the warehouse's
+/// credentials and its customers' addresses. SQLite gives the log files it makes beside it
+/// the same mode. An existing file is left as it is; a path that cannot be created is left
+/// for the connection to report.
+fn create_private(path: &str) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
@@ -590,5 +612,24 @@ mod tests {
             .execute(w.pool())
             .await
             .unwrap();
+    }
+
+    /// The database holds secrets and addresses: only its owner may read it, or its log.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_sqlite_file_is_its_owners_alone() {
+        use std::os::unix::fs::PermissionsExt;
+        let url = crate::testing::sqlite_url();
+        let path = url.trim_start_matches("sqlite://").to_owned();
+        let store = SqlStore::connect(&url).await.unwrap();
+        let w = store.write(Touches::NoOrderOrStock).await;
+        sqlx::query("update tenant set stock_seq = stock_seq + 1")
+            .execute(w.pool())
+            .await
+            .unwrap();
+        for file in [path.clone(), format!("{path}-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{file}: {mode:o}");
+        }
     }
 }
