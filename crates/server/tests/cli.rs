@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{BIN, run as packbench};
+use common::{BIN, run as packbench, user_add};
 
 #[tokio::test]
 async fn admin_commands_work_beside_a_running_hub() {
@@ -46,20 +46,7 @@ async fn admin_commands_work_beside_a_running_hub() {
     let r = packbench(&db, &["tenant", "add", "Bad Slug"], None);
     assert!(!r.status.success());
 
-    let r = packbench(
-        &db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "acme",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
-        Some("short\n"),
-    );
+    let r = packbench(&db, &user_add("acme", "ann", "admin"), Some("short\n"));
     assert!(!r.status.success(), "passwords have at least 10 characters");
     assert!(
         String::from_utf8_lossy(&r.stderr).contains("10 to 1024"),
@@ -67,30 +54,15 @@ async fn admin_commands_work_beside_a_running_hub() {
     );
     let r = packbench(
         &db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "acme",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
+        &user_add("acme", "ann", "admin"),
         Some("a long password\n"),
     );
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
-    let add_ann = [
-        "user",
-        "add",
-        "--tenant",
-        "acme",
-        "--username",
-        "ann",
-        "--role",
-        "operator",
-    ];
-    let r = packbench(&db, &add_ann, Some("another long password\n"));
+    let r = packbench(
+        &db,
+        &user_add("acme", "ann", "operator"),
+        Some("another long password\n"),
+    );
     assert!(!r.status.success(), "a username is taken once");
     assert!(
         String::from_utf8_lossy(&r.stderr).contains("`ann` already exists"),
@@ -99,16 +71,7 @@ async fn admin_commands_work_beside_a_running_hub() {
     );
     let r = packbench(
         &db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "nope",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
+        &user_add("nope", "ann", "admin"),
         Some("a long password\n"),
     );
     assert!(String::from_utf8_lossy(&r.stderr).contains("no tenant `nope`"));

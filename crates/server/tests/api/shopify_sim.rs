@@ -405,13 +405,7 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
 }
 
 pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
-    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
-    let config = ShopifySimConfig {
-        orders: 4,
-        ..ShopifySimConfig::default()
-    };
-    let shop = ShopifySim::new(config.clone());
-    let addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
+    let (app, config, shop, addr) = hub_and_shop(&url, 4).await;
     let secret = "shpss_test_secret";
     let r = app
         .call(
@@ -663,13 +657,7 @@ pub async fn the_sims_signed_webhooks_bring_changes_without_a_sync(url: String) 
 }
 
 pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
-    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
-    let config = ShopifySimConfig {
-        orders: 3,
-        ..ShopifySimConfig::default()
-    };
-    let sim = ShopifySim::new(config.clone());
-    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let (app, config, sim, addr) = hub_and_shop(&url, 3).await;
     let r = app
         .call(
             Method::PATCH,
@@ -702,13 +690,7 @@ pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
 /// the same shop and client id with a wrong secret is refused by the shop and imports nothing
 /// (it once reused the first tenant's client and its token).
 pub async fn another_tenants_client_is_never_reused_with_other_credentials(url: String) {
-    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
-    let config = ShopifySimConfig {
-        orders: 3,
-        ..ShopifySimConfig::default()
-    };
-    let sim = ShopifySim::new(config.clone());
-    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let (app, config, sim, addr) = hub_and_shop(&url, 3).await;
     let settings = |secret: &str| {
         json!({"shopify": {"shop_domain": "acme.myshopify.com",
             "client_id": config.client_id, "client_secret": secret,
@@ -763,13 +745,7 @@ pub async fn another_tenants_client_is_never_reused_with_other_credentials(url: 
 /// cancelled one) and waits for the one still at the bench, finishing once it is cancelled too.
 /// Processed deliveries keep no body.
 pub async fn privacy_requests_are_answered_and_carried_out(url: String) {
-    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(2)).await;
-    let config = ShopifySimConfig {
-        orders: 4,
-        ..ShopifySimConfig::default()
-    };
-    let shop = ShopifySim::new(config.clone());
-    let addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
+    let (app, config, shop, addr) = hub_and_shop(&url, 4).await;
     let secret = "shpss_test_secret";
     let r = app
         .call(
@@ -935,6 +911,27 @@ pub async fn privacy_requests_are_answered_and_carried_out(url: String) {
 }
 
 /// Connects the `acme` tenant to a Shopify sim through settings, as an admin does.
+/// A hub with the real UPS client, and a Shopify sim of `orders` orders on loopback: its
+/// config, the sim, and its address.
+async fn hub_and_shop(
+    url: &str,
+    orders: usize,
+) -> (
+    TestApp,
+    ShopifySimConfig,
+    std::sync::Arc<ShopifySim>,
+    std::net::SocketAddr,
+) {
+    let app = TestApp::spawn_with_ups(url, std::time::Duration::from_secs(2)).await;
+    let config = ShopifySimConfig {
+        orders,
+        ..ShopifySimConfig::default()
+    };
+    let sim = ShopifySim::new(config.clone());
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    (app, config, sim, addr)
+}
+
 async fn connect_shop(app: &TestApp, sim: &std::sync::Arc<ShopifySim>) {
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
     let config = sim.config();

@@ -46,21 +46,26 @@ pub fn admin_command(db: &str, args: &[&str], stdin: &str) {
     );
 }
 
+/// `packbench user add`'s arguments.
+pub fn user_add<'a>(tenant: &'a str, username: &'a str, role: &'a str) -> [&'a str; 8] {
+    [
+        "user",
+        "add",
+        "--tenant",
+        tenant,
+        "--username",
+        username,
+        "--role",
+        role,
+    ]
+}
+
 /// Tenant `acme` with its admin `ann`.
 pub fn new_bench(db: &str) {
     admin_command(db, &["tenant", "add", "acme"], "");
     admin_command(
         db,
-        &[
-            "user",
-            "add",
-            "--tenant",
-            "acme",
-            "--username",
-            "ann",
-            "--role",
-            "admin",
-        ],
+        &user_add("acme", "ann", "admin"),
         &format!("{PASSWORD}\n"),
     );
 }
