@@ -118,26 +118,14 @@ fn every_phase_runs(database: &str, plain: bool) {
 
 #[test]
 fn the_benchmark_runs_on_sqlite() {
-    let dir = std::env::temp_dir().join(format!("packbench-load-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    every_phase_runs(
-        &format!("sqlite://{}", dir.join("bench.sqlite").display()),
-        false,
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
+    every_phase_runs(&packbench_store::testing::sqlite_url(), false);
 }
 
 /// `--plain`: the hub serves on the store's plain reference path, what the fast path is
 /// measured against.
 #[test]
 fn the_benchmark_runs_on_the_plain_path() {
-    let dir = std::env::temp_dir().join(format!("packbench-load-plain-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    every_phase_runs(
-        &format!("sqlite://{}", dir.join("bench.sqlite").display()),
-        true,
-    );
-    std::fs::remove_dir_all(&dir).unwrap();
+    every_phase_runs(&packbench_store::testing::sqlite_url(), true);
 }
 
 #[tokio::test]
