@@ -10,14 +10,17 @@ PG_DURABLE_PORT ?= 55433
 export PACKBENCH_TEST_POSTGRES_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/postgres
 export PACKBENCH_REQUIRE_POSTGRES ?= 1
 export PACKBENCH_REQUIRE_DESKTOP ?= 1
+# The station's secrets' key must reach a real Secret Service (.ci/with-keyring).
+export PACKBENCH_REQUIRE_KEYRING ?= 1
 
 # Debian packages: Tauri's build deps (webkit2gtk-4.1...), libusb for devices, Xvfb and
-# WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests.
+# WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests,
+# D-Bus and GNOME Keyring for the station's key in the OS keyring.
 APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev \
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libusb-1.0-0-dev \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
-  chromium chromium-driver postgresql
+  chromium chromium-driver postgresql dbus gnome-keyring
 
 .PHONY: deps ui run test check fmt lint unit e2e pg bench bench-ui deb
 
@@ -45,7 +48,7 @@ lint: ui
 	cargo clippy --workspace --all-targets -- -D warnings
 
 unit: pg ui
-	xvfb-run -a cargo test --workspace
+	xvfb-run -a .ci/with-keyring cargo test --workspace
 
 # The whole bench in Debian's Chromium (playwright-core) against `packbench demo` on the sims.
 e2e: ui

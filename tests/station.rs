@@ -161,6 +161,23 @@ async fn log_in(c: &Client, tenant: &str, user: &str, password: &str) {
     wait(c, "[data-testid=queue-list] .qrow").await;
 }
 
+/// The text of the first column of every row `sql` reads from the SQLite file at `path`.
+async fn sqlite_text(path: &Path, sql: &str) -> String {
+    use sqlx::Row;
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!(
+        "sqlite://{}?mode=ro",
+        path.display()
+    ))
+    .await
+    .unwrap();
+    let rows = sqlx::query(sql).fetch_all(&mut conn).await.unwrap();
+    rows.iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[tokio::test]
 async fn the_station_window_runs_its_own_hub_and_opens_the_demo() {
     guarded(the_station_window_runs_its_own_hub_and_opens_the_demo_steps()).await;
@@ -189,6 +206,24 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
         .click()
         .await
         .unwrap();
+
+    // The demo's UPS and Shopify secrets are sealed, with the key in the OS keyring (in a
+    // file beside the database on a desktop without one).
+    let data = dir.join("data/com.packbench.station");
+    let kept = std::fs::read_to_string(data.join("secret-key.where")).unwrap();
+    if std::env::var("PACKBENCH_REQUIRE_KEYRING").as_deref() == Ok("1") {
+        assert_eq!(kept, "keyring");
+    }
+    assert_eq!(data.join("secret.key").exists(), kept == "file");
+    let settings = sqlite_text(
+        &data.join("packbench.sqlite"),
+        "select document from tenant_setting",
+    )
+    .await;
+    assert!(
+        settings.contains("\"client_secret\":\"sealed:v1:"),
+        "{settings}"
+    );
 
     // The bundled UI (tauri://localhost) logs in to the in-process hub over CORS.
     log_in(&c, "demo", "packer", &password).await;
@@ -293,7 +328,8 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
         dir.join("hub.sqlite").display()
     ))
     .await
-    .unwrap();
+    .unwrap()
+    .with_secret_key(packbench_store::SecretKey::generate());
     let state = Arc::new(packbench_server::AppState::new(Arc::new(store)));
     let demo = packbench_server::demo::start(&state, 5).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,6 +8,7 @@
 //! commands below, which are thin layers over the crates in `crates/`.
 
 mod bench;
+mod station_key;
 
 use packbench_core::ports::AccountStore;
 use std::path::{Path, PathBuf};
@@ -271,9 +272,19 @@ async fn start_hub(
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
     let url = format!("sqlite://{}", data_dir.join("packbench.sqlite").display());
+    let (key, kept) = station_key::station_key(&data_dir)?;
+    eprintln!(
+        "packbench: the secrets' key ({}) is kept in {kept:?}",
+        key.id()
+    );
     let store = packbench_store::SqlStore::connect(&url)
         .await
-        .map_err(|e| format!("opening the station database: {e}"))?;
+        .map_err(|e| format!("opening the station database: {e}"))?
+        .with_secret_key(key);
+    store.seal_stored_secrets().await.map_err(|e| {
+        let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
+        format!("the station database's secrets: {why}")
+    })?;
     let tenants = store.tenants().await.map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await

@@ -152,6 +152,20 @@ const SECRETS: [(&str, &str); 4] = [
     ("ups", "client_secret"),
 ];
 
+/// Calls `f` with each secret of a settings document and its path (`ups.client_secret`):
+/// how the store seals them at rest and opens them again.
+pub fn visit_secrets<E>(
+    doc: &mut Value,
+    mut f: impl FnMut(&str, &mut String) -> Result<(), E>,
+) -> Result<(), E> {
+    for (section, key) in SECRETS {
+        if let Some(Value::String(s)) = doc.get_mut(section).and_then(|v| v.get_mut(key)) {
+            f(&format!("{section}.{key}"), s)?;
+        }
+    }
+    Ok(())
+}
+
 impl Settings {
     /// Reads a stored document (an absent one is the defaults).
     pub fn from_document(doc: Option<&Value>) -> Result<Self, ParseError> {

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
 use packbench_core::domain::{Role, TenantSlug, parse_username};
 use packbench_core::service::LabelTiming;
 use packbench_server::{AppState, HubOptions, demo, serve, shutdown_signal};
-use packbench_store::{Paths, SqlStore};
+use packbench_store::{Paths, SecretKey, SqlStore};
 
 /// mimalloc rather than glibc's malloc: under the pick/pack load, glibc's allocator was a sixth
 /// of the hub's CPU, part of it threads waiting on its arena lock (BENCHMARKS.md, session 9).
@@ -36,6 +36,11 @@ struct Cli {
     /// what the fast path earns (`packbench-load --plain`), not for production.
     #[arg(long, global = true)]
     plain_store: bool,
+    /// The file holding the key that seals the settings' secrets in the database (made, readable
+    /// by its owner only, when it does not exist). Default: `secret.key` in the platform config
+    /// directory. `PACKBENCH_SECRET_KEY` (the key itself, base64) overrides it.
+    #[arg(long, env = "PACKBENCH_SECRET_KEY_FILE", global = true)]
+    secret_key_file: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -310,19 +315,72 @@ fn ui_dir(explicit: Option<PathBuf>) -> Option<PathBuf> {
     })
 }
 
-async fn open(database: &Option<String>, plain: bool) -> anyhow::Result<SqlStore> {
-    let url = match database {
+/// The environment variable holding the secret key itself (base64), for hubs whose secrets
+/// come from their environment (a container's secret store) rather than a file.
+const SECRET_KEY_VAR: &str = "PACKBENCH_SECRET_KEY";
+
+/// The key that seals the settings' secrets, and where it came from (for the log: never the
+/// key itself).
+fn secret_key(file: Option<&PathBuf>) -> anyhow::Result<(SecretKey, String)> {
+    if let Ok(text) = std::env::var(SECRET_KEY_VAR) {
+        let key = SecretKey::from_text(&text).context(SECRET_KEY_VAR)?;
+        return Ok((key, SECRET_KEY_VAR.to_owned()));
+    }
+    let path = match file {
+        Some(p) => p.clone(),
+        None => directories::ProjectDirs::from("com", "Packbench", "Packbench")
+            .context("no home directory to keep the secret key in; pass --secret-key-file")?
+            .config_dir()
+            .join("secret.key"),
+    };
+    let (key, made) = SecretKey::load_or_create(&path)?;
+    if made {
+        tracing::warn!(
+            file = %path.display(),
+            "made a new secret key for the settings' secrets: back it up apart from the database, which cannot be used without it once it holds secrets"
+        );
+    }
+    Ok((key, path.display().to_string()))
+}
+
+/// How to open the database: the global options, apart from the subcommand.
+struct Opening {
+    database: Option<String>,
+    plain_store: bool,
+    secret_key_file: Option<PathBuf>,
+}
+
+async fn open(cli: &Opening) -> anyhow::Result<SqlStore> {
+    let url = match &cli.database {
         Some(u) => u.clone(),
         None => default_database()?,
     };
-    let paths = if plain { Paths::Plain } else { Paths::Fast };
-    let store = SqlStore::connect_with(&url, paths).await.map_err(|e| {
+    let paths = if cli.plain_store {
+        Paths::Plain
+    } else {
+        Paths::Fast
+    };
+    let (key, key_source) = secret_key(cli.secret_key_file.as_ref())?;
+    let key_id = key.id().to_owned();
+    let store = SqlStore::connect_with(&url, paths)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "opening the database: {e} ({:?})",
+                std::error::Error::source(&e)
+            )
+        })?
+        .with_secret_key(key);
+    let sealed = store.seal_stored_secrets().await.map_err(|e| {
         anyhow::anyhow!(
-            "opening the database: {e} ({:?})",
-            std::error::Error::source(&e)
+            "the secret key from {key_source}: {}",
+            std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())
         )
     })?;
-    tracing::info!(backend = ?store.backend(), paths = ?store.paths(), "database ready");
+    if sealed > 0 {
+        tracing::info!(tenants = sealed, "sealed secrets kept in plain text before");
+    }
+    tracing::info!(backend = ?store.backend(), paths = ?store.paths(), secret_key = %key_id, key_from = %key_source, "database ready");
     Ok(store)
 }
 
@@ -351,9 +409,14 @@ async fn main() -> anyhow::Result<()> {
     // hub's tests build it).
     let _faults = fail::FailScenario::setup();
     let cli = Cli::parse();
+    let opening = Opening {
+        database: cli.database.clone(),
+        plain_store: cli.plain_store,
+        secret_key_file: cli.secret_key_file.clone(),
+    };
     match cli.command {
         Command::Serve { bind, ui, labels } => {
-            let store = open(&cli.database, cli.plain_store).await?;
+            let store = open(&opening).await?;
             if let Err(e) = store.open_connections().await {
                 tracing::warn!(error = %e, "could not open the database connections ahead; they open on first use");
             }
@@ -363,9 +426,7 @@ async fn main() -> anyhow::Result<()> {
             run_hub(state, bind, ui, Duration::from_secs(15 * 60)).await
         }
         Command::Demo { bind, ui, orders } => {
-            let state = Arc::new(AppState::new(Arc::new(
-                open(&cli.database, cli.plain_store).await?,
-            )));
+            let state = Arc::new(AppState::new(Arc::new(open(&opening).await?)));
             let demo = demo::start(&state, orders as usize).await?;
             println!(
                 "Shopify sim on http://{} ({orders} orders imported through the real client)",
@@ -385,7 +446,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Device { command } => run_device(command),
         Command::Migrate => {
-            open(&cli.database, cli.plain_store).await?;
+            open(&opening).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -393,7 +454,7 @@ async fn main() -> anyhow::Result<()> {
             command: TenantCommand::Add { slug, name },
         } => {
             let slug = TenantSlug::parse(&slug).map_err(|e| anyhow::anyhow!("{e}"))?;
-            let hub = AppState::new(Arc::new(open(&cli.database, cli.plain_store).await?));
+            let hub = AppState::new(Arc::new(open(&opening).await?));
             let t = hub
                 .fulfillment
                 .create_tenant(&slug, name.as_deref().unwrap_or(slug.as_str()))
@@ -417,7 +478,7 @@ async fn main() -> anyhow::Result<()> {
                 .read_to_string(&mut password)
                 .context("reading the password from standard input")?;
             let password = password.trim_end_matches(['\r', '\n']);
-            let hub = AppState::new(Arc::new(open(&cli.database, cli.plain_store).await?));
+            let hub = AppState::new(Arc::new(open(&opening).await?));
             let t = hub
                 .fulfillment
                 .tenant_by_slug(&tenant)

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{BIN, run as packbench, user_add};
+use common::{BIN, Hub, new_bench, run as packbench, user_add};
 
 #[tokio::test]
 async fn admin_commands_work_beside_a_running_hub() {
@@ -104,6 +104,76 @@ async fn admin_commands_work_beside_a_running_hub() {
         !err.contains("a long password"),
         "passwords never reach the log"
     );
+}
+
+/// `packbench` with `--database DB`, these environment variables and `args`: its output.
+fn packbench_with(db: &str, env: &[(&str, &str)], args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .arg("--database")
+        .arg(db)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// The settings' secrets are sealed with the hub's key: the key file is made for its owner
+/// alone, the database holds no secret in plain text, and a hub given another key refuses to
+/// start, naming both keys.
+#[tokio::test]
+async fn the_hub_seals_secrets_with_a_key_kept_apart_and_refuses_another() {
+    let dir = std::env::temp_dir().join(format!("packbench-key-{}", rand::random::<u64>()));
+    let key_file = dir.join("keys").join("secret.key");
+    let key_env = ("PACKBENCH_SECRET_KEY_FILE", key_file.to_str().unwrap());
+    let db = packbench_store::testing::sqlite_url();
+    new_bench(&db);
+    let hub = Hub::start(&db, &[key_env]).await;
+    hub.ok(
+        reqwest::Method::PATCH,
+        "/settings",
+        Some(serde_json::json!({"ups": {"client_id": "id", "client_secret": "ups-very-secret", "account_number": "A1B2C3"}})),
+    )
+    .await;
+    let (_, settings) = hub.call(reqwest::Method::GET, "/settings", None).await;
+    assert_eq!(
+        settings["data"]["ups"]["client_secret_set"], true,
+        "{settings}"
+    );
+    hub.kill().await;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let file = std::fs::read(db.trim_start_matches("sqlite://")).unwrap();
+    let wal =
+        std::fs::read(format!("{}-wal", db.trim_start_matches("sqlite://"))).unwrap_or_default();
+    let holds = |needle: &[u8]| {
+        [&file, &wal]
+            .iter()
+            .any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+    };
+    assert!(!holds(b"ups-very-secret"), "a secret in plain text");
+    assert!(holds(b"sealed:v1:"));
+
+    let other = packbench_store::SecretKey::generate();
+    let other_text = other.to_text();
+    let r = packbench_with(&db, &[("PACKBENCH_SECRET_KEY", &other_text)], &["migrate"]);
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert!(!r.status.success(), "another key was taken");
+    assert!(
+        stderr.contains("was sealed with key") && stderr.contains(other.id()),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(&other_text),
+        "the key itself is never printed"
+    );
+    let r = packbench_with(&db, &[key_env], &["migrate"]);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]

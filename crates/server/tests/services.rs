@@ -39,7 +39,12 @@ struct Bench {
 }
 
 async fn bench(url: &str) -> Bench {
-    let store: Arc<dyn Store> = Arc::new(SqlStore::connect(url).await.expect("database"));
+    let store: Arc<dyn Store> = Arc::new(
+        SqlStore::connect(url)
+            .await
+            .expect("database")
+            .with_secret_key(packbench_store::SecretKey::generate()),
+    );
     let clock = Arc::new(ManualClock::at(packbench_core::ports::SystemClock.now()));
     let (a, b) = (hub(&store, &clock), hub(&store, &clock));
     let (tenant, _) = demo::prepare(&a.fulfillment).await.expect("demo tenant");

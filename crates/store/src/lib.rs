@@ -24,9 +24,11 @@
 mod fast;
 mod gate;
 mod rows;
+mod sealed;
 mod sql;
 pub mod testing;
 
+pub use sealed::{KeyError, SealError, SecretKey};
 pub use sql::{Backend, Paths, SqlStore};
 
 use sqlx::migrate::Migrator;

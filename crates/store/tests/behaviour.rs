@@ -22,7 +22,7 @@ use packbench_core::ports::{
     StoreError,
 };
 use packbench_core::workflow::{self, Action, OrderStatus, PickItem};
-use packbench_store::{Paths, SqlStore};
+use packbench_store::{Paths, SecretKey, SqlStore};
 
 fn at(minutes: i64) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap() + Duration::minutes(minutes)
@@ -1069,7 +1069,10 @@ async fn settings_and_device_settings_round_trip(store: SqlStore) {
 
 /// A store on the fast path a hub runs.
 async fn fast(url: String) -> SqlStore {
-    let store = SqlStore::connect_with(&url, Paths::Fast).await.unwrap();
+    let store = SqlStore::connect_with(&url, Paths::Fast)
+        .await
+        .unwrap()
+        .with_secret_key(SecretKey::generate());
     assert_eq!(store.paths(), Paths::Fast);
     store
 }
@@ -1077,7 +1080,10 @@ async fn fast(url: String) -> SqlStore {
 /// A store on the plain path the fast one is held to (a transaction per operation, nothing
 /// kept in memory).
 async fn plain(url: String) -> SqlStore {
-    let store = SqlStore::connect_with(&url, Paths::Plain).await.unwrap();
+    let store = SqlStore::connect_with(&url, Paths::Plain)
+        .await
+        .unwrap()
+        .with_secret_key(SecretKey::generate());
     assert_eq!(store.paths(), Paths::Plain);
     store
 }
@@ -1202,6 +1208,118 @@ async fn an_operation_never_builds_on_a_stale_order(url: String) {
     let db = store.order(&t.id, &id).await.unwrap().unwrap();
     let picked: Vec<_> = db.lines().iter().map(|l| l.picked).collect();
     assert_eq!(picked, vec![1, 1], "{:?}", db.lines());
+}
+
+/// The settings' secrets are sealed with the hub's key (`sealed`): the database holds none
+/// in plain text, a store without the key refuses to keep one, a store with another key says
+/// so, a sealed value copied to another tenant does not open, and secrets kept in plain text
+/// before are sealed when a hub with a key starts.
+async fn secrets_are_sealed_at_rest_with_the_hubs_key(url: String) {
+    let key = SecretKey::generate();
+    let store = SqlStore::connect(&url)
+        .await
+        .unwrap()
+        .with_secret_key(key.clone());
+    let (a, b) = (tenant(&store, "acme").await, tenant(&store, "bolt").await);
+    let doc = serde_json::json!({
+        "shopify": {"shop_domain": "acme.myshopify.com", "access_token": "shpat_plain", "client_secret": "cs_plain"},
+        "ups": {"client_id": "id", "client_secret": "ups_plain"},
+    });
+    store.put_settings(&a.id, &doc, at(0)).await.unwrap();
+    assert_eq!(store.settings(&a.id).await.unwrap(), Some(doc.clone()));
+    let raw = |tenant: &packbench_core::domain::TenantId| {
+        let tenant = tenant.as_str().to_owned();
+        let pool = store.pool_for_tools().clone();
+        async move {
+            let row: (String,) =
+                sqlx::query_as("select document from tenant_setting where tenant_id = $1")
+                    .bind(tenant)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            serde_json::from_str::<serde_json::Value>(&row.0).unwrap()
+        }
+    };
+    let at_rest = raw(&a.id).await;
+    for plain in ["shpat_plain", "cs_plain", "ups_plain"] {
+        assert!(!at_rest.to_string().contains(plain), "{at_rest}");
+    }
+    assert!(
+        at_rest["ups"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("sealed:v1:{}:", key.id())),
+        "{at_rest}"
+    );
+    assert_eq!(at_rest["ups"]["client_id"], "id", "only secrets are sealed");
+
+    // Another tenant's sealed secret, copied in, does not open here.
+    let w = store.pool_for_tools();
+    sqlx::query("insert into tenant_setting (tenant_id, document, updated_at) values ($1, $2, 0)")
+        .bind(b.id.as_str())
+        .bind(at_rest.to_string())
+        .execute(w)
+        .await
+        .unwrap();
+    let e = store.settings(&b.id).await.unwrap_err();
+    let why = std::error::Error::source(&e).unwrap().to_string();
+    assert!(why.contains("damaged"), "{why}");
+
+    // A store without the key keeps no secret, and reads none.
+    let keyless = SqlStore::connect(&url).await.unwrap();
+    let before = raw(&a.id).await;
+    let e = keyless
+        .put_settings(
+            &a.id,
+            &serde_json::json!({"ups": {"client_secret": "x"}}),
+            at(1),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("storage") && format!("{e:?}").contains("no secret key"),
+        "{e:?}"
+    );
+    assert_eq!(raw(&a.id).await, before, "nothing changed");
+    assert!(keyless.settings(&a.id).await.is_err());
+    // Settings without secrets need no key.
+    let c = tenant(&keyless, "corp").await;
+    let open = serde_json::json!({"default_location": "A-1"});
+    keyless.put_settings(&c.id, &open, at(1)).await.unwrap();
+    assert_eq!(keyless.settings(&c.id).await.unwrap(), Some(open));
+
+    // Another key: named at once, with both ids.
+    let other = SqlStore::connect(&url)
+        .await
+        .unwrap()
+        .with_secret_key(SecretKey::generate());
+    let e = other.seal_stored_secrets().await.unwrap_err();
+    let why = std::error::Error::source(&e).unwrap().to_string();
+    assert!(
+        why.contains(key.id()) && why.contains("was sealed with key"),
+        "{why}"
+    );
+
+    // Plain secrets kept before sealing: sealed when a hub with the key starts, once.
+    sqlx::query("delete from tenant_setting where tenant_id = $1")
+        .bind(b.id.as_str())
+        .execute(w)
+        .await
+        .unwrap();
+    sqlx::query("update tenant_setting set document = $1 where tenant_id = $2")
+        .bind(doc.to_string())
+        .bind(a.id.as_str())
+        .execute(w)
+        .await
+        .unwrap();
+    assert_eq!(store.seal_stored_secrets().await.unwrap(), 1);
+    assert_eq!(store.seal_stored_secrets().await.unwrap(), 0);
+    assert!(!raw(&a.id).await.to_string().contains("ups_plain"));
+    assert_eq!(store.settings(&a.id).await.unwrap(), Some(doc));
+}
+
+mod sealed {
+    packbench_store::on_both_databases!(crate: secrets_are_sealed_at_rest_with_the_hubs_key);
 }
 
 /// The order cache is the fast path's; the plain path keeps nothing to go stale.

@@ -132,7 +132,8 @@ async fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir)?;
     let store = SqlStore::connect(&format!("sqlite://{}", dir.join("bench.sqlite").display()))
         .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .with_secret_key(packbench_store::SecretKey::generate());
     let store: Arc<dyn packbench_core::ports::Store> = Arc::new(store);
     let (tenant, logins) = demo::prepare(&AppState::new(store.clone()).fulfillment).await?;
     // The hub as shipped, and one that always pages (to measure paging at each plan's rate).

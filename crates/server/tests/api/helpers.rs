@@ -130,7 +130,12 @@ impl TestApp {
         timing: LabelTiming,
     ) -> TestApp {
         captured_logs();
-        let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
+        let store = Arc::new(
+            SqlStore::connect(database_url)
+                .await
+                .expect("database")
+                .with_secret_key(packbench_store::SecretKey::generate()),
+        );
         let carriers = carriers(store.clone());
         let now = SystemClock.now();
         let acme = store
@@ -179,7 +184,12 @@ impl TestApp {
         timeout: std::time::Duration,
         timing: LabelTiming,
     ) -> String {
-        let store = Arc::new(SqlStore::connect(database_url).await.expect("database"));
+        let store = Arc::new(
+            SqlStore::connect(database_url)
+                .await
+                .expect("database")
+                .with_secret_key(packbench_store::SecretKey::generate()),
+        );
         let carriers = Arc::new(packbench_ups::UpsAccounts::new(store.clone(), timeout));
         hub(store, carriers, timing).await.0
     }

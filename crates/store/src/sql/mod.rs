@@ -95,6 +95,9 @@ pub struct SqlStore {
     working: Option<Arc<crate::fast::order_cache::Working>>,
     /// PostgreSQL: where each tenant's claims start (see `fast::pg_claim_floor`).
     claim_floors: Option<Arc<crate::fast::pg_claim_floor::ClaimFloors>>,
+    /// What seals the settings' secrets (`crate::sealed`). Without one, secrets are refused,
+    /// never written in plain text.
+    secret_key: Option<Arc<crate::sealed::SecretKey>>,
 }
 
 /// What a write may change, as far as the order cache is concerned.
@@ -308,6 +311,7 @@ impl SqlStore {
             pg_claim: None,
             working: None,
             claim_floors: None,
+            secret_key: None,
         };
         store.migrate().await?;
         if paths == Paths::Plain {
@@ -356,6 +360,14 @@ impl SqlStore {
             )));
         }
         Ok(store)
+    }
+
+    /// The store, sealing the settings' secrets with `key` (`crate::sealed`). Call
+    /// [`SqlStore::seal_stored_secrets`] next, so secrets kept before are sealed too and a
+    /// key other than the database's is found at once.
+    pub fn with_secret_key(mut self, key: crate::sealed::SecretKey) -> Self {
+        self.secret_key = Some(Arc::new(key));
+        self
     }
 
     /// A hot-path statement's rows, on PostgreSQL's own connections (`fast::pg_connections`). SQLite's hot

@@ -182,7 +182,8 @@ async fn main() -> anyhow::Result<()> {
     let store = Arc::new(
         SqlStore::connect(&args.database)
             .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .with_secret_key(packbench_store::SecretKey::generate()),
     );
     let slug = format!("load-{}", rand::random::<u32>());
     let tenant = store
