@@ -4,23 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::{parse_station_id, parse_username};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::data;
 use crate::auth::{COOKIE, Caller, Permission};
+use crate::dto::{Login, LoginBody};
 use crate::error::ApiResult;
 use crate::extract::{ApiJson, ClientAddress, TenantPath};
 use crate::state::AppState;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginBody {
-    username: String,
-    password: String,
-    station_id: Option<String>,
-}
 
 fn cookie(tenant: &str, value: &str, max_age: i64) -> HeaderValue {
     let c = format!(
@@ -35,28 +26,15 @@ pub async fn login(
     ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Response> {
-    let username = parse_username(&body.username)?;
-    let station = body
-        .station_id
-        .as_deref()
-        .map(parse_station_id)
-        .transpose()?;
-    if body.password.is_empty() || body.password.len() > 1024 {
-        return Err(crate::error::ApiError::invalid(
-            "password",
-            "password must be 1-1024 characters",
-        ));
-    }
+    let Login {
+        username,
+        password,
+        station,
+    } = body.parse()?;
     let now = app.fulfillment.clock().now();
     let ok = app
         .fulfillment
-        .login(
-            &tenant,
-            &username,
-            &body.password,
-            station.as_deref(),
-            client,
-        )
+        .login(&tenant, &username, &password, station.as_deref(), client)
         .await?;
     tracing::info!(tenant = %tenant.slug, user = %ok.user.username, station = ?station, "login");
     let body = data(json!({

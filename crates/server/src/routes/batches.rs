@@ -3,25 +3,16 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::ServiceCode;
 use packbench_core::model::OrderFilter;
 use packbench_core::workflow::OrderStatus;
-use serde::Deserialize;
 use serde_json::json;
 
 use super::data;
 use crate::auth::{Caller, Permission};
+use crate::dto::{BatchShip, BatchShipBody, BatchSyncBody, PickListBody, PickListRequest};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::routes::orders::order_id;
 use crate::state::AppState;
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct PickListBody {
-    order_ids: Option<Vec<String>>,
-    format: Option<String>,
-}
 
 /// One pick list for many orders (default: every pending or processing order), sorted by
 /// location; JSON, or a printable PDF with `"format": "pdf"` or `Accept: application/pdf`.
@@ -32,37 +23,10 @@ pub async fn pick_list(
     ApiJson(body): ApiJson<PickListBody>,
 ) -> ApiResult<Response> {
     caller.require(Permission::OrdersRead)?;
-    let wants_pdf = match body.format.as_deref() {
-        Some("pdf") => true,
-        Some("json") => false,
-        Some(other) => {
-            return Err(ApiError::invalid(
-                "format",
-                format!("format is json or pdf, not `{other}`"),
-            ));
-        }
-        None => headers
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|a| a.contains("application/pdf")),
-    };
-    let ids = match body.order_ids {
-        Some(ids) if ids.is_empty() => {
-            return Err(ApiError::invalid(
-                "order_ids",
-                "name at least one order, or leave order_ids out",
-            ));
-        }
-        Some(ids) if ids.len() > 500 => {
-            return Err(ApiError::invalid(
-                "order_ids",
-                "at most 500 orders per pick list",
-            ));
-        }
-        Some(ids) => ids
-            .iter()
-            .map(|i| order_id(i))
-            .collect::<ApiResult<Vec<_>>>()?,
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let PickListRequest { orders, pdf } = body.parse(accept)?;
+    let ids = match orders {
+        Some(ids) => ids,
         None => {
             app.fulfillment
                 .open_unpicked_orders(&caller.tenant.id, 500)
@@ -70,7 +34,7 @@ pub async fn pick_list(
         }
     };
     let list = app.fulfillment.pick_list(&caller.tenant.id, &ids).await?;
-    if wants_pdf {
+    if pdf {
         let now = app.fulfillment.clock().now();
         let pdf = packbench_labels::pick_list_pdf(&list, caller.tenant.slug.as_str(), now);
         return Ok((
@@ -88,15 +52,6 @@ pub async fn pick_list(
     Ok(data(list).into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct BatchShipBody {
-    order_ids: Option<Vec<String>>,
-    service: Option<String>,
-    /// Labels bought at once (1-16); the tenant's `ups.batch_concurrency` when left out.
-    concurrency: Option<usize>,
-}
-
 /// Labels for many packed orders (default: every packed order), with a result per order.
 /// Orders already shipped are reported, not shipped twice.
 pub async fn ship(
@@ -105,18 +60,13 @@ pub async fn ship(
     ApiJson(body): ApiJson<BatchShipBody>,
 ) -> ApiResult<Response> {
     caller.require(Permission::BatchesRun)?;
-    let service = ServiceCode::parse(body.service.as_deref().unwrap_or("ground"))?;
-    let ids = match body.order_ids {
-        Some(ids) if ids.is_empty() || ids.len() > 1000 => {
-            return Err(ApiError::invalid(
-                "order_ids",
-                "name 1-1000 orders, or leave order_ids out",
-            ));
-        }
-        Some(ids) => ids
-            .iter()
-            .map(|i| order_id(i))
-            .collect::<ApiResult<Vec<_>>>()?,
+    let BatchShip {
+        orders,
+        service,
+        concurrency,
+    } = body.parse()?;
+    let ids = match orders {
+        Some(ids) => ids,
         None => {
             let f = OrderFilter {
                 status: Some(OrderStatus::Packed),
@@ -141,7 +91,7 @@ pub async fn ship(
                     &caller.tenant.id,
                     ids,
                     service,
-                    body.concurrency,
+                    concurrency,
                     &caller.actor(),
                 )
                 .await
@@ -166,12 +116,6 @@ pub async fn ship(
     .into_response())
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct BatchSyncBody {
-    order_ids: Option<Vec<String>>,
-}
-
 /// Reports shipped orders to Shopify (default: every shipped order not yet synced), one
 /// result per order; failed ones keep their reason and can be sent again.
 pub async fn sync(
@@ -180,14 +124,7 @@ pub async fn sync(
     ApiJson(body): ApiJson<BatchSyncBody>,
 ) -> ApiResult<Response> {
     caller.require(Permission::BatchesRun)?;
-    let ids = body
-        .order_ids
-        .map(|ids| {
-            ids.iter()
-                .map(|i| order_id(i))
-                .collect::<ApiResult<Vec<_>>>()
-        })
-        .transpose()?;
+    let ids = body.parse()?;
     let results = app.fulfillment.push_many(&caller.tenant.id, ids).await?;
     let items: Vec<serde_json::Value> = results
         .into_iter()

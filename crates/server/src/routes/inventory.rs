@@ -5,18 +5,14 @@ use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
 use packbench_core::domain::{Location, Sku};
-use packbench_core::model::StockChange;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::data;
 use crate::auth::{Caller, Permission};
-use crate::dto::Query;
+use crate::dto::{self, ChangeBody, Query};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawBody};
 use crate::state::AppState;
-
-const MAX_ON_HAND: i64 = 10_000_000;
 
 pub async fn list(
     State(app): State<Arc<AppState>>,
@@ -35,40 +31,6 @@ pub async fn list(
     Ok(data(levels))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ChangeBody {
-    changes: Vec<ChangeItem>,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeItem {
-    sku: String,
-    location: String,
-    on_hand: Option<i64>,
-    delta: Option<i64>,
-}
-
-fn reason(raw: Option<String>, default: &str) -> ApiResult<String> {
-    let r = raw
-        .map(|r| r.trim().to_owned())
-        .filter(|r| !r.is_empty())
-        .unwrap_or_else(|| default.to_owned());
-    if r.len() > 64
-        || !r
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b' ')
-    {
-        return Err(ApiError::invalid(
-            "reason",
-            "reason is a short word such as count, received, damaged (max 64)",
-        ));
-    }
-    Ok(r)
-}
-
 /// Sets (`on_hand`) or adjusts (`delta`) stock per SKU and location, all or nothing; each change
 /// is recorded as a stock event with its reason.
 pub async fn change(
@@ -77,30 +39,7 @@ pub async fn change(
     ApiJson(body): ApiJson<ChangeBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InventoryWrite)?;
-    if body.changes.is_empty() || body.changes.len() > 10_000 {
-        return Err(ApiError::invalid("changes", "give 1-10,000 changes"));
-    }
-    let mut changes = Vec::with_capacity(body.changes.len());
-    for (i, c) in body.changes.into_iter().enumerate() {
-        let at = |e: packbench_core::domain::ParseError| {
-            ApiError::invalid(e.field, format!("change {}: {}", i + 1, e.message))
-                .with_details(json!({"index": i, "field": e.field}))
-        };
-        let sku = Sku::parse(&c.sku).map_err(at)?;
-        let location = Location::parse(&c.location).map_err(at)?;
-        changes.push(match (c.on_hand, c.delta) {
-            (Some(n), None) if (0..=MAX_ON_HAND).contains(&n) => StockChange::Set { sku, location, on_hand: n },
-            (None, Some(d)) if d != 0 && d.abs() <= MAX_ON_HAND => StockChange::Adjust { sku, location, delta: d },
-            _ => {
-                return Err(ApiError::invalid(
-                    "changes",
-                    format!("change {}: give either on_hand (0-{MAX_ON_HAND}) or a non-zero delta, not both", i + 1),
-                )
-                .with_details(json!({"index": i})));
-            }
-        });
-    }
-    let cause = reason(body.reason, "adjustment")?;
+    let (changes, cause) = body.parse()?;
     let levels = app
         .fulfillment
         .change_stock(&caller.tenant.id, &changes, &cause, &caller.actor())
@@ -171,57 +110,7 @@ pub async fn import(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InventoryWrite)?;
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .trim(csv::Trim::All)
-        .from_reader(body.as_ref());
-    let headers = r
-        .headers()
-        .map_err(|e| ApiError::bad_request(format!("could not read the CSV: {e}")))?
-        .clone();
-    let cols: Vec<String> = headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    if cols != ["sku", "location", "on_hand"] {
-        return Err(ApiError::invalid(
-            "csv",
-            format!(
-                "the first line must be `sku,location,on_hand`, not `{}`",
-                cols.join(",")
-            ),
-        ));
-    }
-    let mut changes = Vec::new();
-    let mut problems = Vec::new();
-    for (i, rec) in r.records().enumerate() {
-        let line = i + 2;
-        let rec = match rec {
-            Ok(rec) => rec,
-            Err(e) => {
-                problems.push(json!({"line": line, "message": e.to_string()}));
-                continue;
-            }
-        };
-        let sku = Sku::parse(&rec[0]);
-        let location = Location::parse(&rec[1]);
-        let on_hand = rec[2]
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=MAX_ON_HAND).contains(n));
-        match (sku, location, on_hand) {
-            (Ok(sku), Ok(location), Some(on_hand)) => changes.push(StockChange::Set { sku, location, on_hand }),
-            (Err(e), _, _) | (_, Err(e), _) => problems.push(json!({"line": line, "message": e.to_string()})),
-            (_, _, None) => problems.push(json!({"line": line, "message": format!("on_hand must be a whole number 0-{MAX_ON_HAND}")})),
-        }
-    }
-    if !problems.is_empty() {
-        return Err(ApiError::invalid(
-            "csv",
-            format!("{} line(s) are wrong; nothing was imported", problems.len()),
-        )
-        .with_details(json!({"field": "csv", "lines": problems})));
-    }
-    if changes.is_empty() {
-        return Err(ApiError::invalid("csv", "the file has no rows"));
-    }
+    let changes = dto::stock_import(&body)?;
     let levels = app
         .fulfillment
         .change_stock(&caller.tenant.id, &changes, "import", &caller.actor())

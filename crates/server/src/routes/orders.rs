@@ -4,22 +4,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::OrderId;
 use packbench_core::service::Operation;
 use packbench_core::workflow::OrderStatus;
 use serde_json::{Value, json};
 
 use super::{data, data_now, detached, idempotent, page};
 use crate::auth::{Caller, Permission};
-use crate::dto::{self, OperationBody, Query};
+use crate::dto::{self, OperationBody, Query, order_id};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{RawBody, parse_json};
 use crate::state::AppState;
-
-/// An id that does not parse names no order: 404, like an order of another tenant.
-pub fn order_id(raw: &str) -> ApiResult<OrderId> {
-    OrderId::parse(raw).map_err(|_| ApiError::not_found(format!("order `{raw}` not found")))
-}
 
 pub async fn list(
     State(app): State<Arc<AppState>>,

@@ -3,14 +3,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
-use packbench_core::domain::parse_station_id;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::data;
 use crate::auth::{Caller, Permission};
-use crate::dto::Query;
-use crate::error::{ApiError, ApiResult};
+use crate::dto::{self, DeviceSettingsBody, Query};
+use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
@@ -36,16 +34,6 @@ pub async fn patch(
     Ok(data(view))
 }
 
-fn station(raw: Option<&str>, caller: &Caller) -> ApiResult<String> {
-    match raw.or(caller.station_id.as_deref()) {
-        Some(s) => Ok(parse_station_id(s)?),
-        None => Err(ApiError::invalid(
-            "station_id",
-            "say which station (station_id), or log in at one",
-        )),
-    }
-}
-
 pub async fn get_devices(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -53,19 +41,12 @@ pub async fn get_devices(
 ) -> ApiResult<Json<Value>> {
     let q = Query::from_raw(uri.query())?;
     q.only(&["station_id"])?;
-    let station = station(q.get("station_id"), &caller)?;
+    let station = dto::station(q.get("station_id"), caller.station_id.as_deref())?;
     let settings = app
         .fulfillment
         .device_settings(&caller.tenant.id, &station)
         .await?;
     Ok(data(json!({"station_id": station, "settings": settings})))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceSettingsBody {
-    station_id: Option<String>,
-    settings: serde_json::Map<String, Value>,
 }
 
 /// Which scale, scanner and printers a station uses, and how it prints labels (checked by the
@@ -76,8 +57,7 @@ pub async fn save_devices(
     ApiJson(body): ApiJson<DeviceSettingsBody>,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::DeviceSettingsWrite)?;
-    let station = station(body.station_id.as_deref(), &caller)?;
-    let doc = Value::Object(body.settings);
+    let (station, doc) = body.parse(caller.station_id.as_deref())?;
     let saved = app
         .fulfillment
         .save_device_settings(&caller.tenant.id, &station, &doc)

@@ -4,17 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::{OrderId, ServiceCode, ShipmentId};
+use packbench_core::domain::{OrderId, ShipmentId};
 use packbench_core::model::{Address, LabelFormat, ShipmentFilter, ShipmentStatus};
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{data, detached, idempotent, page};
 use crate::auth::{Caller, Permission};
-use crate::dto::{self, PackageBody, Query, ShipmentView};
+use crate::dto::{
+    self, AddressBody, CreateShipmentBody, NewShipment, Query, RatesBody, ShipTo, ShipmentView,
+};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{RawBody, parse_json};
-use crate::routes::orders::order_id;
 use crate::state::AppState;
 
 fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
@@ -85,15 +85,6 @@ pub async fn detail(
     Ok(data(view))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateShipmentBody {
-    order_id: Option<String>,
-    service: String,
-    package: PackageBody,
-    ship_to: Option<Address>,
-}
-
 /// A label outside the normal flow: a replacement, or a parcel to a typed address.
 pub async fn create(
     State(app): State<Arc<AppState>>,
@@ -108,18 +99,15 @@ pub async fn create(
             caller.require(Permission::ShipmentsCreate)?;
             let b: CreateShipmentBody = parse_json(&body)?;
             let settings = app.fulfillment.settings(&caller.tenant.id).await?;
-            let order = b.order_id.as_deref().map(order_id).transpose()?;
-            let service = ServiceCode::parse(&b.service)?;
-            let package = b.package.parse(settings.units)?;
+            let NewShipment {
+                order,
+                service,
+                package,
+                ship_to,
+            } = b.parse(settings.units)?;
             let s = app
                 .fulfillment
-                .create_shipment(
-                    &caller.tenant.id,
-                    order.as_ref(),
-                    service,
-                    package,
-                    b.ship_to,
-                )
+                .create_shipment(&caller.tenant.id, order.as_ref(), service, package, ship_to)
                 .await?;
             Ok((
                 StatusCode::CREATED,
@@ -174,14 +162,6 @@ pub async fn label(
     Ok(([(header::CONTENT_TYPE, wanted.content_type())], bytes).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RatesBody {
-    order_id: Option<String>,
-    ship_to: Option<Address>,
-    package: PackageBody,
-}
-
 /// Every service's price and transit days for a package (before buying).
 pub async fn rates(
     State(app): State<Arc<AppState>>,
@@ -192,17 +172,10 @@ pub async fn rates(
     let b: RatesBody = parse_json(&body)?;
     let tenant = &caller.tenant.id;
     let settings = app.fulfillment.settings(tenant).await?;
-    let package = b.package.parse(settings.units)?;
-    let ship_to = ship_to_of(&app, tenant, b.order_id.as_deref(), b.ship_to).await?;
+    let (ship_to, package) = b.parse(settings.units)?;
+    let ship_to = ship_to_of(&app, tenant, ship_to).await?;
     let rates = app.fulfillment.rates(tenant, &ship_to, &package).await?;
     Ok(data(rates))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddressBody {
-    order_id: Option<String>,
-    ship_to: Option<Address>,
 }
 
 /// What the carrier thinks of a ship-to address: a warning to heed before buying.
@@ -214,27 +187,25 @@ pub async fn check_address(
     caller.require(Permission::ShipmentsRead)?;
     let b: AddressBody = parse_json(&body)?;
     let tenant = &caller.tenant.id;
-    let ship_to = ship_to_of(&app, tenant, b.order_id.as_deref(), b.ship_to).await?;
+    let ship_to = ship_to_of(&app, tenant, b.parse()?).await?;
     Ok(data(app.fulfillment.check_address(tenant, &ship_to).await?))
 }
 
+/// The address itself, or the one of the order named.
 async fn ship_to_of(
     app: &AppState,
     tenant: &packbench_core::domain::TenantId,
-    order: Option<&str>,
-    ship_to: Option<Address>,
+    ship_to: ShipTo,
 ) -> ApiResult<Address> {
-    if let Some(a) = ship_to {
-        return Ok(a);
+    match ship_to {
+        ShipTo::Address(a) => Ok(a),
+        ShipTo::OfOrder(id) => app
+            .fulfillment
+            .order(tenant, &id)
+            .await?
+            .ship_to
+            .ok_or_else(|| {
+                ApiError::invalid("ship_to", "this order has no ship-to address; give one")
+            }),
     }
-    let Some(raw) = order else {
-        return Err(ApiError::invalid(
-            "ship_to",
-            "give a ship_to address or an order_id whose address to use",
-        ));
-    };
-    let order = app.fulfillment.order(tenant, &order_id(raw)?).await?;
-    order
-        .ship_to
-        .ok_or_else(|| ApiError::invalid("ship_to", "this order has no ship-to address; give one"))
 }

@@ -47,6 +47,14 @@ impl std::io::Write for LogWriter {
     }
 }
 
+/// The secret key of every test hub in this process: hubs sharing a database share its key,
+/// as real ones must.
+fn hubs_key() -> packbench_store::SecretKey {
+    static KEY: std::sync::LazyLock<packbench_store::SecretKey> =
+        std::sync::LazyLock::new(packbench_store::SecretKey::generate);
+    KEY.clone()
+}
+
 pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
@@ -134,7 +142,7 @@ impl TestApp {
             SqlStore::connect(database_url)
                 .await
                 .expect("database")
-                .with_secret_key(packbench_store::SecretKey::generate()),
+                .with_secret_key(hubs_key()),
         );
         let carriers = carriers(store.clone());
         let now = SystemClock.now();
@@ -176,7 +184,7 @@ impl TestApp {
         app
     }
 
-    /// A second hub over the same database (its own connections, caches and purchases),
+    /// A second hub over the same database (and the same secret key) (its own connections, caches and purchases),
     /// with the real UPS client: answers its base URL. Logins work on both.
     pub async fn second_hub(
         &self,
@@ -188,7 +196,7 @@ impl TestApp {
             SqlStore::connect(database_url)
                 .await
                 .expect("database")
-                .with_secret_key(packbench_store::SecretKey::generate()),
+                .with_secret_key(hubs_key()),
         );
         let carriers = Arc::new(packbench_ups::UpsAccounts::new(store.clone(), timeout));
         hub(store, carriers, timing).await.0

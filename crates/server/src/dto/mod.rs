@@ -19,6 +19,11 @@ use serde_json::{Value, json};
 
 use crate::error::{ApiError, ApiResult};
 
+mod bodies;
+#[cfg(test)]
+mod fuzz;
+pub use bodies::*;
+
 /// `POST orders/{id}/operations`.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
@@ -486,65 +491,9 @@ fn decode_cursor(raw: &str) -> ApiResult<(Timestamp, String)> {
 
 #[cfg(test)]
 mod tests {
+    use super::fuzz::*;
     use super::*;
     use proptest::prelude::*;
-    use serde_json::Map;
-
-    /// What a value may hold: the characters the parsers look at, digits, signs, and
-    /// characters of more than one byte.
-    const VALUE: &str = "[-+:.TZ0-9a-z%_#()\\]\u{1d}€é ]{0,24}";
-
-    /// `GET orders`' parameters, and one it does not take.
-    fn order_key(i: usize) -> &'static str {
-        ORDER_QUERY.get(i).copied().unwrap_or("other")
-    }
-
-    fn any_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            any::<f64>().prop_map(|f| json!(f)),
-            VALUE.prop_map(Value::from),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-                proptest::collection::btree_map(field(), inner, 0..4)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
-            ]
-        })
-    }
-
-    /// Mostly the fields an operation has, sometimes another.
-    fn field() -> impl Strategy<Value = String> {
-        prop_oneof![
-            9 => proptest::sample::select(vec![
-                "action", "items", "sku", "barcode", "quantity", "package", "weight",
-                "weight_unit", "dimensions", "length", "width", "height", "dimension_unit",
-                "service", "reason", "user_id",
-            ])
-            .prop_map(str::to_owned),
-            1 => "[a-z_]{1,8}",
-        ]
-    }
-
-    fn operation() -> impl Strategy<Value = Value> {
-        let action = prop_oneof![
-            proptest::sample::select(vec!["pick", "pack", "ship", "void", "cancel", "assign"])
-                .prop_map(Value::from),
-            any_json(),
-        ];
-        (
-            action,
-            proptest::collection::btree_map(field(), any_json(), 0..4),
-        )
-            .prop_map(|(action, rest)| {
-                let mut m: Map<String, Value> = rest.into_iter().collect();
-                m.insert("action".into(), action);
-                Value::Object(m)
-            })
-    }
 
     proptest! {
         /// No query string makes `GET orders`' parse panic (the security review found
