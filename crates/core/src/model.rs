@@ -28,6 +28,7 @@ pub struct User {
 
 /// A ship-to address as it came from the shop.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Address {
     pub name: Option<String>,
     pub company: Option<String>,

@@ -2,6 +2,7 @@
 //! `packbench` CLI puts together. `router(state)` is kept apart from `serve()` so tests can
 //! drive the app in-process or on a loopback port.
 
+mod api_doc;
 pub mod auth;
 pub mod demo;
 pub mod dto;
@@ -66,13 +67,19 @@ fn desktop_cors() -> tower_http::cors::CorsLayer {
 
 /// The whole HTTP app.
 pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
-    let api = routes::api()
+    let (api, api_paths) = routes::api().split_for_parts();
+    let api = api
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::method_not_allowed);
+    let doc = Arc::new(api_doc::document(api_paths));
     let mut app = Router::new()
+        .route("/health", get(api_doc::health))
         .route(
-            "/health",
-            get(|| async { axum::Json(serde_json::json!({"data": {"ok": true}})) }),
+            "/api/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { axum::Json(doc) }
+            }),
         )
         .nest("/api/{tenant}", api);
     app = match &options.ui_dir {

@@ -29,7 +29,7 @@ fn order_ids(ids: &[String]) -> ApiResult<Vec<OrderId>> {
 }
 
 /// `POST auth/login`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     username: String,
@@ -67,7 +67,7 @@ impl LoginBody {
 }
 
 /// `POST batches/pick-list`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickListBody {
     order_ids: Option<Vec<String>>,
@@ -116,7 +116,7 @@ impl PickListBody {
 }
 
 /// `POST batches/ship`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchShipBody {
     order_ids: Option<Vec<String>>,
@@ -154,7 +154,7 @@ impl BatchShipBody {
 }
 
 /// `POST batches/sync`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchSyncBody {
     order_ids: Option<Vec<String>>,
@@ -168,14 +168,14 @@ impl BatchSyncBody {
 }
 
 /// `POST inventory`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeBody {
     changes: Vec<ChangeItem>,
     reason: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeItem {
     sku: String,
@@ -314,7 +314,7 @@ pub fn stock_import(csv_bytes: &[u8]) -> ApiResult<Vec<StockChange>> {
 }
 
 /// `POST shipments`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateShipmentBody {
     order_id: Option<String>,
@@ -343,7 +343,7 @@ impl CreateShipmentBody {
 }
 
 /// `POST shipments/rates`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatesBody {
     order_id: Option<String>,
@@ -352,7 +352,7 @@ pub struct RatesBody {
 }
 
 /// `POST shipments/address-check`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressBody {
     order_id: Option<String>,
@@ -390,10 +390,11 @@ impl AddressBody {
 }
 
 /// `PUT settings/devices`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceSettingsBody {
     station_id: Option<String>,
+    #[schema(value_type = Object)]
     settings: serde_json::Map<String, Value>,
 }
 

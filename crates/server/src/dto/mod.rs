@@ -25,7 +25,7 @@ mod fuzz;
 pub use bodies::*;
 
 /// `POST orders/{id}/operations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "action", rename_all = "snake_case", deny_unknown_fields)]
 pub enum OperationBody {
     Assign {
@@ -47,7 +47,7 @@ pub enum OperationBody {
     },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PickItemBody {
     pub sku: Option<String>,
@@ -55,7 +55,7 @@ pub struct PickItemBody {
     pub quantity: Option<i64>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PackageBody {
     pub weight: f64,
@@ -65,7 +65,7 @@ pub struct PackageBody {
     pub box_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DimensionsBody {
     pub length: f64,

@@ -20,6 +20,11 @@ fn cookie(tenant: &str, value: &str, max_age: i64) -> HeaderValue {
     HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+#[utoipa::path(
+    post, path = "/auth/login", tag = "auth", security(()),
+    request_body = crate::dto::LoginBody,
+    responses((status = 200, description = "a session: `token` (bearer), `expires_at`, `user`, `station_id`; also set as the hub's cookie", body = crate::api_doc::Answer), crate::api_doc::LoginRefusals)
+)]
 pub async fn login(
     State(app): State<Arc<AppState>>,
     TenantPath(tenant): TenantPath,
@@ -54,6 +59,10 @@ pub async fn login(
     Ok(res)
 }
 
+#[utoipa::path(
+    post, path = "/auth/logout", tag = "auth",
+    responses((status = 200, description = "`logged_out: true`; the session and its cookie end", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     app.end_session(&caller.tenant.id, &caller.token_hash)
         .await?;
@@ -65,12 +74,20 @@ pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
     Ok(res)
 }
 
+#[utoipa::path(
+    get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "the caller: `user`, `station_id`, `tenant`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn me(caller: Caller) -> Json<Value> {
     data(
         json!({"user": caller.user, "station_id": caller.station_id, "tenant": caller.tenant.slug}),
     )
 }
 
+#[utoipa::path(
+    get, path = "/capabilities", tag = "auth",
+    responses((status = 200, description = "the caller's `role` and `permissions`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn capabilities(caller: Caller) -> Json<Value> {
     let permissions: Vec<&str> = Permission::ALL
         .iter()

@@ -16,6 +16,11 @@ use crate::state::AppState;
 
 /// One pick list for many orders (default: every pending or processing order), sorted by
 /// location; JSON, or a printable PDF with `"format": "pdf"` or `Accept: application/pdf`.
+#[utoipa::path(
+    post, path = "/batches/pick-list", tag = "batches",
+    request_body = crate::dto::PickListBody,
+    responses((status = 200, description = "the pick list by location", content((crate::api_doc::Answer = "application/json"), (Vec<u8> = "application/pdf"))), crate::api_doc::ChangeRefusals)
+)]
 pub async fn pick_list(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -54,6 +59,11 @@ pub async fn pick_list(
 
 /// Labels for many packed orders (default: every packed order), with a result per order.
 /// Orders already shipped are reported, not shipped twice.
+#[utoipa::path(
+    post, path = "/batches/ship", tag = "batches",
+    request_body = crate::dto::BatchShipBody,
+    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn ship(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -118,6 +128,11 @@ pub async fn ship(
 
 /// Reports shipped orders to Shopify (default: every shipped order not yet synced), one
 /// result per order; failed ones keep their reason and can be sent again.
+#[utoipa::path(
+    post, path = "/batches/sync", tag = "batches",
+    request_body = crate::dto::BatchSyncBody,
+    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn sync(
     State(app): State<Arc<AppState>>,
     caller: Caller,

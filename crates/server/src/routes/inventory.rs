@@ -14,6 +14,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawBody};
 use crate::state::AppState;
 
+#[utoipa::path(
+    get, path = "/inventory", tag = "inventory",
+    params(
+        ("sku" = Option<String>, Query),
+        ("location" = Option<String>, Query),
+    ),
+    responses((status = 200, description = "stock levels by SKU and location", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn list(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -33,6 +41,11 @@ pub async fn list(
 
 /// Sets (`on_hand`) or adjusts (`delta`) stock per SKU and location, all or nothing; each change
 /// is recorded as a stock event with its reason.
+#[utoipa::path(
+    patch, path = "/inventory", tag = "inventory",
+    request_body = crate::dto::ChangeBody,
+    responses((status = 200, description = "the levels changed", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn change(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -47,6 +60,14 @@ pub async fn change(
     Ok(data(levels))
 }
 
+#[utoipa::path(
+    get, path = "/inventory/events", tag = "inventory",
+    params(
+        ("after" = Option<i64>, Query, description = "events after this number (0 or more)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 100"),
+    ),
+    responses((status = 200, description = "stock events after `after`, and `next_after`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn events(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -71,6 +92,10 @@ pub async fn events(
 }
 
 /// `sku,location,on_hand` for every stock row.
+#[utoipa::path(
+    get, path = "/inventory/export", tag = "inventory",
+    responses((status = 200, description = "`sku,location,on_hand` for every stock row", content_type = "text/csv", body = String), crate::api_doc::ReadRefusals)
+)]
 pub async fn export(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     caller.require(Permission::InventoryRead)?;
     let levels = app.fulfillment.stock(&caller.tenant.id, None, None).await?;
@@ -104,6 +129,11 @@ pub async fn export(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
 
 /// Imports `sku,location,on_hand` (a header line first): every row is checked before any is
 /// applied; a file with a bad row changes nothing and names each bad row.
+#[utoipa::path(
+    post, path = "/inventory/import", tag = "inventory",
+    request_body(content = String, content_type = "text/csv", description = "`sku,location,on_hand`, a header line first"),
+    responses((status = 200, description = "`imported` and the levels", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn import(
     State(app): State<Arc<AppState>>,
     caller: Caller,

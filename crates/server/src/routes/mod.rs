@@ -13,16 +13,16 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use packbench_core::ErrorCode;
 use packbench_core::model::IdempotencyStart;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult};
@@ -33,47 +33,41 @@ pub const MAX_BODY: usize = 256 * 1024;
 /// Largest CSV import accepted.
 pub const MAX_CSV: usize = 8 * 1024 * 1024;
 
-pub fn api() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route("/capabilities", get(auth::capabilities))
-        .route("/orders", get(orders::list))
-        .route("/orders/counts", get(orders::counts))
-        .route("/orders/claim", post(orders::claim))
-        .route("/orders/{id}", get(orders::detail))
-        .route("/orders/{id}/operations", post(orders::operate))
-        .route("/orders/{id}/packing-slip", get(orders::packing_slip))
-        .route(
-            "/orders/{id}/review",
-            axum::routing::delete(orders::clear_review),
-        )
-        .route("/shipments", get(shipments::list).post(shipments::create))
-        .route("/shipments/{id}", get(shipments::detail))
-        .route("/shipments/{id}/track", post(shipments::track))
-        .route("/rates", post(shipments::rates))
-        .route("/address-checks", post(shipments::check_address))
-        .route("/labels/{id}/{format}", get(shipments::label))
-        .route("/sync", post(sync::start).delete(sync::clear))
-        .route("/webhooks/shopify", post(sync::webhook))
-        .route("/privacy-requests", get(sync::privacy_requests))
-        .route("/settings", get(settings::get).patch(settings::patch))
-        .route(
-            "/device-settings",
-            get(settings::get_devices).post(settings::save_devices),
-        )
-        .route("/batches/pick-list", post(batches::pick_list))
-        .route("/batches/ship", post(batches::ship))
-        .route("/batches/sync", post(batches::sync))
-        .route("/inventory", get(inventory::list).patch(inventory::change))
-        .route("/inventory/events", get(inventory::events))
-        .route("/inventory/export", get(inventory::export))
-        .route(
-            "/inventory/import",
-            post(inventory::import).layer(DefaultBodyLimit::max(MAX_CSV)),
-        )
-        .route("/events", get(sync::events))
+/// The API's routes with their OpenAPI description: each route's path and methods come from
+/// its handler's `#[utoipa::path]` (`api_doc`).
+pub fn api() -> OpenApiRouter<Arc<AppState>> {
+    let (schemas, paths, import) = routes!(inventory::import);
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::capabilities))
+        .routes(routes!(orders::list))
+        .routes(routes!(orders::counts))
+        .routes(routes!(orders::claim))
+        .routes(routes!(orders::detail))
+        .routes(routes!(orders::operate))
+        .routes(routes!(orders::packing_slip))
+        .routes(routes!(orders::clear_review))
+        .routes(routes!(shipments::list, shipments::create))
+        .routes(routes!(shipments::detail))
+        .routes(routes!(shipments::track))
+        .routes(routes!(shipments::rates))
+        .routes(routes!(shipments::check_address))
+        .routes(routes!(shipments::label))
+        .routes(routes!(sync::start, sync::clear))
+        .routes(routes!(sync::webhook))
+        .routes(routes!(sync::privacy_requests))
+        .routes(routes!(settings::get, settings::patch))
+        .routes(routes!(settings::get_devices, settings::save_devices))
+        .routes(routes!(batches::pick_list))
+        .routes(routes!(batches::ship))
+        .routes(routes!(batches::sync))
+        .routes(routes!(inventory::list, inventory::change))
+        .routes(routes!(inventory::events))
+        .routes(routes!(inventory::export))
+        .routes((schemas, paths, import.layer(DefaultBodyLimit::max(MAX_CSV))))
+        .routes(routes!(sync::events))
 }
 
 /// `{"data": ...}`

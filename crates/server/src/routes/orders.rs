@@ -15,6 +15,20 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{RawBody, parse_json};
 use crate::state::AppState;
 
+#[utoipa::path(
+    get, path = "/orders", tag = "orders",
+    params(
+        ("status" = Option<String>, Query, description = "pending, processing, picked, packed, shipped, delivered or cancelled; several comma-separated"),
+        ("q" = Option<String>, Query, description = "order name or customer, in part"),
+        ("sku" = Option<String>, Query, description = "orders with a line of this SKU"),
+        ("assigned_to" = Option<String>, Query, description = "a user id, or `me`"),
+        ("created_from" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
+        ("created_to" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD (that whole day)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
+    ),
+    responses((status = 200, description = "orders, oldest first", body = crate::api_doc::Page), crate::api_doc::ReadRefusals)
+)]
 pub async fn list(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -32,6 +46,10 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/orders/counts", tag = "orders",
+    responses((status = 200, description = "how many orders are in each status", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrdersRead)?;
     let counts = app.fulfillment.status_counts(&caller.tenant.id).await?;
@@ -47,6 +65,11 @@ pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
 }
 
 /// The packing slip for the box, as a PDF.
+#[utoipa::path(
+    get, path = "/orders/{id}/packing-slip", tag = "orders",
+    params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, description = "the packing slip", content_type = "application/pdf", body = Vec<u8>), crate::api_doc::ReadRefusals)
+)]
 pub async fn packing_slip(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -75,6 +98,11 @@ pub async fn packing_slip(
         .into_response())
 }
 
+#[utoipa::path(
+    get, path = "/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, description = "the order with its lines, where each is stocked, its events and shipments", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn detail(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -108,6 +136,11 @@ pub async fn detail(
 
 /// Auto-assign: the caller takes the oldest pending order.
 /// `DELETE orders/{id}/review`: someone checked an order the shop edited after picking started.
+#[utoipa::path(
+    delete, path = "/orders/{id}/review", tag = "orders",
+    params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, description = "the order's review flag cleared", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn clear_review(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -121,6 +154,10 @@ pub async fn clear_review(
     Ok(data(json!({"order_id": id, "review": null})))
 }
 
+#[utoipa::path(
+    post, path = "/orders/claim", tag = "orders",
+    responses((status = 200, description = "the oldest pending order, now the caller's (404 when the queue is empty)", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn claim(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -135,6 +172,12 @@ pub async fn claim(
     data_now(&dto::order_view(caller.tenant.slug.as_str(), &order, None)).map(Json)
 }
 
+#[utoipa::path(
+    post, path = "/orders/{id}/operations", tag = "orders",
+    params(("id" = String, Path, description = "the order's id"), ("Idempotency-Key" = Option<String>, Header, description = "repeat a request safely: the same key answers the first answer again")),
+    request_body = crate::dto::OperationBody,
+    responses((status = 200, description = "the order after the operation (and the label, for `ship`)", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn operate(
     State(app): State<Arc<AppState>>,
     caller: Caller,

@@ -12,6 +12,10 @@ use crate::error::ApiResult;
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
+#[utoipa::path(
+    get, path = "/settings", tag = "settings",
+    responses((status = 200, description = "the settings; each secret shown only as `<name>_set`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn get(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SettingsRead)?;
     let s = app.fulfillment.settings(&caller.tenant.id).await?;
@@ -20,6 +24,11 @@ pub async fn get(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<
 
 /// A JSON merge patch; the result is validated whole and saved only if valid. Secrets given
 /// here are stored and never shown again.
+#[utoipa::path(
+    patch, path = "/settings", tag = "settings",
+    request_body(content = Object, description = "a JSON merge patch (RFC 7396) of the settings"),
+    responses((status = 200, description = "the settings after the change", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn patch(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -34,6 +43,11 @@ pub async fn patch(
     Ok(data(view))
 }
 
+#[utoipa::path(
+    get, path = "/device-settings", tag = "settings",
+    params(("station_id" = Option<String>, Query, description = "the station (default: the caller's)")),
+    responses((status = 200, description = "the station's device settings", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn get_devices(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -51,6 +65,11 @@ pub async fn get_devices(
 
 /// Which scale, scanner and printers a station uses, and how it prints labels (checked by the
 /// service).
+#[utoipa::path(
+    post, path = "/device-settings", tag = "settings",
+    request_body = crate::dto::DeviceSettingsBody,
+    responses((status = 200, description = "the station's device settings, as kept", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn save_devices(
     State(app): State<Arc<AppState>>,
     caller: Caller,

@@ -21,6 +21,17 @@ fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
     ShipmentId::parse(raw).map_err(|_| ApiError::not_found(format!("shipment `{raw}` not found")))
 }
 
+#[utoipa::path(
+    get, path = "/shipments", tag = "shipments",
+    params(
+        ("order_id" = Option<String>, Query, description = "one order's shipments"),
+        ("status" = Option<String>, Query, description = "pending, created, voided, delivered or failed"),
+        ("since" = Option<String>, Query, description = "created at or after (RFC 3339 or YYYY-MM-DD)"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
+    ),
+    responses((status = 200, description = "shipments, newest first", body = crate::api_doc::Page), crate::api_doc::ReadRefusals)
+)]
 pub async fn list(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -67,6 +78,11 @@ pub async fn list(
     Ok(page(items, found.next.as_ref().map(dto::encode_cursor)))
 }
 
+#[utoipa::path(
+    get, path = "/shipments/{id}", tag = "shipments",
+    params(("id" = String, Path, description = "the shipment's id")),
+    responses((status = 200, description = "the shipment and its tracking events", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn detail(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -86,6 +102,12 @@ pub async fn detail(
 }
 
 /// A label outside the normal flow: a replacement, or a parcel to a typed address.
+#[utoipa::path(
+    post, path = "/shipments", tag = "shipments",
+    params(("Idempotency-Key" = Option<String>, Header, description = "repeat a request safely: the same key answers the first answer again")),
+    request_body = crate::dto::CreateShipmentBody,
+    responses((status = 201, description = "the label bought", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn create(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -121,6 +143,11 @@ pub async fn create(
 
 /// Refresh tracking now: asks the carrier, keeps its events, and moves the order to
 /// `delivered` when the parcel is.
+#[utoipa::path(
+    post, path = "/shipments/{id}/track", tag = "shipments",
+    params(("id" = String, Path, description = "the shipment's id")),
+    responses((status = 200, description = "the shipment with UPS's latest events", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn track(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -140,6 +167,20 @@ pub async fn track(
 }
 
 /// A label as PNG, ZPL or PDF, whatever the carrier sold: converted once, then kept.
+#[utoipa::path(
+    get, path = "/labels/{id}/{format}", tag = "shipments",
+    params(
+        ("id" = String, Path, description = "the shipment's id"),
+        ("format" = String, Path, description = "png, zpl or pdf"),
+    ),
+    responses(
+        (status = 200, description = "the label, converted from what UPS sold when needed", content(
+            (Vec<u8> = "image/png"), (String = "application/vnd.zebra.zpl"), (Vec<u8> = "application/pdf"),
+        )),
+        (status = 409, description = "the label was erased with its customer's details (a shop's privacy request)", body = crate::api_doc::ErrorBody),
+        crate::api_doc::ReadRefusals,
+    )
+)]
 pub async fn label(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -163,6 +204,11 @@ pub async fn label(
 }
 
 /// Every service's price and transit days for a package (before buying).
+#[utoipa::path(
+    post, path = "/rates", tag = "shipments",
+    request_body = crate::dto::RatesBody,
+    responses((status = 200, description = "every service's price and transit days", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn rates(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -179,6 +225,11 @@ pub async fn rates(
 }
 
 /// What the carrier thinks of a ship-to address: a warning to heed before buying.
+#[utoipa::path(
+    post, path = "/address-checks", tag = "shipments",
+    request_body = crate::dto::AddressBody,
+    responses((status = 200, description = "UPS's view of the address: valid, ambiguous (with candidates) or not found", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn check_address(
     State(app): State<Arc<AppState>>,
     caller: Caller,

@@ -19,6 +19,10 @@ use crate::state::AppState;
 
 /// Imports what changed in the tenant's Shopify store (progress as `batch_progress` events);
 /// answers the counts. `503 shop_not_configured` until a store is connected.
+#[utoipa::path(
+    post, path = "/sync", tag = "sync",
+    responses((status = 200, description = "what the import brought: counts", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn start(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SyncRun)?;
     let report = app.fulfillment.sync(&caller.tenant.id).await?;
@@ -26,6 +30,10 @@ pub async fn start(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
 }
 
 /// Admin only: deletes every order, shipment, label and order event of the tenant.
+#[utoipa::path(
+    delete, path = "/sync", tag = "sync",
+    responses((status = 200, description = "`deleted_orders`", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+)]
 pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SyncClear)?;
     let n = app.fulfillment.clear_orders(&caller.tenant.id).await?;
@@ -38,6 +46,17 @@ pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
 /// shop (422: the topic and shop headers are not signed), the delivery is kept in the inbox (a
 /// redelivery of the same `X-Shopify-Webhook-Id` is acknowledged and dropped), answered 200 at
 /// once, and processed in the background.
+#[utoipa::path(
+    post, path = "/webhooks/shopify", tag = "sync", security(()),
+    params(
+        ("X-Shopify-Hmac-Sha256" = String, Header, description = "base64 HMAC-SHA256 of the body with the app's secret"),
+        ("X-Shopify-Topic" = String, Header),
+        ("X-Shopify-Webhook-Id" = String, Header),
+        ("X-Shopify-Shop-Domain" = Option<String>, Header),
+    ),
+    request_body(content = Object, description = "Shopify's body for the topic"),
+    responses((status = 200, description = "`accepted`, and whether it was a `duplicate`", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+)]
 pub async fn webhook(
     State(app): State<Arc<AppState>>,
     TenantPath(tenant): TenantPath,
@@ -80,6 +99,10 @@ pub async fn webhook(
 
 /// Admin only: the shop's privacy requests, newest first: what each asked, what the bench found
 /// (a data request's answer, to pass on to the customer) or erased, and what still waits.
+#[utoipa::path(
+    get, path = "/privacy-requests", tag = "sync",
+    responses((status = 200, description = "the shop's privacy requests, newest first", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+)]
 pub async fn privacy_requests(
     State(app): State<Arc<AppState>>,
     caller: Caller,
@@ -91,6 +114,10 @@ pub async fn privacy_requests(
 
 /// Server-sent events for live screens: order changes, stock changes, progress; until the
 /// session ends.
+#[utoipa::path(
+    get, path = "/events", tag = "sync",
+    responses((status = 200, description = "server-sent events: order and stock changes, progress; until the session ends", content_type = "text/event-stream", body = String), crate::api_doc::ReadRefusals)
+)]
 pub async fn events(
     State(app): State<Arc<AppState>>,
     caller: Caller,

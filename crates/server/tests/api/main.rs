@@ -1300,6 +1300,133 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
     );
 }
 
+/// The routes the hub promises (the seed's contract and ours). A route added to the router must
+/// be added here on purpose; the document must list exactly these.
+const ROUTES: [&str; 37] = [
+    "GET /health",
+    "GET /api/openapi.json",
+    "POST /api/{tenant}/auth/login",
+    "POST /api/{tenant}/auth/logout",
+    "GET /api/{tenant}/auth/me",
+    "GET /api/{tenant}/capabilities",
+    "GET /api/{tenant}/orders",
+    "GET /api/{tenant}/orders/counts",
+    "POST /api/{tenant}/orders/claim",
+    "GET /api/{tenant}/orders/{id}",
+    "POST /api/{tenant}/orders/{id}/operations",
+    "GET /api/{tenant}/orders/{id}/packing-slip",
+    "DELETE /api/{tenant}/orders/{id}/review",
+    "GET /api/{tenant}/shipments",
+    "POST /api/{tenant}/shipments",
+    "GET /api/{tenant}/shipments/{id}",
+    "POST /api/{tenant}/shipments/{id}/track",
+    "POST /api/{tenant}/rates",
+    "POST /api/{tenant}/address-checks",
+    "GET /api/{tenant}/labels/{id}/{format}",
+    "POST /api/{tenant}/sync",
+    "DELETE /api/{tenant}/sync",
+    "POST /api/{tenant}/webhooks/shopify",
+    "GET /api/{tenant}/privacy-requests",
+    "GET /api/{tenant}/settings",
+    "PATCH /api/{tenant}/settings",
+    "GET /api/{tenant}/device-settings",
+    "POST /api/{tenant}/device-settings",
+    "POST /api/{tenant}/batches/pick-list",
+    "POST /api/{tenant}/batches/ship",
+    "POST /api/{tenant}/batches/sync",
+    "GET /api/{tenant}/inventory",
+    "PATCH /api/{tenant}/inventory",
+    "GET /api/{tenant}/inventory/events",
+    "GET /api/{tenant}/inventory/export",
+    "POST /api/{tenant}/inventory/import",
+    "GET /api/{tenant}/events",
+];
+
+/// `GET /api/openapi.json`: an OpenAPI 3.1 document of every route, each with its parameters
+/// declared, a success answer and its refusals; and every route it lists is served.
+async fn the_openapi_document_lists_every_route(app: TestApp) {
+    let r = app.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let doc = r.body;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let mut listed = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["get", "post", "patch", "put", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let route = format!("{} {path}", method.to_uppercase());
+            let params: Vec<&str> = op["parameters"]
+                .as_array()
+                .map(|ps| {
+                    ps.iter()
+                        .filter(|p| p["in"] == "path")
+                        .map(|p| p["name"].as_str().unwrap())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for segment in path.split('/').filter(|s| s.starts_with('{')) {
+                let name = segment.trim_matches(|c| c == '{' || c == '}');
+                assert!(params.contains(&name), "{route} does not declare `{name}`");
+            }
+            let responses = op["responses"].as_object().unwrap();
+            assert!(
+                responses.keys().any(|s| s.starts_with('2')),
+                "{route} has no success answer"
+            );
+            if path.starts_with("/api/{tenant}") {
+                assert!(
+                    responses.contains_key("404"),
+                    "{route}: an unknown tenant is a 404"
+                );
+            }
+            listed.insert(route);
+        }
+    }
+    let promised: std::collections::BTreeSet<String> =
+        ROUTES.iter().map(|r| r.to_string()).collect();
+    assert_eq!(
+        listed, promised,
+        "the document lists the routes the hub promises"
+    );
+
+    // Every route listed is served: called as the admin with no body, it answers anything
+    // but the router's own "no such endpoint" or "method not allowed".
+    for route in &listed {
+        let (method, path) = route.split_once(' ').unwrap();
+        let path = path
+            .replace("{tenant}", "acme")
+            .replace("{id}", "ord_0")
+            .replace("{format}", "png");
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let res = app
+            .http
+            .request(method, format!("{}{path}", app.base))
+            .bearer_auth(&app.admin)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        if path.ends_with("/events") {
+            assert_eq!(status, 200, "{route}");
+            continue;
+        }
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        let fallback = body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no such endpoint") || m.contains("is not allowed on"));
+        assert!(
+            !fallback && status != 405,
+            "{route} is not served: {status} {body}"
+        );
+    }
+}
+
 // Each test on SQLite and, when a PostgreSQL server is set up (`PACKBENCH_TEST_POSTGRES_URL`),
 // on PostgreSQL, each given a hub on a fresh database. Tests that take the database URL
 // (they start what they need themselves) are under `by_url`.
@@ -1321,7 +1448,8 @@ packbench_store::on_both_databases!(
     live_events_end_at_logout,
     clearing_sync_data_is_admin_only_and_total,
     only_the_desktop_window_may_call_cross_origin,
-    a_cookie_alone_changes_nothing_from_another_page
+    a_cookie_alone_changes_nothing_from_another_page,
+    the_openapi_document_lists_every_route
     ; given crate::TestApp::at
 );
 
