@@ -32,6 +32,17 @@ pub struct Page {
     next_cursor: Option<String>,
 }
 
+/// One server-sent event of `GET events`: its `event` name (`order_changed`, `stock_changed`,
+/// `orders_cleared`, `batch_progress`, `tracking_exception`, or `lagged`: reload) and its
+/// `data`, a JSON object with the same `type`.
+#[derive(ToSchema)]
+pub struct LiveEventFrame {
+    #[allow(dead_code, reason = "a schema only")]
+    event: Option<String>,
+    #[allow(dead_code, reason = "a schema only")]
+    data: Option<String>,
+}
+
 /// `{"error": {"code", "message", "details"?}}`: what went wrong, and what to fix.
 #[derive(ToSchema)]
 pub struct ErrorBody {
@@ -170,7 +181,7 @@ pub enum LoginRefusals {
     paths(health, openapi_json),
     modifiers(&Frame),
     security(("bearer" = []), ("cookie" = [])),
-    components(schemas(Answer, Page, ErrorBody, ErrorDetail))
+    components(schemas(Answer, Page, ErrorBody, ErrorDetail, LiveEventFrame))
 )]
 pub struct ApiDoc;
 

@@ -139,7 +139,7 @@ pub async fn detail(
 #[utoipa::path(
     delete, path = "/orders/{id}/review", tag = "orders",
     params(("id" = String, Path, description = "the order's id")),
-    responses((status = 200, description = "the order's review flag cleared", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the order's review flag cleared", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::ChangeRefusals)
 )]
 pub async fn clear_review(
     State(app): State<Arc<AppState>>,
@@ -176,7 +176,7 @@ pub async fn claim(
     post, path = "/orders/{id}/operations", tag = "orders",
     params(("id" = String, Path, description = "the order's id"), ("Idempotency-Key" = Option<String>, Header, description = "repeat a request safely: the same key answers the first answer again")),
     request_body = crate::dto::OperationBody,
-    responses((status = 200, description = "the order after the operation (and the label, for `ship`)", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "the order after the operation (and the label, for `ship`)", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::CallRefusals)
 )]
 pub async fn operate(
     State(app): State<Arc<AppState>>,

@@ -146,7 +146,7 @@ pub async fn create(
 #[utoipa::path(
     post, path = "/shipments/{id}/track", tag = "shipments",
     params(("id" = String, Path, description = "the shipment's id")),
-    responses((status = 200, description = "the shipment with UPS's latest events", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "the shipment with UPS's latest events", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::CallRefusals)
 )]
 pub async fn track(
     State(app): State<Arc<AppState>>,

@@ -116,7 +116,7 @@ pub async fn privacy_requests(
 /// session ends.
 #[utoipa::path(
     get, path = "/events", tag = "sync",
-    responses((status = 200, description = "server-sent events: order and stock changes, progress; until the session ends", content_type = "text/event-stream", body = String), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "server-sent events: order and stock changes, progress; until the session ends", content_type = "text/event-stream", body = crate::api_doc::LiveEventFrame), crate::api_doc::ReadRefusals)
 )]
 pub async fn events(
     State(app): State<Arc<AppState>>,
