@@ -161,6 +161,35 @@ async fn log_in(c: &Client, tenant: &str, user: &str, password: &str) {
     wait(c, "[data-testid=queue-list] .qrow").await;
 }
 
+/// Calls a shell command from the window, as the page would: its answer, or its refusal.
+async fn invoke(
+    c: &Client,
+    command: &str,
+    args: serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let answer = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             window.__TAURI__.core.invoke(arguments[0], arguments[1])
+               .then((ok) => done({ ok }), (err) => done({ err: String(err) }));",
+            vec![command.into(), args],
+        )
+        .await
+        .unwrap();
+    match answer.get("err") {
+        Some(e) => Err(e.as_str().unwrap_or_default().to_owned()),
+        None => Ok(answer["ok"].clone()),
+    }
+}
+
+/// A test label for the shell's simulated printer.
+fn test_label(tenant: &str, token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "tenant": tenant, "token": token, "printer": "sim:printer", "format": "zpl",
+        "title": "test", "bytes": b"^XA^FDtest^FS^XZ".to_vec(), "dpi": 203, "darkness": null,
+    })
+}
+
 /// The text of the first column of every row `sql` reads from the SQLite file at `path`.
 async fn sqlite_text(path: &Path, sql: &str) -> String {
     use sqlx::Row;
@@ -189,6 +218,20 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
 
     // First run: no warehouse yet. Open the demo (the sims run inside the app).
     wait(&c, "[data-testid=first-run]").await;
+    // The window's content security policy holds: no eval, no script from elsewhere.
+    let evaluated = c
+        .execute(
+            "try { return String(eval('1 + 1')); } catch (e) { return e.name; }",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(evaluated, "EvalError", "eval ran: the CSP is not applied");
+    // Nobody is logged in: the shell prints nothing.
+    let refused = invoke(&c, "print", test_label("demo", ""))
+        .await
+        .unwrap_err();
+    assert!(refused.contains("log in at this station"), "{refused}");
     assert!(
         dir.join("data/com.packbench.station/packbench.sqlite")
             .exists(),
@@ -201,6 +244,22 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
         .await
         .unwrap();
     let password = text(&c, "[data-testid=demo-password-packer]").await;
+    // The first run is over: it cannot be taken again (another warehouse, another demo).
+    for (command, args) in [
+        ("open_demo", serde_json::json!({})),
+        (
+            "create_tenant",
+            serde_json::json!({"name": "Rogue", "slug": "rogue", "username": "eve", "password": "a long password"}),
+        ),
+    ] {
+        let e = invoke(&c, command, args).await.unwrap_err();
+        assert!(e.contains("already set up"), "{command}: {e}");
+    }
+    // A made-up session prints nothing either.
+    let refused = invoke(&c, "print", test_label("demo", "pbt_made-up"))
+        .await
+        .unwrap_err();
+    assert!(refused.contains("log in at this station"), "{refused}");
     wait(&c, "[data-testid=demo-continue]")
         .await
         .click()
@@ -368,6 +427,22 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 5, "the shared hub's orders");
+    // The shell prints for this session, checked with the shared hub, and for no other.
+    let session = c
+        .execute(
+            "return JSON.parse(sessionStorage.getItem('packbench.session'))",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let token = session["token"].as_str().unwrap().to_owned();
+    invoke(&c, "print", test_label("demo", &token))
+        .await
+        .expect("a logged-in station prints");
+    let refused = invoke(&c, "print", test_label("demo", "pbt_made-up"))
+        .await
+        .unwrap_err();
+    assert!(refused.contains("log in at this station"), "{refused}");
     // A scan from the serial scanner (read by the shell, sent to the window as an event)
     // opens the order it names, as a keyboard-wedge scan would.
     tokio::time::sleep(Duration::from_millis(500)).await;

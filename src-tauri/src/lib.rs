@@ -11,9 +11,11 @@ mod bench;
 mod station_key;
 
 use packbench_core::ports::AccountStore;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use packbench_core::domain::{TenantSlug, parse_username};
 use packbench_server::AppState;
@@ -40,6 +42,101 @@ struct Shell {
     /// The in-process hub (standalone mode only).
     hub: Arc<OnceCell<Arc<AppState>>>,
     bench: Arc<bench::Bench>,
+    /// Standalone with no warehouse yet, and no first-run step taken: `create_tenant` or
+    /// `open_demo` may run, once.
+    first_run_open: Arc<AtomicBool>,
+    /// Whom `print` has checked with the hub lately: the session token's hash, and when.
+    stations: std::sync::Mutex<HashMap<String, Instant>>,
+}
+
+/// How long a station's session, once checked with the hub, is taken as logged in for `print`.
+const STATION_FRESH_FOR: Duration = Duration::from_secs(30);
+
+/// Takes the first-run step for `step` (one of them, once), or says why not.
+fn take_first_run(shell: &Shell) -> Result<FirstRunStep<'_>, String> {
+    if shell.first_run_open.swap(false, Ordering::SeqCst) {
+        Ok(FirstRunStep(&shell.first_run_open, true))
+    } else {
+        Err("this station's warehouse is already set up: log in, or ask its admin".to_owned())
+    }
+}
+
+/// The first-run step under way: given back if it fails, so the form can be sent again.
+struct FirstRunStep<'a>(&'a AtomicBool, bool);
+
+impl FirstRunStep<'_> {
+    fn done(mut self) {
+        self.1 = false;
+    }
+}
+
+impl Drop for FirstRunStep<'_> {
+    fn drop(&mut self) {
+        if self.1 {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+/// `print` only for a station logged in to the hub: the window's session (its tenant and
+/// token) is checked with the in-process hub, or the connected one (`auth/me`).
+async fn require_station(shell: &Shell, tenant: &str, token: &str) -> Result<(), String> {
+    let refused = || "print refused: log in at this station first".to_owned();
+    if token.is_empty() {
+        return Err(refused());
+    }
+    let key = packbench_core::service::accounts::hash_token(token);
+    let fresh = shell
+        .stations
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&key).copied());
+    if fresh.is_some_and(|at| at.elapsed() < STATION_FRESH_FOR) {
+        return Ok(());
+    }
+    let at_station = match shell.hub.get() {
+        Some(hub) => {
+            let Ok(t) = hub.tenant(tenant).await else {
+                return Err(refused());
+            };
+            let now = hub.fulfillment.clock().now();
+            matches!(hub.session(&t.id, &key, now).await, Ok(Some(s)) if s.station_id.is_some())
+        }
+        None => {
+            let Some(base) = shell.info.borrow().hub_url.clone() else {
+                return Err(refused());
+            };
+            connected_station(&base, tenant, token).await
+        }
+    };
+    if !at_station {
+        return Err(refused());
+    }
+    if let Ok(mut m) = shell.stations.lock() {
+        m.retain(|_, at| at.elapsed() < STATION_FRESH_FOR);
+        m.insert(key, Instant::now());
+    }
+    Ok(())
+}
+
+/// Whether the connected hub knows `token` as a session at a station of `tenant`.
+async fn connected_station(base: &str, tenant: &str, token: &str) -> bool {
+    let Ok(tenant) = TenantSlug::parse(tenant) else {
+        return false;
+    };
+    let me = reqwest::Client::new()
+        .get(format!("{base}/api/{tenant}/auth/me"))
+        .bearer_auth(token)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await;
+    let Ok(me) = me else { return false };
+    if !me.status().is_success() {
+        return false;
+    }
+    me.json::<serde_json::Value>()
+        .await
+        .is_ok_and(|v| v["data"]["station_id"].is_string())
 }
 
 #[tauri::command]
@@ -155,11 +252,13 @@ async fn create_tenant(
         slug,
         username,
     } = new_warehouse(&name, &slug, &username, &password)?;
+    let step = take_first_run(&shell)?;
     let (t, _) = hub
         .fulfillment
         .create_tenant_with_admin(&slug, &name, &username, &password)
         .await
         .map_err(|e| e.to_string())?;
+    step.done();
     shell.info.send_modify(|i| i.first_run = false);
     Ok(t.slug.to_string())
 }
@@ -174,9 +273,11 @@ struct DemoAnswer {
 #[tauri::command]
 async fn open_demo(shell: tauri::State<'_, Shell>) -> Result<DemoAnswer, String> {
     let hub = local_hub(&shell)?;
+    let step = take_first_run(&shell)?;
     let demo = packbench_server::demo::start(&hub, 40)
         .await
         .map_err(|e| format!("{e:#}"))?;
+    step.done();
     shell.info.send_modify(|i| i.first_run = false);
     Ok(DemoAnswer {
         tenant: demo.tenant.slug.to_string(),
@@ -218,9 +319,17 @@ fn scale_simulate(shell: tauri::State<'_, Shell>, value: f64) {
     shell.bench.simulate(value);
 }
 
+/// Prints a job, for a station logged in to the hub (`tenant` and `token` are the window's
+/// session).
 #[tauri::command]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "a Tauri command takes the window's fields"
+)]
 async fn print(
     shell: tauri::State<'_, Shell>,
+    tenant: String,
+    token: String,
     printer: String,
     format: String,
     title: String,
@@ -228,6 +337,7 @@ async fn print(
     dpi: Option<u16>,
     darkness: Option<u8>,
 ) -> Result<bench::PrinterStatusView, String> {
+    require_station(&shell, &tenant, &token).await?;
     let bench = shell.bench.clone();
     let fit = bench::Fit {
         dpi: dpi.unwrap_or(203),
@@ -268,6 +378,7 @@ async fn start_hub(
     data_dir: PathBuf,
     info: watch::Sender<ShellInfo>,
     cell: Arc<OnceCell<Arc<AppState>>>,
+    first_run_open: Arc<AtomicBool>,
 ) -> Result<(), String> {
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
@@ -299,6 +410,7 @@ async fn start_hub(
         eprintln!("packbench: the demo's sims did not start: {e:#}");
     }
     packbench_server::spawn_background(&state, Duration::from_secs(15 * 60));
+    first_run_open.store(tenants.is_empty(), Ordering::SeqCst);
     info.send_modify(|i| {
         i.hub_url = Some(format!("http://{addr}"));
         i.first_run = tenants.is_empty();
@@ -329,8 +441,30 @@ fn tune_webview(app: &tauri::App) {
 #[cfg(not(target_os = "linux"))]
 fn tune_webview(_app: &tauri::App) {}
 
+/// The window's content security policy (tauri.conf.json: scripts and styles of the app's own,
+/// calls to the in-process hub on loopback) opened to the connected hub's origin, if any.
+fn allow_connected_hub(context: &mut tauri::Context<tauri::Wry>) {
+    use tauri::utils::config::Csp;
+    let config_dir =
+        directories::BaseDirs::new().map(|d| d.config_dir().join(&context.config().identifier));
+    let Some(hub) = config_dir.as_deref().and_then(connected_hub) else {
+        return;
+    };
+    let Ok(url) = url::Url::parse(&hub) else {
+        return;
+    };
+    let origin = url.origin().ascii_serialization();
+    if let Some(Csp::DirectiveMap(map)) = &mut context.config_mut().app.security.csp {
+        for directive in ["connect-src", "img-src"] {
+            map.entry(directive.to_owned()).or_default().push(&origin);
+        }
+    }
+}
+
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    let mut context = tauri::generate_context!();
+    allow_connected_hub(&mut context);
     let result = tauri::Builder::default()
         .invoke_handler(tauri::generate_handler![
             shell_info,
@@ -367,14 +501,17 @@ pub fn run() {
             tune_webview(app);
             let hub = Arc::new(OnceCell::new());
             let bench = bench::Bench::new(app.handle().clone(), data_dir.clone());
+            let first_run_open = Arc::new(AtomicBool::new(false));
             app.manage(Shell {
                 info: tx.clone(),
                 hub: hub.clone(),
                 bench,
+                first_run_open: first_run_open.clone(),
+                stations: std::sync::Mutex::new(HashMap::new()),
             });
             if connected.is_none() {
                 tauri::async_runtime::spawn(async move {
-                    if let Err(e) = start_hub(data_dir, tx.clone(), hub).await {
+                    if let Err(e) = start_hub(data_dir, tx.clone(), hub, first_run_open).await {
                         eprintln!("packbench: {e}");
                         tx.send_modify(|i| i.error = Some(e));
                     }
@@ -382,7 +519,7 @@ pub fn run() {
             }
             Ok(())
         })
-        .run(tauri::generate_context!());
+        .run(context);
     if let Err(e) = result {
         eprintln!("packbench: the station window could not start: {e}");
         std::process::exit(1);

@@ -64,6 +64,11 @@ export function App({ env }: { env: Env }) {
     })();
   }, []);
 
+  // The desktop shell prints only for a station logged in to the hub: it is told who is.
+  useEffect(() => {
+    env.devices.atStation?.(logged ? { tenant: logged.session.tenant, token: logged.session.token } : null);
+  }, [logged, env.devices]);
+
   const onLogin = (l: LoggedIn) => {
     localStorage.setItem('packbench.tenant', l.session.tenant);
     sessionStorage.setItem('packbench.session', JSON.stringify({ tenant: l.session.tenant, token: l.session.token }));

@@ -14,7 +14,10 @@ export function tauri(): TauriGlobal | null {
 
 export class DesktopBench implements Devices {
   readonly kind = 'desktop' as const;
+  private session: { tenant: string; token: string } | null = null;
   constructor(private readonly t: TauriGlobal) {}
+
+  atStation(session: { tenant: string; token: string } | null) { this.session = session; }
 
   list() { return this.t.core.invoke<DetectedDevice[]>('devices_list'); }
 
@@ -51,6 +54,7 @@ export class DesktopBench implements Devices {
 
   print(printer: string, job: PrintJob) {
     return this.t.core.invoke<PrinterStatus>('print', {
+      tenant: this.session?.tenant ?? '', token: this.session?.token ?? '',
       printer, format: job.format, title: job.title, bytes: Array.from(job.bytes),
       dpi: job.dpi ?? 203, darkness: job.darkness ?? null,
     });

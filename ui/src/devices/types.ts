@@ -63,6 +63,9 @@ export interface Devices {
   onScannerState?(listener: (s: ScannerState) => void): () => void;
   /** Simulated scales only: put a load on it (demos, training, tests). */
   simulate?(value: number): Promise<void> | void;
+  /** Desktop: the session logged in at this station (null: none), which the shell checks
+   * with the hub before it prints. */
+  atStation?(session: { tenant: string; token: string } | null): void;
 }
 
 export const SCALE_WORDS: Record<ScaleState, string> = {
