@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use base64::Engine;
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use packbench_core::domain::{
-    DimensionUnit, Dimensions, OrderId, Package, ParseError, Quantity, ServiceCode, ShipmentId,
-    Sku, UserId, Weight, WeightUnit,
+    DimensionUnit, Dimensions, Location, OrderId, Package, ParseError, Quantity, ServiceCode,
+    ShipmentId, Sku, UserId, Weight, WeightUnit,
 };
-use packbench_core::model::{Address, Order, OrderEvent, OrderFilter, Shipment, Timestamp};
+use packbench_core::model::{
+    Address, Order, OrderEvent, OrderFilter, Shipment, ShipmentFilter, ShipmentStatus, Timestamp,
+};
 use packbench_core::service::{LineLocation, Operation, OrderDetail, Warning};
 use packbench_core::settings::Units;
 use packbench_core::workflow::OrderStatus;
@@ -468,6 +470,57 @@ fn url_pairs(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `GET shipments`' query.
+pub fn shipment_filter(q: &Query) -> ApiResult<ShipmentFilter> {
+    q.only(&["order_id", "status", "since", "limit", "cursor"])?;
+    let status = q
+        .get("status")
+        .map(|s| {
+            ShipmentStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "status must be one of pending, created, voided, delivered, failed",
+                )
+            })
+        })
+        .transpose()?;
+    let after = q
+        .cursor()?
+        .map(|(t, id)| ShipmentId::parse(&id).map(|id| (t, id)))
+        .transpose()
+        .map_err(|_| {
+            ApiError::bad_request("the cursor is not one this hub gave out; start again without it")
+        })?;
+    Ok(ShipmentFilter {
+        order_id: q.get("order_id").map(OrderId::parse).transpose()?,
+        status,
+        since: q.time("since")?,
+        limit: q.limit(50)?,
+        after,
+    })
+}
+
+/// `GET inventory`'s query: one SKU, one location, or both.
+pub fn stock_query(q: &Query) -> ApiResult<(Option<Sku>, Option<Location>)> {
+    q.only(&["sku", "location"])?;
+    Ok((
+        q.get("sku").map(Sku::parse).transpose()?,
+        q.get("location").map(Location::parse).transpose()?,
+    ))
+}
+
+/// `GET inventory/events`' query: the events after which number, how many.
+pub fn stock_events_query(q: &Query) -> ApiResult<(i64, u32)> {
+    q.only(&["after", "limit"])?;
+    let after = match q.get("after") {
+        None => 0,
+        Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+            ApiError::invalid("after", "after is a stock event number (0 or more)")
+        })?,
+    };
+    Ok((after, q.limit(100)?))
+}
+
 pub fn encode_cursor(next: &(Timestamp, String)) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!(
         "{}:{}",
@@ -495,6 +548,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The other lists' parameters, and one they do not take.
+    const LIST_QUERY: [&str; 9] = [
+        "order_id", "status", "since", "limit", "cursor", "sku", "location", "after", "other",
+    ];
+
     proptest! {
         /// No query string makes `GET orders`' parse panic (the security review found
         /// `created_to=%2B262142-12-31` did): it is read or refused.
@@ -513,6 +571,29 @@ mod tests {
             for s in [built.join("&"), raw] {
                 if let Ok(q) = Query::from_raw(Some(&s)) {
                     let _ = order_filter(&q);
+                }
+            }
+        }
+
+        /// No query string makes the other lists' parses panic (`GET shipments`, `inventory`,
+        /// `inventory/events`): it is read or refused.
+        #[test]
+        fn no_list_query_panics(
+            pairs in proptest::collection::vec((0..LIST_QUERY.len(), VALUE), 0..6),
+            raw in "\\PC{0,40}",
+        ) {
+            let built: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                    format!("{}={v}", LIST_QUERY[*k])
+                })
+                .collect();
+            for s in [built.join("&"), raw] {
+                if let Ok(q) = Query::from_raw(Some(&s)) {
+                    let _ = shipment_filter(&q);
+                    let _ = stock_query(&q);
+                    let _ = stock_events_query(&q);
                 }
             }
         }

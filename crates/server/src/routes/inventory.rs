@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::{Location, Sku};
 use serde_json::{Value, json};
 
 use super::data;
@@ -28,10 +27,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InventoryRead)?;
-    let q = Query::from_raw(uri.query())?;
-    q.only(&["sku", "location"])?;
-    let sku = q.get("sku").map(Sku::parse).transpose()?;
-    let location = q.get("location").map(Location::parse).transpose()?;
+    let (sku, location) = dto::stock_query(&Query::from_raw(uri.query())?)?;
     let levels = app
         .fulfillment
         .stock(&caller.tenant.id, sku.as_ref(), location.as_ref())
@@ -74,15 +70,7 @@ pub async fn events(
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::InventoryRead)?;
-    let q = Query::from_raw(uri.query())?;
-    q.only(&["after", "limit"])?;
-    let after = match q.get("after") {
-        None => 0,
-        Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-            ApiError::invalid("after", "after is a stock event number (0 or more)")
-        })?,
-    };
-    let limit = q.limit(100)?;
+    let (after, limit) = dto::stock_events_query(&Query::from_raw(uri.query())?)?;
     let events = app
         .fulfillment
         .stock_events(&caller.tenant.id, after, limit)

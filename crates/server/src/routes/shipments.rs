@@ -4,8 +4,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use packbench_core::domain::{OrderId, ShipmentId};
-use packbench_core::model::{Address, LabelFormat, ShipmentFilter, ShipmentStatus};
+use packbench_core::domain::ShipmentId;
+use packbench_core::model::{Address, LabelFormat};
 use serde_json::{Value, json};
 
 use super::{data, detached, idempotent, page};
@@ -38,33 +38,7 @@ pub async fn list(
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
     caller.require(Permission::ShipmentsRead)?;
-    let q = Query::from_raw(uri.query())?;
-    q.only(&["order_id", "status", "since", "limit", "cursor"])?;
-    let status = q
-        .get("status")
-        .map(|s| {
-            ShipmentStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid(
-                    "status",
-                    "status must be one of pending, created, voided, delivered, failed",
-                )
-            })
-        })
-        .transpose()?;
-    let after = q
-        .cursor()?
-        .map(|(t, id)| ShipmentId::parse(&id).map(|id| (t, id)))
-        .transpose()
-        .map_err(|_| {
-            ApiError::bad_request("the cursor is not one this hub gave out; start again without it")
-        })?;
-    let filter = ShipmentFilter {
-        order_id: q.get("order_id").map(OrderId::parse).transpose()?,
-        status,
-        since: q.time("since")?,
-        limit: q.limit(50)?,
-        after,
-    };
+    let filter = dto::shipment_filter(&Query::from_raw(uri.query())?)?;
     let found = app
         .fulfillment
         .shipments(&caller.tenant.id, &filter)
