@@ -5,8 +5,9 @@
 //! documented at a path it is not served at.
 //!
 //! Answers are the envelope: `{"data": ...}` ([`Answer`]), a page ([`Page`]), or an error
-//! ([`ErrorBody`]). Each route lists the statuses it can answer through one of the refusal
-//! groups below, chosen by what the route does.
+//! ([`ErrorBody`]). Each route lists the statuses it can answer through the refusal groups
+//! below: [`Refusals`] for all, [`ChangeRefusals`] for changes, [`CallRefusals`] for those that
+//! call UPS or Shopify.
 
 use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -63,35 +64,14 @@ pub struct ErrorDetail {
     details: Option<serde_json::Value>,
 }
 
-/// What a read can answer besides its data.
+/// What any route under a tenant can answer besides its data.
 #[derive(IntoResponses)]
 #[allow(dead_code, reason = "a schema only")]
-pub enum ReadRefusals {
-    /// A query parameter this route does not take, or one that does not parse.
+pub enum Refusals {
+    /// Malformed: a query parameter the route does not take, malformed JSON, no body.
     #[response(status = 400)]
     BadRequest(ErrorBody),
     /// No session: log in first (bearer token or the hub's cookie).
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// The caller's role may not do this.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// No such tenant, or no such record in it.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// A query value of the wrong form (a date, a status, a limit).
-    #[response(status = 422)]
-    Invalid(ErrorBody),
-}
-
-/// What a change can answer besides its data.
-#[derive(IntoResponses)]
-#[allow(dead_code, reason = "a schema only")]
-pub enum ChangeRefusals {
-    /// Malformed JSON, or no body.
-    #[response(status = 400)]
-    BadRequest(ErrorBody),
-    /// No session: log in first.
     #[response(status = 401)]
     Unauthorized(ErrorBody),
     /// The caller's role may not do this, or a cookie-carried change came from another page.
@@ -100,6 +80,16 @@ pub enum ChangeRefusals {
     /// No such tenant, or no such record in it.
     #[response(status = 404)]
     NotFound(ErrorBody),
+    /// A value does not fit: a field missing, of the wrong type or form, unknown or out of
+    /// range (named in `details`), or the carrier refused it (its reason given).
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}
+
+/// What a change can answer besides [`Refusals`].
+#[derive(IntoResponses)]
+#[allow(dead_code, reason = "a schema only")]
+pub enum ChangeRefusals {
     /// The record changed first, the workflow does not allow this now, a label is being
     /// bought, or an Idempotency-Key was used for another request.
     #[response(status = 409)]
@@ -107,37 +97,13 @@ pub enum ChangeRefusals {
     /// The body is larger than the hub takes.
     #[response(status = 413)]
     TooLarge(ErrorBody),
-    /// The body does not fit: a field is missing, of the wrong type, unknown or out of range.
-    #[response(status = 422)]
-    Invalid(ErrorBody),
 }
 
-/// What a change that calls UPS or Shopify can answer besides its data.
+/// What a change that calls UPS or Shopify can answer besides [`Refusals`] and
+/// [`ChangeRefusals`].
 #[derive(IntoResponses)]
 #[allow(dead_code, reason = "a schema only")]
 pub enum CallRefusals {
-    /// Malformed JSON, or no body.
-    #[response(status = 400)]
-    BadRequest(ErrorBody),
-    /// No session: log in first.
-    #[response(status = 401)]
-    Unauthorized(ErrorBody),
-    /// The caller's role may not do this, or a cookie-carried change came from another page.
-    #[response(status = 403)]
-    Forbidden(ErrorBody),
-    /// No such tenant, or no such record in it.
-    #[response(status = 404)]
-    NotFound(ErrorBody),
-    /// The workflow does not allow this now, a label is being bought, or an Idempotency-Key
-    /// was used for another request.
-    #[response(status = 409)]
-    Conflict(ErrorBody),
-    /// The body is larger than the hub takes.
-    #[response(status = 413)]
-    TooLarge(ErrorBody),
-    /// The body does not fit, or the carrier refused the request (its reason is given).
-    #[response(status = 422)]
-    Invalid(ErrorBody),
     /// UPS or Shopify did not answer, or answered with an error of theirs: try again.
     #[response(status = 502)]
     Unavailable(ErrorBody),

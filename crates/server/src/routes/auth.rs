@@ -61,7 +61,7 @@ pub async fn login(
 
 #[utoipa::path(
     post, path = "/auth/logout", tag = "auth",
-    responses((status = 200, description = "`logged_out: true`; the session and its cookie end", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "`logged_out: true`; the session and its cookie end", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     app.end_session(&caller.tenant.id, &caller.token_hash)
@@ -76,7 +76,7 @@ pub async fn logout(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
 
 #[utoipa::path(
     get, path = "/auth/me", tag = "auth",
-    responses((status = 200, description = "the caller: `user`, `station_id`, `tenant`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the caller: `user`, `station_id`, `tenant`", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn me(caller: Caller) -> Json<Value> {
     data(
@@ -86,7 +86,7 @@ pub async fn me(caller: Caller) -> Json<Value> {
 
 #[utoipa::path(
     get, path = "/capabilities", tag = "auth",
-    responses((status = 200, description = "the caller's `role` and `permissions`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the caller's `role` and `permissions`", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn capabilities(caller: Caller) -> Json<Value> {
     let permissions: Vec<&str> = Permission::ALL

@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[utoipa::path(
     post, path = "/batches/pick-list", tag = "batches",
     request_body = crate::dto::PickListBody,
-    responses((status = 200, description = "the pick list by location", content((crate::api_doc::Answer = "application/json"), (Vec<u8> = "application/pdf"))), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the pick list by location", content((crate::api_doc::Answer = "application/json"), (Vec<u8> = "application/pdf"))), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn pick_list(
     State(app): State<Arc<AppState>>,
@@ -62,7 +62,7 @@ pub async fn pick_list(
 #[utoipa::path(
     post, path = "/batches/ship", tag = "batches",
     request_body = crate::dto::BatchShipBody,
-    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn ship(
     State(app): State<Arc<AppState>>,
@@ -131,7 +131,7 @@ pub async fn ship(
 #[utoipa::path(
     post, path = "/batches/sync", tag = "batches",
     request_body = crate::dto::BatchSyncBody,
-    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "counts, and a result per order", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn sync(
     State(app): State<Arc<AppState>>,

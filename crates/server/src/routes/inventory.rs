@@ -19,7 +19,7 @@ use crate::state::AppState;
         ("sku" = Option<String>, Query),
         ("location" = Option<String>, Query),
     ),
-    responses((status = 200, description = "stock levels by SKU and location", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "stock levels by SKU and location", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn list(
     State(app): State<Arc<AppState>>,
@@ -40,7 +40,7 @@ pub async fn list(
 #[utoipa::path(
     patch, path = "/inventory", tag = "inventory",
     request_body = crate::dto::ChangeBody,
-    responses((status = 200, description = "the levels changed", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the levels changed", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn change(
     State(app): State<Arc<AppState>>,
@@ -62,7 +62,7 @@ pub async fn change(
         ("after" = Option<i64>, Query, description = "events after this number (0 or more)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 100"),
     ),
-    responses((status = 200, description = "stock events after `after`, and `next_after`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "stock events after `after`, and `next_after`", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn events(
     State(app): State<Arc<AppState>>,
@@ -82,7 +82,7 @@ pub async fn events(
 /// `sku,location,on_hand` for every stock row.
 #[utoipa::path(
     get, path = "/inventory/export", tag = "inventory",
-    responses((status = 200, description = "`sku,location,on_hand` for every stock row", content_type = "text/csv", body = String), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "`sku,location,on_hand` for every stock row", content_type = "text/csv", body = String), crate::api_doc::Refusals)
 )]
 pub async fn export(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Response> {
     caller.require(Permission::InventoryRead)?;
@@ -120,7 +120,7 @@ pub async fn export(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
 #[utoipa::path(
     post, path = "/inventory/import", tag = "inventory",
     request_body(content = String, content_type = "text/csv", description = "`sku,location,on_hand`, a header line first"),
-    responses((status = 200, description = "`imported` and the levels", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "`imported` and the levels", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn import(
     State(app): State<Arc<AppState>>,

@@ -27,7 +27,7 @@ use crate::state::AppState;
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
     ),
-    responses((status = 200, description = "orders, oldest first", body = crate::api_doc::Page), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "orders, oldest first", body = crate::api_doc::Page), crate::api_doc::Refusals)
 )]
 pub async fn list(
     State(app): State<Arc<AppState>>,
@@ -48,7 +48,7 @@ pub async fn list(
 
 #[utoipa::path(
     get, path = "/orders/counts", tag = "orders",
-    responses((status = 200, description = "how many orders are in each status", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "how many orders are in each status", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::OrdersRead)?;
@@ -68,7 +68,7 @@ pub async fn counts(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResu
 #[utoipa::path(
     get, path = "/orders/{id}/packing-slip", tag = "orders",
     params(("id" = String, Path, description = "the order's id")),
-    responses((status = 200, description = "the packing slip", content_type = "application/pdf", body = Vec<u8>), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the packing slip", content_type = "application/pdf", body = Vec<u8>), crate::api_doc::Refusals)
 )]
 pub async fn packing_slip(
     State(app): State<Arc<AppState>>,
@@ -101,7 +101,7 @@ pub async fn packing_slip(
 #[utoipa::path(
     get, path = "/orders/{id}", tag = "orders",
     params(("id" = String, Path, description = "the order's id")),
-    responses((status = 200, description = "the order with its lines, where each is stocked, its events and shipments", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the order with its lines, where each is stocked, its events and shipments", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn detail(
     State(app): State<Arc<AppState>>,
@@ -139,7 +139,7 @@ pub async fn detail(
 #[utoipa::path(
     delete, path = "/orders/{id}/review", tag = "orders",
     params(("id" = String, Path, description = "the order's id")),
-    responses((status = 200, description = "the order's review flag cleared", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the order's review flag cleared", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn clear_review(
     State(app): State<Arc<AppState>>,
@@ -156,7 +156,7 @@ pub async fn clear_review(
 
 #[utoipa::path(
     post, path = "/orders/claim", tag = "orders",
-    responses((status = 200, description = "the oldest pending order, now the caller's (404 when the queue is empty)", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the oldest pending order, now the caller's (404 when the queue is empty)", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn claim(
     State(app): State<Arc<AppState>>,
@@ -176,7 +176,7 @@ pub async fn claim(
     post, path = "/orders/{id}/operations", tag = "orders",
     params(("id" = String, Path, description = "the order's id"), ("Idempotency-Key" = Option<String>, Header, description = "repeat a request safely: the same key answers the first answer again")),
     request_body = crate::dto::OperationBody,
-    responses((status = 200, description = "the order after the operation (and the label, for `ship`)", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "the order after the operation (and the label, for `ship`)", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn operate(
     State(app): State<Arc<AppState>>,

@@ -14,7 +14,7 @@ use crate::state::AppState;
 
 #[utoipa::path(
     get, path = "/settings", tag = "settings",
-    responses((status = 200, description = "the settings; each secret shown only as `<name>_set`", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the settings; each secret shown only as `<name>_set`", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn get(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SettingsRead)?;
@@ -27,7 +27,7 @@ pub async fn get(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<
 #[utoipa::path(
     patch, path = "/settings", tag = "settings",
     request_body(content = Object, description = "a JSON merge patch (RFC 7396) of the settings"),
-    responses((status = 200, description = "the settings after the change", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the settings after the change", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn patch(
     State(app): State<Arc<AppState>>,
@@ -46,7 +46,7 @@ pub async fn patch(
 #[utoipa::path(
     get, path = "/device-settings", tag = "settings",
     params(("station_id" = Option<String>, Query, description = "the station (default: the caller's)")),
-    responses((status = 200, description = "the station's device settings", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the station's device settings", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn get_devices(
     State(app): State<Arc<AppState>>,
@@ -68,7 +68,7 @@ pub async fn get_devices(
 #[utoipa::path(
     post, path = "/device-settings", tag = "settings",
     request_body = crate::dto::DeviceSettingsBody,
-    responses((status = 200, description = "the station's device settings, as kept", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "the station's device settings, as kept", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn save_devices(
     State(app): State<Arc<AppState>>,

@@ -30,7 +30,7 @@ fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
     ),
-    responses((status = 200, description = "shipments, newest first", body = crate::api_doc::Page), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "shipments, newest first", body = crate::api_doc::Page), crate::api_doc::Refusals)
 )]
 pub async fn list(
     State(app): State<Arc<AppState>>,
@@ -55,7 +55,7 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/shipments/{id}", tag = "shipments",
     params(("id" = String, Path, description = "the shipment's id")),
-    responses((status = 200, description = "the shipment and its tracking events", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the shipment and its tracking events", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn detail(
     State(app): State<Arc<AppState>>,
@@ -80,7 +80,7 @@ pub async fn detail(
     post, path = "/shipments", tag = "shipments",
     params(("Idempotency-Key" = Option<String>, Header, description = "repeat a request safely: the same key answers the first answer again")),
     request_body = crate::dto::CreateShipmentBody,
-    responses((status = 201, description = "the label bought", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 201, description = "the label bought", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn create(
     State(app): State<Arc<AppState>>,
@@ -120,7 +120,7 @@ pub async fn create(
 #[utoipa::path(
     post, path = "/shipments/{id}/track", tag = "shipments",
     params(("id" = String, Path, description = "the shipment's id")),
-    responses((status = 200, description = "the shipment with UPS's latest events", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "the shipment with UPS's latest events", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn track(
     State(app): State<Arc<AppState>>,
@@ -152,7 +152,7 @@ pub async fn track(
             (Vec<u8> = "image/png"), (String = "application/vnd.zebra.zpl"), (Vec<u8> = "application/pdf"),
         )),
         (status = 409, description = "the label was erased with its customer's details (a shop's privacy request)", body = crate::api_doc::ErrorBody),
-        crate::api_doc::ReadRefusals,
+        crate::api_doc::Refusals,
     )
 )]
 pub async fn label(
@@ -181,7 +181,7 @@ pub async fn label(
 #[utoipa::path(
     post, path = "/rates", tag = "shipments",
     request_body = crate::dto::RatesBody,
-    responses((status = 200, description = "every service's price and transit days", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "every service's price and transit days", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn rates(
     State(app): State<Arc<AppState>>,
@@ -202,7 +202,7 @@ pub async fn rates(
 #[utoipa::path(
     post, path = "/address-checks", tag = "shipments",
     request_body = crate::dto::AddressBody,
-    responses((status = 200, description = "UPS's view of the address: valid, ambiguous (with candidates) or not found", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "UPS's view of the address: valid, ambiguous (with candidates) or not found", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn check_address(
     State(app): State<Arc<AppState>>,

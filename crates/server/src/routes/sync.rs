@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// answers the counts. `503 shop_not_configured` until a store is connected.
 #[utoipa::path(
     post, path = "/sync", tag = "sync",
-    responses((status = 200, description = "what the import brought: counts", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "what the import brought: counts", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn start(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SyncRun)?;
@@ -32,7 +32,7 @@ pub async fn start(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
 /// Admin only: deletes every order, shipment, label and order event of the tenant.
 #[utoipa::path(
     delete, path = "/sync", tag = "sync",
-    responses((status = 200, description = "`deleted_orders`", body = crate::api_doc::Answer), crate::api_doc::ChangeRefusals)
+    responses((status = 200, description = "`deleted_orders`", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
 )]
 pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
     caller.require(Permission::SyncClear)?;
@@ -55,7 +55,7 @@ pub async fn clear(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResul
         ("X-Shopify-Shop-Domain" = Option<String>, Header),
     ),
     request_body(content = Object, description = "Shopify's body for the topic"),
-    responses((status = 200, description = "`accepted`, and whether it was a `duplicate`", body = crate::api_doc::Answer), crate::api_doc::CallRefusals)
+    responses((status = 200, description = "`accepted`, and whether it was a `duplicate`", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals, crate::api_doc::CallRefusals)
 )]
 pub async fn webhook(
     State(app): State<Arc<AppState>>,
@@ -101,7 +101,7 @@ pub async fn webhook(
 /// (a data request's answer, to pass on to the customer) or erased, and what still waits.
 #[utoipa::path(
     get, path = "/privacy-requests", tag = "sync",
-    responses((status = 200, description = "the shop's privacy requests, newest first", body = crate::api_doc::Answer), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "the shop's privacy requests, newest first", body = crate::api_doc::Answer), crate::api_doc::Refusals)
 )]
 pub async fn privacy_requests(
     State(app): State<Arc<AppState>>,
@@ -116,7 +116,7 @@ pub async fn privacy_requests(
 /// session ends.
 #[utoipa::path(
     get, path = "/events", tag = "sync",
-    responses((status = 200, description = "server-sent events: order and stock changes, progress; until the session ends", content_type = "text/event-stream", body = crate::api_doc::LiveEventFrame), crate::api_doc::ReadRefusals)
+    responses((status = 200, description = "server-sent events: order and stock changes, progress; until the session ends", content_type = "text/event-stream", body = crate::api_doc::LiveEventFrame), crate::api_doc::Refusals)
 )]
 pub async fn events(
     State(app): State<Arc<AppState>>,
