@@ -233,3 +233,49 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::{HeaderValue, Method};
+    use proptest::prelude::*;
+
+    fn header_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            "(Bearer |bearer |packbench_session=|same-origin|http://|https://|;| |=|[a-z0-9.:]){0,8}"
+                .prop_map(String::into_bytes),
+            proptest::collection::vec(any::<u8>(), 0..48),
+        ]
+    }
+
+    proptest! {
+        /// No header a client sends makes the session's extraction panic: the bearer token,
+        /// the cookie, and the own-page check of a cookie-carried change are read or refused.
+        #[test]
+        fn no_header_panics(
+            values in proptest::collection::vec(header_bytes(), 6),
+            safe in any::<bool>(),
+        ) {
+            let names = [
+                header::AUTHORIZATION,
+                header::COOKIE,
+                header::HeaderName::from_static("sec-fetch-site"),
+                header::ORIGIN,
+                header::HOST,
+                header::CONTENT_TYPE,
+            ];
+            let mut request = Request::builder()
+                .method(if safe { Method::GET } else { Method::POST })
+                .uri("/api/acme/orders");
+            for (name, value) in names.into_iter().zip(&values) {
+                if let Ok(v) = HeaderValue::from_bytes(value) {
+                    request = request.header(name, v);
+                }
+            }
+            let (parts, _) = request.body(()).expect("a request").into_parts();
+            let _ = bearer(&parts);
+            let _ = cookie(&parts, auth::COOKIE);
+            let _ = from_own_page(&parts);
+        }
+    }
+}

@@ -598,6 +598,19 @@ mod tests {
             }
         }
 
+        /// No path segment makes the id parsers panic: an order, a shipment, a tenant, a
+        /// label format, a station, a username, a service.
+        #[test]
+        fn no_path_segment_panics(segment in "\\PC{0,64}") {
+            let _ = order_id(&segment);
+            let _ = ShipmentId::parse(&segment);
+            let _ = packbench_core::domain::TenantSlug::parse(&segment);
+            let _ = packbench_core::model::LabelFormat::parse(&segment);
+            let _ = packbench_core::domain::parse_station_id(&segment);
+            let _ = packbench_core::domain::parse_username(&segment);
+            let _ = ServiceCode::parse(&segment);
+        }
+
         /// No body makes an operation's parse panic: it is read or refused.
         #[test]
         fn no_operation_body_panics(
