@@ -299,12 +299,17 @@ async fn the_station_window_runs_its_own_hub_and_opens_the_demo_steps() {
     .unwrap();
     let field = wait(&c, "[data-testid=scan-field]").await;
     field.send_keys("036000291452\u{E007}").await.unwrap();
-    let verdict = wait(&c, "[data-testid=scan-answer]").await;
-    assert_eq!(
-        verdict.attr("data-verdict").await.unwrap().as_deref(),
-        Some("wrong")
-    );
+    // The wrong scan stands until answered (Esc), so no scan after it is taken as a pick.
+    wait(&c, "[data-testid=sticky-error]").await;
     shot(&c, "03-wrong-scan.png").await;
+    field.send_keys("\u{E00C}").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(
+        c.find(Locator::Css("[data-testid=sticky-error]"))
+            .await
+            .is_err(),
+        "Esc answers the wrong scan"
+    );
     // Pick the rest by hand is an admin thing; the packer scans every line's SKU instead.
     let skus: Vec<String> = {
         let rows = c

@@ -55,11 +55,24 @@ try {
   // Scan: one wrong item first, then every right one (UPC-A as printed on the product).
   await page.focus('[data-testid=scan-field]');
   await wedge('036000291452'); // a valid UPC-A that is in no demo order
-  await page.waitForSelector('[data-testid=scan-answer][data-verdict=wrong]');
+  await page.waitForSelector('[data-testid=sticky-error]');
   check((await page.getAttribute('#flash', 'data-verdict')) === 'wrong', 'a wrong scan flashes red');
   await shot('04-wrong-scan');
   const afterWrong = await admin('GET', `orders/${id}`);
   check(afterWrong.lines.every((l) => l.picked === 0), 'a wrong scan changes nothing');
+  // The error stands until the packer answers it: another wrong scan keeps it, Esc clears it.
+  await wedge('036000291452');
+  await page.waitForFunction(() => /Still stopped/.test(document.querySelector('[data-testid=sticky-text]')?.textContent ?? ''));
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=sticky-error]', { state: 'detached' });
+  check(true, 'a wrong scan stays on screen through another scan, until Esc');
+  // While it stands, even a right item is not counted: its scan only answers the error.
+  await wedge('036000291452');
+  await page.waitForSelector('[data-testid=sticky-error]');
+  await wedge(order.lines[0].barcode.slice(2));
+  await page.waitForSelector('[data-testid=sticky-error]', { state: 'detached' });
+  await page.waitForFunction(() => /Cleared/.test(document.querySelector('[data-testid=scan-answer]')?.textContent ?? ''));
+  check((await admin('GET', `orders/${id}`)).lines.every((l) => l.picked === 0), 'a scan while an error stands is not a pick');
   let n = 0;
   for (const line of order.lines) {
     for (let i = 0; i < line.quantity; i++) {
@@ -92,6 +105,19 @@ try {
   // Ship: prices per service, then buy; the label prints by itself and shows on screen.
   await page.waitForFunction(() => /\$/.test(document.querySelector('[data-testid=service-ground]')?.textContent ?? ''));
   await shot('07-rates');
+  // UPS refuses for a while (429s past the client's retries): no label, and the failure stands
+  // with its reason until the packer answers it; only then can the label be bought.
+  await fetch(`${demo.ups}/__sim/ups/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ throttle_next: 10 }) });
+  await page.click('[data-testid=buy-label]');
+  await page.waitForSelector('[data-testid=sticky-error]', { timeout: 30_000 });
+  check(/rate limit/i.test(await page.textContent('[data-testid=sticky-text]')), 'a failed purchase says why');
+  check(await page.isDisabled('[data-testid=buy-label]'), 'no new purchase until the failure is answered');
+  const afterFailure = (await admin('GET', `orders/${id}`)).shipments;
+  check(afterFailure.every((s) => s.status === 'failed' && !s.tracking_number), `the failed purchase bought nothing (${JSON.stringify(afterFailure.map((s) => s.status))})`);
+  await shot('07b-purchase-failed');
+  await fetch(`${demo.ups}/__sim/ups/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ throttle_next: 0 }) });
+  await page.click('[data-testid=sticky-ack]');
+  await page.waitForSelector('[data-testid=sticky-error]', { state: 'detached' });
   await page.click('[data-testid=buy-label]');
   await page.waitForSelector('[data-testid=label-preview]');
   await page.waitForFunction(() => { const i = document.querySelector('[data-testid=label-preview]'); return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0; });
@@ -101,12 +127,13 @@ try {
   check(true, 'the label was sent to the printer once');
   await shot('08-shipped');
   const shipped = await admin('GET', `orders/${id}`);
-  check(shipped.status === 'shipped' && shipped.shipments.length === 1, 'the hub has one shipment for the order');
+  const bought = (o) => o.shipments.filter((s) => s.status !== 'failed');
+  check(shipped.status === 'shipped' && bought(shipped).length === 1, 'the hub has one label for the order');
 
   // Reprint comes from the station, not from UPS: still one label bought.
   await page.keyboard.press('p');
   await page.waitForSelector('[data-testid=sim-panel][data-count="2"]');
-  check((await admin('GET', `orders/${id}`)).shipments.length === 1, 'reprint printed again without buying again');
+  check(bought(await admin('GET', `orders/${id}`)).length === 1, 'reprint printed again without buying again');
 
   // Tracking to delivered: the UPS sim delivers in 2 s now; refresh until it says so.
   await fetch(`${demo.ups}/__sim/ups/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ transit_secs: 2 }) });

@@ -11,6 +11,7 @@ import { labelPreview, printLabel } from '../lib/labels';
 import type { ScaleReading } from '../devices/types';
 import { SCALE_WORDS } from '../devices/types';
 import { Confirm } from './dialog';
+import { StickyError } from './sticky';
 
 const STEPS = ['pending', 'processing', 'picked', 'packed', 'shipped', 'delivered'] as const;
 
@@ -137,6 +138,11 @@ function StartStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => vo
 function PickStep({ order, onOrder, reload }: { order: Order; onOrder: (o: Order) => void; reload: () => Promise<void> }) {
   const st = useStation();
   const [answer, setAnswer] = useState<ScanAnswer>(null);
+  // A wrong scan (or a pick the hub refused) stands until the packer answers it: no scan is
+  // a pick meanwhile. A scan of an item this order still needs answers it, as does Esc.
+  const [stuck, setStuckState] = useState<string | null>(null);
+  const stuckNow = useRef<string | null>(null);
+  const setStuck = (text: string | null) => { stuckNow.current = text; setStuckState(text); };
   const field = useRef<HTMLInputElement>(null);
   const lines = useRef(order.lines);
   lines.current = order.lines;
@@ -145,18 +151,32 @@ function PickStep({ order, onOrder, reload }: { order: Order; onOrder: (o: Order
 
   useEffect(() => { field.current?.focus(); }, []);
 
+  const refuse = (text: string, line?: number) => {
+    answerScan('wrong');
+    setAnswer({ verdict: 'wrong', text, line });
+    setStuck(text);
+  };
+
   const scan = (raw: string) => {
     const code = raw.trim();
     if (!code) return;
     const line = matchLine(lines.current, code);
+    if (stuckNow.current) {
+      if (line && line.remaining > 0) {
+        setStuck(null);
+        answerScan('right');
+        setAnswer({ verdict: 'right', text: `Cleared. Scan ${line.title} again to count it.`, line: line.line_no });
+      } else {
+        refuse(`Still stopped: ${code} is not what this order needs. Put it back, then scan an item of this order or press Esc.`);
+      }
+      return;
+    }
     if (!line) {
-      answerScan('wrong');
-      setAnswer({ verdict: 'wrong', text: `Wrong item: ${code} is not in this order. Put it back.` });
+      refuse(`Wrong item: ${code} is not in this order. Put it back.`);
       return;
     }
     if (line.remaining <= 0) {
-      answerScan('wrong');
-      setAnswer({ verdict: 'wrong', text: `Already have all ${line.quantity} of ${line.sku}. Put this one back.`, line: line.line_no });
+      refuse(`Already have all ${line.quantity} of ${line.sku}. Put this one back.`, line.line_no);
       return;
     }
     // Answer at once from what the station knows; the hub confirms (or takes it back) below.
@@ -172,9 +192,8 @@ function PickStep({ order, onOrder, reload }: { order: Order; onOrder: (o: Order
         const o = orderOf(a);
         if (o && o.status !== 'processing') onOrder({ ...order, ...o });
       } catch (e) {
-        answerScan('wrong');
         const x = explain(e);
-        setAnswer({ verdict: 'wrong', text: `${x.headline} ${x.detail ?? ''}` });
+        refuse(`${x.headline} ${x.detail ?? ''}`);
         await reload();
       }
     });
@@ -197,7 +216,9 @@ function PickStep({ order, onOrder, reload }: { order: Order; onOrder: (o: Order
       <input ref={field} class="scan-field" data-scan-field data-testid="scan-field" placeholder="Scan or type a barcode or SKU, then Enter" autocomplete="off"
         onKeyDown={(e) => { if (e.key === 'Enter') { e.preventDefault(); markScanStart(); const v = e.currentTarget.value; e.currentTarget.value = ''; scan(v); } }}
         onBlur={(e) => { const t = e.currentTarget; setTimeout(() => { if (!document.activeElement || document.activeElement === document.body) t.focus(); }, 0); }} />
-      {answer && <div class={`scan-answer ${answer.verdict}`} data-testid="scan-answer" data-verdict={answer.verdict} role="alert">{answer.verdict === 'wrong' ? '✖ ' : '✔ '}{answer.text}</div>}
+      {stuck
+        ? <StickyError title="Stop: this scan was not counted" text={stuck} ack="Put back, go on" onAck={() => { setStuck(null); field.current?.focus(); }} />
+        : answer && <div class={`scan-answer ${answer.verdict}`} data-testid="scan-answer" data-verdict={answer.verdict} role="alert">{answer.verdict === 'wrong' ? '✖ ' : '✔ '}{answer.text}</div>}
       <table class="lines" data-testid="lines">
         <thead><tr><th>Item</th><th>SKU</th><th>Where</th><th class="num">Picked</th>{manual && <th>Count by hand</th>}</tr></thead>
         <tbody>{order.lines.map((l) => (
@@ -300,6 +321,8 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
   const [check, setCheck] = useState<AddressCheck | null>(null);
   const [service, setService] = useState<ServiceCode>('ground');
   const [busy, setBusy] = useState(false);
+  // A purchase that failed stands on screen, with its reason, until the packer answers it.
+  const [failed, setFailed] = useState<string | null>(null);
   const key = useRef(actionKey()); // one label purchase = one key, however often it is retried
 
   useEffect(() => {
@@ -312,7 +335,7 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
   }, [order.id]);
 
   const buy = async () => {
-    if (busy) return;
+    if (busy || failed) return;
     setBusy(true);
     try {
       const a = (await st.backend.operate(order.id, { action: 'ship', service }, key.current)) as { shipment?: Shipment };
@@ -321,7 +344,11 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
         try { await printLabel(st, a.shipment.id, a.shipment.tracking_number); st.notify('Label sent to the printer'); } catch (e) { st.fail(e); }
       }
       await onShipped();
-    } catch (e) { st.fail(e); } finally { setBusy(false); }
+    } catch (e) {
+      const x = explain(e);
+      answerScan('wrong');
+      setFailed(`${x.headline} ${x.detail ?? ''}`.trim());
+    } finally { setBusy(false); }
   };
 
   useEffect(() => {
@@ -355,7 +382,8 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
         })}
       </div>
       {rateError && <div class="muted small">Prices unavailable: {rateError}</div>}
-      <button class="primary huge" onClick={buy} disabled={busy} data-testid="buy-label">{busy ? 'Buying…' : `Buy ${SERVICES.find((s) => s.code === service)?.name} label`} <kbd>Enter</kbd></button>
+      {failed && <StickyError title="No label was bought" text={failed} ack="Seen: try again or fix it" onAck={() => setFailed(null)} />}
+      <button class="primary huge" onClick={buy} disabled={busy || failed !== null} data-testid="buy-label">{busy ? 'Buying…' : `Buy ${SERVICES.find((s) => s.code === service)?.name} label`} <kbd>Enter</kbd></button>
     </div>
   );
 }

@@ -208,10 +208,7 @@ where
                 ),
             };
             let bytes = bytes.unwrap_or_default();
-            let kept = if !acted
-                && (status == StatusCode::INTERNAL_SERVER_ERROR
-                    || status == StatusCode::SERVICE_UNAVAILABLE)
-            {
+            let kept = if !acted && may_work_later(status) {
                 app.fulfillment
                     .idempotency_abandon(&caller.tenant.id, &key)
                     .await
@@ -226,6 +223,20 @@ where
             (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
         }
     }
+}
+
+/// An answer that says nothing was done and that the same request may work later: its key is
+/// given back instead of answering it again for ever. A label bought or under way is never
+/// bought twice by a retry: the order's reservation sees to that (`service::shipping`), not
+/// the key.
+fn may_work_later(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::INTERNAL_SERVER_ERROR
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+    )
 }
 
 fn respond<B: Serialize>(r: ApiResult<(StatusCode, B)>) -> Response {

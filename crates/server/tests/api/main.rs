@@ -1458,7 +1458,7 @@ mod by_url {
         packbench_store::on_both_databases!(crate::shipping: shipping_takes_stock_voiding_gives_it_back_and_a_retry_buys_no_second_label);
     }
     mod ups_sim {
-        packbench_store::on_both_databases!(crate::ups_sim: labels_are_bought_tracked_and_voided_through_the_ups_sim);
+        packbench_store::on_both_databases!(crate::ups_sim: labels_are_bought_tracked_and_voided_through_the_ups_sim, a_failed_purchase_is_tried_again_under_its_key);
     }
     mod shopify_sim {
         packbench_store::on_both_databases!(crate::shopify_sim: orders_are_imported_once_per_fulfillment_order_at_our_location,

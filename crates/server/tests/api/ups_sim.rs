@@ -364,3 +364,49 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     assert_eq!(o.body["data"]["status"], "packed");
     assert_eq!(sim.shipments().len(), sold, "nothing sold");
 }
+
+/// UPS refuses for a while (429s past the client's retries): nothing is bought, and the same
+/// purchase, with the same Idempotency-Key, buys its one label once UPS answers again; after
+/// that the key answers that label.
+pub async fn a_failed_purchase_is_tried_again_under_its_key(url: String) {
+    let sim = UpsSim::new(UpsSimConfig::default()).unwrap();
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    let app = TestApp::spawn_with_ups_timing(&url, Duration::from_secs(5), quick_settling()).await;
+    let r = connect_ups(&app, &sim, addr).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let id = ready_to_ship(&app, "#K1").await;
+    let path = format!("/api/acme/orders/{id}/operations");
+    let buy = || {
+        app.raw(
+            Method::POST,
+            &path,
+            Some(&app.packer),
+            r#"{"action": "ship", "service": "ground"}"#,
+            &[
+                ("content-type", "application/json"),
+                ("idempotency-key", "buy-K1"),
+            ],
+        )
+    };
+    sim.configure(|c| c.throttle_next = 10);
+    let r = buy().await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(r.code(), "carrier_unavailable");
+    assert!(sim.shipments().is_empty());
+    sim.configure(|c| c.throttle_next = 0);
+    let r = buy().await;
+    assert_eq!(
+        r.status, 200,
+        "the same key buys once UPS answers: {}",
+        r.body
+    );
+    assert!(r.headers.get("idempotent-replayed").is_none());
+    let again = buy().await;
+    assert_eq!(again.status, 200);
+    assert!(again.headers.get("idempotent-replayed").is_some());
+    assert_eq!(
+        again.body["data"]["shipment"]["tracking_number"],
+        r.body["data"]["shipment"]["tracking_number"]
+    );
+    assert_eq!(sim.shipments().len(), 1, "one label, whatever the retries");
+}
