@@ -37,7 +37,7 @@ const HEADLINES: Record<string, string> = {
   request_in_progress: 'That action is still being processed. Wait a moment.',
   request_interrupted: 'The hub stopped while doing that. Check the order before trying again.',
   payload_too_large: 'Too much at once. Send less.',
-  too_many_attempts: 'Too many tries. Wait a minute and try again.',
+  too_many_attempts: 'Too many failed logins from this computer. Wait as below, or ask an admin.',
   carrier_not_configured: 'UPS is not set up yet. An admin must enter the UPS credentials in Settings.',
   shop_not_configured: 'Shopify is not connected yet. An admin must connect it in Settings.',
   carrier_rejected: 'UPS refused the label.',
