@@ -8,6 +8,7 @@ pub mod demo;
 pub mod dto;
 pub mod error;
 pub mod extract;
+mod housekeeping;
 pub mod local;
 mod routes;
 pub mod state;
@@ -109,11 +110,12 @@ pub fn router(state: Arc<AppState>, options: &HubOptions) -> Router {
 }
 
 /// The hub's background work: the UPS tracking poller (every `track_every`), the webhook
-/// inbox sweeper and the periodic Shopify reconcile.
+/// inbox sweeper, the periodic Shopify reconcile, and letting go of stale login counts.
 pub fn spawn_background(state: &Arc<AppState>, track_every: Duration) {
     tracking::spawn_poller(state.clone(), track_every);
     webhooks::spawn_sweeper(state.clone(), Duration::from_secs(30));
     webhooks::spawn_reconciler(state.clone(), Duration::from_secs(10 * 60));
+    housekeeping::spawn_login_sweeper(state.clone(), Duration::from_secs(15 * 60));
 }
 
 /// Serves until `shutdown` resolves.

@@ -333,8 +333,50 @@ async fn a_redaction_leaves_no_customer_details_behind(url: String) {
     assert!(body.contains("erased at the shop's request"), "{body}");
 }
 
+/// Failed logins under made-up names leave counts behind; once they have gone quiet for the
+/// throttling window, the sweep lets them go, and a fresh count stays.
+async fn stale_login_counts_are_let_go(url: String) {
+    let bench = bench(&url).await;
+    let hub = &bench.a.fulfillment;
+    let client = Some(std::net::IpAddr::from([10, 0, 0, 7]));
+    for name in ["nobody-1", "nobody-2"] {
+        let e = hub
+            .login(&bench.tenant, name, "a wrong password", None, client)
+            .await;
+        assert!(matches!(e, Err(Error::Unauthorized(_))), "a wrong login");
+    }
+    assert_eq!(
+        hub.forget_stale_login_attempts(&bench.tenant.id)
+            .await
+            .unwrap(),
+        0,
+        "still fresh"
+    );
+    bench
+        .clock
+        .set(bench.clock.now() + chrono::Duration::minutes(16));
+    let e = hub
+        .login(&bench.tenant, "nobody-3", "a wrong password", None, None)
+        .await;
+    assert!(e.is_err());
+    // Two made-up names and the device's count, quiet for 16 minutes; the newest stays.
+    assert_eq!(
+        hub.forget_stale_login_attempts(&bench.tenant.id)
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        hub.forget_stale_login_attempts(&bench.tenant.id)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
 packbench_store::on_both_databases!(
     crate:
+    stale_login_counts_are_let_go,
     operate_ship_and_void_through_the_services,
     an_abandoned_purchase_is_settled_as_the_clock_moves,
     an_unfinished_idempotent_request_is_said_interrupted_later,

@@ -158,6 +158,33 @@ async fn users_sessions_and_tenants_are_kept_apart(store: SqlStore) {
         (1..=20).collect::<Vec<u32>>(),
         "each attempt counted once"
     );
+    // Stale counts are forgotten in a sweep, this tenant's only; fresh ones stay.
+    store
+        .count_login_attempts(&a.id, "made-up", 1, at(10), at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .forget_stale_login_attempts(&a.id, at(20))
+            .await
+            .unwrap(),
+        1,
+        "the made-up name, quiet since minute 10"
+    );
+    assert_eq!(count(&a, 1, at(32)).await, 21, "a fresh count stays");
+    assert_eq!(
+        store
+            .forget_stale_login_attempts(&b.id, at(40))
+            .await
+            .unwrap(),
+        1,
+        "tenant B's own"
+    );
+    assert_eq!(
+        count(&a, 1, at(33)).await,
+        22,
+        "tenant A's untouched by B's sweep"
+    );
 
     let o = store
         .insert_order(&a.id, &new_order("#1001", at(1), &[("PROD-001", 2)]), at(1))

@@ -120,6 +120,13 @@ pub trait AccountStore: Send + Sync + 'static {
     ) -> StoreResult<u32>;
     /// Forgets the attempts counted under `key` (a right password on that account).
     async fn clear_login_attempts(&self, tenant: &TenantId, key: &str) -> StoreResult<()>;
+    /// Forgets every count whose last attempt came before `before` (it would start over
+    /// anyway): made-up usernames and passing devices leave no row for ever. Answers how many.
+    async fn forget_stale_login_attempts(
+        &self,
+        tenant: &TenantId,
+        before: Timestamp,
+    ) -> StoreResult<u64>;
     async fn create_session(
         &self,
         tenant: &TenantId,

@@ -253,6 +253,17 @@ impl Fulfillment {
             .await?)
     }
 
+    /// Lets go of login attempt counts quiet for longer than [`ATTEMPTS_WINDOW`] (they would
+    /// start over at the next attempt anyway): a sweep, so made-up usernames and passing
+    /// devices do not grow the table for ever. Answers how many were let go.
+    pub async fn forget_stale_login_attempts(&self, tenant: &TenantId) -> Result<u64> {
+        let before = self.clock.now() - ATTEMPTS_WINDOW;
+        Ok(self
+            .store
+            .forget_stale_login_attempts(tenant, before)
+            .await?)
+    }
+
     /// Checks a username and password and opens a session. `client` is the address the
     /// attempt came from, when known (see the module's notes on throttling).
     pub async fn login(

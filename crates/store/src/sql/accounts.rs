@@ -193,6 +193,24 @@ impl AccountStore for SqlStore {
         Ok(())
     }
 
+    async fn forget_stale_login_attempts(
+        &self,
+        tenant: &TenantId,
+        before: Timestamp,
+    ) -> StoreResult<u64> {
+        let w = self.write(Touches::NoOrderOrStock).await;
+        let done = sqlx::query(
+            "delete from login_failure where tenant_id = $1
+             and (last_attempt_at is null or last_attempt_at < $2)",
+        )
+        .bind(tenant.as_str())
+        .bind(ms(before))
+        .execute(w.pool())
+        .await
+        .map_err(db)?;
+        Ok(done.rows_affected())
+    }
+
     async fn create_session(
         &self,
         tenant: &TenantId,
