@@ -55,38 +55,16 @@ pub fn kick(app: Arc<AppState>, tenant: TenantId) {
 /// Every `every`, processes what any tenant's inbox still holds (deliveries that arrived while
 /// a worker was finishing, or that failed).
 pub fn spawn_sweeper(app: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            if let Ok(tenants) = app.fulfillment.tenants().await {
-                for t in tenants {
-                    kick(app.clone(), t.id);
-                }
-            }
-        }
-    })
+    crate::housekeeping::every_tenant(app, every, |app, t| async move { kick(app, t.id) })
 }
 
 /// Every `every`, an incremental import for each tenant with a connected store: webhooks are
 /// not guaranteed to arrive, so this is what makes the bench eventually right.
 pub fn spawn_reconciler(app: Arc<AppState>, every: Duration) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let Ok(tenants) = app.fulfillment.tenants().await else {
-                continue;
-            };
-            for t in tenants {
-                match app.fulfillment.sync(&t.id).await {
-                    Ok(_) | Err(packbench_core::Error::ShopNotConfigured) => {}
-                    Err(e) => {
-                        tracing::warn!(tenant = %t.slug, error = %e, "reconcile import failed")
-                    }
-                }
-            }
+    crate::housekeeping::every_tenant(app, every, |app, t| async move {
+        match app.fulfillment.sync(&t.id).await {
+            Ok(_) | Err(packbench_core::Error::ShopNotConfigured) => {}
+            Err(e) => tracing::warn!(tenant = %t.slug, error = %e, "reconcile import failed"),
         }
     })
 }
