@@ -52,7 +52,8 @@ struct Shell {
 /// How long a station's session, once checked with the hub, is taken as logged in for `print`.
 const STATION_FRESH_FOR: Duration = Duration::from_secs(30);
 
-/// Takes the first-run step for `step` (one of them, once), or says why not.
+/// Takes the first-run step (making the warehouse, or opening the demo: one of them, once), or
+/// says why not.
 fn take_first_run(shell: &Shell) -> Result<FirstRunStep<'_>, String> {
     if shell.first_run_open.swap(false, Ordering::SeqCst) {
         Ok(FirstRunStep(&shell.first_run_open, true))
