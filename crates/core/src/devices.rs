@@ -77,14 +77,24 @@ pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSetti
                     let field = format!("boxes[{i}]");
                     let b = b
                         .as_object()
-                        .ok_or_else(|| err(&field, "a box is {name, length, width, height}"))?;
-                    if let Some(k) = b
-                        .keys()
-                        .find(|k| !["name", "length", "width", "height"].contains(&k.as_str()))
-                    {
+                        .ok_or_else(|| {
+                            err(&field, "a box is {name, length, width, height, tare}")
+                        })?;
+                    if let Some(k) = b.keys().find(|k| {
+                        !["name", "length", "width", "height", "tare"].contains(&k.as_str())
+                    }) {
                         return Err(err(
                             &format!("{field}.{k}"),
-                            "a box has name, length, width and height only",
+                            "a box has name, length, width, height and tare only",
+                        ));
+                    }
+                    if let Some(t) = b.get("tare")
+                        && !t.is_null()
+                        && !t.as_f64().is_some_and(|t| (0.0..=100.0).contains(&t))
+                    {
+                        return Err(err(
+                            &format!("{field}.tare"),
+                            "tare is the empty box's weight, from 0 to 100 in the warehouse's weight unit",
                         ));
                     }
                     let name = b.get("name").and_then(Value::as_str).unwrap_or("");
@@ -136,7 +146,7 @@ mod tests {
             check(
                 json!({"scale": "hid:/dev/hidraw3", "printer": "usb:0a5f:0166", "slip_printer": "spool:Laser",
                 "scanner": null, "label_format": "zpl", "dpi": 300, "darkness": 20, "auto_print": true,
-                "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4}]})
+                "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4, "tare": 0.3}]})
             ),
             Ok(())
         );
@@ -164,6 +174,10 @@ mod tests {
             (
                 json!({"boxes": [{"name": "S", "length": 1, "width": 1, "height": 1, "weight": 2}]}),
                 "boxes[0].weight",
+            ),
+            (
+                json!({"boxes": [{"name": "S", "length": 1, "width": 1, "height": 1, "tare": -1}]}),
+                "boxes[0].tare",
             ),
             (json!({"label_printer": "tcp://x"}), "label_printer"),
         ] {

@@ -323,7 +323,7 @@ impl WeightUnit {
             )),
         }
     }
-    fn grams_per_unit(self) -> f64 {
+    pub fn grams_per_unit(self) -> f64 {
         match self {
             Self::Lb => 453.592_37,
             Self::Oz => 28.349_523_125,

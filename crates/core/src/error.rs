@@ -19,6 +19,8 @@ pub enum ErrorCode {
     NotFound,
     InvalidTransition,
     PickRejected,
+    /// A packed box is off its expected weight: held until it is right or overridden.
+    WeightMismatch,
     /// A label is being bought for the order (another station, a double click, a batch).
     LabelInProgress,
     /// A label was bought but could not be recorded: never retried blindly, adopted next time.
@@ -51,7 +53,10 @@ impl ErrorCode {
             | Self::RequestInProgress
             | Self::RequestInterrupted => 409,
             Self::PayloadTooLarge => 413,
-            Self::ValidationFailed | Self::PickRejected | Self::CarrierRejected => 422,
+            Self::ValidationFailed
+            | Self::PickRejected
+            | Self::WeightMismatch
+            | Self::CarrierRejected => 422,
             Self::TooManyAttempts => 429,
             Self::CarrierUnavailable | Self::ShopUnavailable => 502,
             Self::CarrierNotConfigured | Self::ShopNotConfigured => 503,
@@ -104,6 +109,13 @@ pub enum Error {
     /// A field of a document (its path, e.g. `scale.vendor_id`) that does not hold.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
+    /// The caller's role may not do this (the message says who may).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A packed box weighs other than its items and box should: held before a label is
+    /// bought, with the difference and its likely cause.
+    #[error("held: {}", .0.message())]
+    WeightHeld(Box<crate::weighing::Weighing>),
     /// Something on the hub failed that the caller cannot act on (the cause goes to the log).
     #[error("internal error: {0}")]
     Internal(String),
@@ -151,6 +163,8 @@ impl Error {
             Self::Shop(_) => ErrorCode::ShopUnavailable,
             Self::Store(_) | Self::Internal(_) => ErrorCode::Internal,
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
+            Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::WeightHeld(_) => ErrorCode::WeightMismatch,
             Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
         }
     }
@@ -178,6 +192,7 @@ impl Error {
                 Some(json!({"shipment_id": shipment}))
             }
             Self::LabelNotRecorded { shipment, .. } => Some(json!({"shipment_id": shipment})),
+            Self::WeightHeld(w) => Some(json!({"weight": w})),
             Self::Carrier(CarrierError::Rejected { code, .. }) => {
                 Some(json!({"carrier_code": code}))
             }

@@ -11,6 +11,7 @@ pub mod model;
 pub mod ports;
 pub mod service;
 pub mod settings;
+pub mod weighing;
 pub mod workflow;
 
 pub use error::{Error, ErrorCode, Result};

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     Gtin, Location, OrderId, Package, Role, ServiceCode, ShipmentId, Sku, TenantId, TenantSlug,
-    TrackingNumber, UserId,
+    TrackingNumber, UserId, Weight,
 };
 use crate::workflow::{OrderLine, OrderState, OrderStatus};
 
@@ -87,6 +87,9 @@ pub struct NewOrderLine {
     pub barcode: Option<Gtin>,
     pub title: String,
     pub quantity: u32,
+    /// The unit weight the shop gives the item, if it gives one. A shop sync keeps it per SKU
+    /// (`StockStore::set_sku_weights`); the order's own rows do not hold it.
+    pub weight: Option<Weight>,
 }
 
 /// A row of the order list: enough for the queue screen without loading every line.

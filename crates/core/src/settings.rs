@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::domain::{DimensionUnit, Location, ParseError, WeightUnit};
+use crate::weighing::WeightCheck;
 
 /// A secret value. Its `Debug` never shows it, so it cannot leak through a log line.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +130,8 @@ pub struct Settings {
     pub default_location: Option<Location>,
     pub auto_fulfill: bool,
     pub units: Units,
+    /// How packed boxes are weighed against their items (`crate::weighing`).
+    pub weight_check: WeightCheck,
 }
 
 impl Default for Settings {
@@ -140,6 +143,7 @@ impl Default for Settings {
             default_location: None,
             auto_fulfill: true,
             units: Units::default(),
+            weight_check: WeightCheck::default(),
         }
     }
 }
@@ -230,6 +234,9 @@ impl Settings {
                 "settings",
                 "ups.account_number must be 6 letters or digits",
             ));
+        }
+        if let Some((field, message)) = self.weight_check.problem() {
+            return Err(ParseError::new(field, message));
         }
         if self.shipper.address.lines.len() > 3 {
             return Err(ParseError::new(

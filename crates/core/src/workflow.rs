@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::domain::{Gtin, OrderId, Package, Quantity, ShipmentId, Sku, UserId};
+use crate::weighing::Weighing;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -117,6 +118,8 @@ pub enum Action {
     },
     Pack {
         package: Package,
+        /// How the box weighed against its items, when it was checked.
+        weighed: Option<Weighed>,
     },
     /// A label is about to be bought for this package: the order is held for that
     /// purchase (one at a time) until it ships or the purchase is settled.
@@ -146,6 +149,13 @@ pub enum Action {
     },
     /// The carrier reported the parcel delivered (never from a client).
     Deliver,
+}
+
+/// A box weighed at pack: the check's outcome, and why a box off its weight was packed anyway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weighed {
+    pub weighing: Weighing,
+    pub override_reason: Option<String>,
 }
 
 impl Action {
@@ -255,10 +265,24 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
                 json!({"items": picked, "complete": next.status == Picked}),
             )
         }
-        (Picked | Packed, Action::Pack { package }) => {
+        (Picked | Packed, Action::Pack { package, weighed }) => {
             next.status = Packed;
             next.package = Some(package.clone());
-            ("packed", json!({"package": package}))
+            match weighed {
+                None => ("packed", json!({"package": package})),
+                Some(Weighed {
+                    weighing,
+                    override_reason: None,
+                }) => ("packed", json!({"package": package, "weight": weighing})),
+                // Packed off its weight on someone's word: its own event, so it is found.
+                Some(Weighed {
+                    weighing,
+                    override_reason: Some(reason),
+                }) => (
+                    "weight_override",
+                    json!({"package": package, "weight": weighing, "reason": reason}),
+                ),
+            }
         }
         (Packed | Picked, Action::ReserveLabel { shipment, package }) => {
             next.labeling = Some(shipment.clone());
@@ -535,7 +559,10 @@ mod tests {
             Action::Pick {
                 items: vec![item(Some("PROD-002"), None, 1)],
             },
-            Action::Pack { package: package() },
+            Action::Pack {
+                package: package(),
+                weighed: None,
+            },
             Action::Ship {
                 shipment: ShipmentId::parse("shp_2").unwrap(),
                 package: package(),
@@ -805,7 +832,13 @@ mod tests {
     #[test]
     fn nothing_that_changes_what_the_label_is_for_is_taken_while_it_is_bought() {
         for (state, action) in [
-            (Packed, Action::Pack { package: package() }),
+            (
+                Packed,
+                Action::Pack {
+                    package: package(),
+                    weighed: None,
+                },
+            ),
             (
                 Packed,
                 Action::Cancel {
@@ -818,7 +851,13 @@ mod tests {
                     user: UserId::parse("usr_a").unwrap(),
                 },
             ),
-            (Picked, Action::Pack { package: package() }),
+            (
+                Picked,
+                Action::Pack {
+                    package: package(),
+                    weighed: None,
+                },
+            ),
         ] {
             assert!(
                 matches!(

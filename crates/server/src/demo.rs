@@ -4,26 +4,39 @@
 
 use anyhow::Context;
 
-use packbench_core::domain::{Gtin, Role, Sku, TenantSlug};
+use packbench_core::domain::{Gtin, Role, Sku, TenantSlug, Weight, WeightUnit};
 use packbench_core::model::{Address, NewOrder, NewOrderLine, StockChange, Tenant, Timestamp};
 use packbench_core::service::Fulfillment;
 use rand::Rng;
 use serde_json::json;
 
-/// (sku, title, UPC-A body without check digit, location, grams)
-const CATALOGUE: [(&str, &str, &str, &str); 12] = [
-    ("PROD-001", "Enamel mug, 12 oz", "01234567890", "A-1"),
-    ("PROD-002", "Canvas tote bag", "01234567891", "A-2"),
-    ("PROD-003", "Beeswax candle", "01234567892", "A-10"),
-    ("PROD-004", "Linen tea towel", "01234567893", "A-11"),
-    ("PROD-005", "Ceramic pour-over", "01234567894", "B-1"),
-    ("PROD-006", "Paper filters (100)", "01234567895", "B-2"),
-    ("PROD-007", "Whole bean coffee 1 lb", "01234567896", "B-3"),
-    ("PROD-008", "Walnut coaster set", "01234567897", "B-12"),
-    ("PROD-009", "Brass bottle opener", "01234567898", "C-1"),
-    ("PROD-010", "Wool throw blanket", "01234567899", "C-2"),
-    ("PROD-011", "Notebook, dot grid", "01234567800", "C-3"),
-    ("PROD-012", "Fountain pen ink", "01234567801", "C-20"),
+/// (sku, title, UPC-A body without check digit, location, unit weight in lb: 0 for one nobody
+/// weighed, as Shopify says it)
+const CATALOGUE: [(&str, &str, &str, &str, f64); 12] = [
+    ("PROD-001", "Enamel mug, 12 oz", "01234567890", "A-1", 0.75),
+    ("PROD-002", "Canvas tote bag", "01234567891", "A-2", 0.4),
+    ("PROD-003", "Beeswax candle", "01234567892", "A-10", 0.9),
+    ("PROD-004", "Linen tea towel", "01234567893", "A-11", 0.2),
+    ("PROD-005", "Ceramic pour-over", "01234567894", "B-1", 1.1),
+    ("PROD-006", "Paper filters (100)", "01234567895", "B-2", 0.3),
+    (
+        "PROD-007",
+        "Whole bean coffee 1 lb",
+        "01234567896",
+        "B-3",
+        1.05,
+    ),
+    ("PROD-008", "Walnut coaster set", "01234567897", "B-12", 0.6),
+    (
+        "PROD-009",
+        "Brass bottle opener",
+        "01234567898",
+        "C-1",
+        0.15,
+    ),
+    ("PROD-010", "Wool throw blanket", "01234567899", "C-2", 2.8),
+    ("PROD-011", "Notebook, dot grid", "01234567800", "C-3", 0.55),
+    ("PROD-012", "Fountain pen ink", "01234567801", "C-20", 0.0),
 ];
 
 const NAMES: [&str; 10] = [
@@ -68,12 +81,13 @@ pub fn sample_order(i: u64, created_at: Timestamp, rng: &mut impl Rng) -> NewOrd
     let mut lines = Vec::with_capacity(n_lines);
     for _ in 0..n_lines {
         let k = picks.remove(rng.random_range(0..picks.len()));
-        let (sku, title, body, _) = CATALOGUE[k];
+        let (sku, title, body, _, lb) = CATALOGUE[k];
         lines.push(NewOrderLine {
             sku: Sku::parse(sku).unwrap_or_else(|_| unreachable!("catalogue SKUs are valid")),
             barcode: Some(upc(body)),
             title: title.into(),
             quantity: rng.random_range(1..=3),
+            weight: Weight::new(lb, WeightUnit::Lb).ok(),
         });
     }
     let name = NAMES[rng.random_range(0..NAMES.len())];
@@ -151,7 +165,7 @@ pub async fn prepare(fulfillment: &Fulfillment) -> anyhow::Result<(Tenant, DemoL
         let changes: Vec<StockChange> = CATALOGUE
             .iter()
             .filter(|(sku, ..)| *sku != "PROD-012") // one SKU with no stock recorded, to show the flag
-            .map(|(sku, _, _, loc)| StockChange::Set {
+            .map(|(sku, _, _, loc, _)| StockChange::Set {
                 sku: Sku::parse(sku).unwrap_or_else(|_| unreachable!()),
                 location: packbench_core::domain::Location::parse(loc)
                     .unwrap_or_else(|_| unreachable!()),
@@ -210,11 +224,14 @@ pub async fn connect_shopify_sim(
         orders,
         products: CATALOGUE
             .iter()
-            .map(|(sku, title, body, _)| packbench_sim::shopify::Product {
-                sku: (*sku).into(),
-                title: (*title).into(),
-                barcode: upc(body).as_str().trim_start_matches("00").into(),
-            })
+            .map(
+                |(sku, title, body, _, lb)| packbench_sim::shopify::Product {
+                    sku: (*sku).into(),
+                    title: (*title).into(),
+                    barcode: upc(body).as_str().trim_start_matches("00").into(),
+                    weight_lb: *lb,
+                },
+            )
             .collect(),
         shop_domain: DEMO_SHOP.into(),
         ..Default::default()
@@ -279,7 +296,7 @@ mod tests {
 
     #[test]
     fn catalogue_barcodes_are_valid_upc_a() {
-        for (_, _, body, _) in CATALOGUE {
+        for (_, _, body, _, _) in CATALOGUE {
             let g = upc(body);
             assert_eq!(g.as_str().len(), 14);
         }

@@ -103,9 +103,17 @@ async fn packed(bench: &Bench, i: u64) -> OrderId {
         dimensions: None,
         r#box: None,
     };
-    f.operate(t, &id, Operation::Pack { package }, &admin)
-        .await
-        .expect("pack");
+    f.operate(
+        t,
+        &id,
+        Operation::Pack {
+            package,
+            weigh_in: Default::default(),
+        },
+        &admin,
+    )
+    .await
+    .expect("pack");
     id
 }
 
@@ -113,6 +121,7 @@ fn ship() -> Operation {
     Operation::Ship {
         service: ServiceCode::parse("ground").unwrap(),
         package: None,
+        weigh_in: Default::default(),
     }
 }
 

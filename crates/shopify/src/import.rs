@@ -73,6 +73,7 @@ pub fn bench_orders(order: &wire::Order, location_ids: &[String]) -> Vec<NewOrde
                             .and_then(|b| Gtin::parse(b).ok()),
                         title: li.product_title.clone(),
                         quantity: u32::try_from(li.remaining_quantity).ok()?,
+                        weight: li.weight.as_ref().and_then(wire::ShopWeight::weight),
                     })
                 })
                 .collect();

@@ -161,6 +161,31 @@ pub struct FulfillmentOrderLineItem {
     pub product_title: String,
     #[serde(default)]
     pub variant: Option<Variant>,
+    /// The unit's weight (the variant's); Shopify says 0 for a variant nobody weighed.
+    #[serde(default)]
+    pub weight: Option<ShopWeight>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShopWeight {
+    /// `GRAMS`, `KILOGRAMS`, `OUNCES` or `POUNDS`.
+    pub unit: String,
+    pub value: f64,
+}
+
+impl ShopWeight {
+    /// The weight, when the shop knows one.
+    pub fn weight(&self) -> Option<packbench_core::domain::Weight> {
+        use packbench_core::domain::{Weight, WeightUnit};
+        let unit = match self.unit.as_str() {
+            "GRAMS" => WeightUnit::G,
+            "KILOGRAMS" => WeightUnit::Kg,
+            "OUNCES" => WeightUnit::Oz,
+            "POUNDS" => WeightUnit::Lb,
+            _ => return None,
+        };
+        Weight::new(self.value, unit).ok()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -336,3 +336,18 @@ pub(crate) static ORDER_TO_WORK: std::sync::LazyLock<String> = std::sync::LazyLo
          where o.tenant_id = $1 and o.order_id = $2 order by l.line_no"
     )
 });
+
+pub(crate) fn sku_weight(r: &AnyRow) -> Result<packbench_core::weighing::SkuWeight, StoreError> {
+    use packbench_core::domain::{Weight, WeightUnit};
+    use packbench_core::weighing::{SkuWeight, WeightSource};
+    let value: f64 = r.try_get("weight").map_err(db)?;
+    let unit = WeightUnit::parse(&text(r, "unit")?).map_err(|e| corrupt(e.message))?;
+    let raw_source = text(r, "source")?;
+    Ok(SkuWeight {
+        sku: sku(&text(r, "sku")?)?,
+        weight: Weight::new(value, unit).map_err(|e| corrupt(e.message))?,
+        source: WeightSource::parse(&raw_source)
+            .ok_or_else(|| corrupt(format!("bad weight source {raw_source}")))?,
+        updated_at: ts(int(r, "updated_at")?)?,
+    })
+}

@@ -43,6 +43,7 @@ fn new_order(name: &str, created: Timestamp, lines: &[(&str, u32)]) -> NewOrder 
                 barcode: (*sku == "PROD-001").then(|| Gtin::parse("012345678905").unwrap()),
                 title: format!("Title {sku}"),
                 quantity: *q,
+                weight: None,
             })
             .collect(),
         created_at: created,
@@ -882,6 +883,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         pick("PROD-001", 2),
         Action::Pack {
             package: package.clone(),
+            weighed: None,
         },
     ] {
         let tr = workflow::apply(&o.state, &action).unwrap();

@@ -3,7 +3,7 @@
 import type {
   AddressCheck, BatchShipResult, Capabilities, DeviceSettings, LiveEvent, Operation,
   NewShipment, Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, Session, Settings, Shipment,
-  StockChange, StockLevel,
+  SkuWeight, StockChange, StockLevel,
   ServiceCode, StatusCounts,
 } from './types';
 
@@ -68,6 +68,10 @@ export interface Backend {
   inventory(q: { sku?: string; location?: string }): Promise<StockLevel[]>;
   changeInventory(changes: StockChange[], reason?: string): Promise<unknown>;
   inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>>;
+  /** Each SKU's unit weight (from the shop, or weighed at the bench). */
+  skuWeights(): Promise<SkuWeight[]>;
+  /** Sets unit weights weighed at the bench; `null` forgets one. Admin. */
+  setSkuWeights(weights: { sku: string; weight: number | null; unit?: string }[]): Promise<SkuWeight[]>;
   exportInventory(): Promise<string>;
   importInventory(csv: string): Promise<unknown>;
 

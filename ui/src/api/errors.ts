@@ -30,6 +30,7 @@ const HEADLINES: Record<string, string> = {
   not_found: 'Not found.',
   invalid_transition: 'That step does not fit where the order is now.',
   pick_rejected: 'Wrong item for this order.',
+  weight_mismatch: 'The box weighs wrong. Check its contents.',
   label_in_progress: 'A label is being bought for this order right now. Wait a few seconds.',
   label_not_recorded: 'UPS sold the label but the hub could not record it. Ship again: the same label is used.',
   conflict: 'Someone else changed this order. It has been reloaded.',

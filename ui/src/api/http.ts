@@ -8,7 +8,7 @@ import { SseParser } from './sse';
 import type {
   AddressCheck, Capabilities, DeviceSettings, LiveEvent, NewShipment, Operation, Order, OrderQuery,
   OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, ServiceCode, Session, Settings, Shipment,
-  StatusCounts, StockChange, StockLevel,
+  SkuWeight, StatusCounts, StockChange, StockLevel,
 } from './types';
 
 type Query = Record<string, string | number | undefined>;
@@ -152,6 +152,10 @@ export class HttpBackend implements Backend {
   async inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>> {
     const res = await this.send('GET', this.api('inventory/events' + qs(q)));
     return (await res.json()) as Page<Record<string, unknown>>;
+  }
+  skuWeights() { return this.json<SkuWeight[]>('GET', 'inventory/weights'); }
+  setSkuWeights(weights: { sku: string; weight: number | null; unit?: string }[]) {
+    return this.json<SkuWeight[]>('PATCH', 'inventory/weights', { weights });
   }
   async exportInventory(): Promise<string> {
     const res = await this.send('GET', this.api('inventory/export'));

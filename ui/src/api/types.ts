@@ -130,7 +130,23 @@ export interface Order {
   events?: OrderEventView[];
   hold?: string | null;
   review?: unknown;
+  /** On the order's detail: what its items should weigh, before the box. */
+  expected_weight?: ExpectedWeight;
 }
+
+/** What an order's items should weigh (`items` null when a SKU's weight is not known). */
+export interface ExpectedWeight { checked: boolean; unit: 'lb' | 'oz' | 'kg' | 'g'; items: number | null; unknown_skus: string[] }
+
+/** A box weighed against its expected weight (a held pack's `details.weight`, a pack event's `weight`). */
+export interface Weighing {
+  verdict: 'within' | 'held' | 'unknown';
+  unit: 'lb' | 'oz' | 'kg' | 'g';
+  expected: number | null; actual: number; difference: number | null; allowed: number | null;
+  tare: number; unknown_skus: string[]; hint: string | null;
+}
+
+/** One SKU's unit weight (`GET/PATCH inventory/weights`). */
+export interface SkuWeight { sku: string; weight: { value: number; unit: 'lb' | 'oz' | 'kg' | 'g' }; source: 'shop' | 'bench'; updated_at: string }
 
 export type ServiceCode = 'ground' | '3day' | '2day' | 'next_day';
 
@@ -160,8 +176,8 @@ export interface PickItem { sku?: string; barcode?: string; quantity?: number }
 export type Operation =
   | { action: 'assign'; user_id?: string | null }
   | { action: 'pick'; items: PickItem[] }
-  | { action: 'pack'; package: PackageInput }
-  | { action: 'ship'; service: ServiceCode; package?: PackageInput }
+  | { action: 'pack'; package: PackageInput; override_reason?: string }
+  | { action: 'ship'; service: ServiceCode; package?: PackageInput; override_reason?: string }
   | { action: 'void' }
   | { action: 'cancel'; reason: string };
 
@@ -170,6 +186,8 @@ export interface PackageInput {
   weight_unit?: WeightUnit;
   dimensions?: { length: number; width: number; height: number; unit?: DimensionUnit };
   box?: string;
+  /** The empty box's weight, in the weight's unit: added to what the items should weigh. */
+  tare?: number;
 }
 
 export interface ShipResult {
@@ -237,7 +255,8 @@ export interface PrivacyRequest {
   result: { orders?: Record<string, unknown>[]; erased?: string[]; waiting?: string[] } | null;
 }
 
-export interface BoxPreset { name: string; length: number; width: number; height: number }
+/** A box the station packs into; `tare` is the empty box's weight, in the tenant's weight unit. */
+export interface BoxPreset { name: string; length: number; width: number; height: number; tare?: number }
 
 /** A station's devices (`GET/POST device-settings`; the station keeps this document). */
 export interface DeviceSettings {

@@ -11,6 +11,13 @@ export function weight(w: Weight | null | undefined): string {
   return `${w.value.toFixed(digits)} ${w.unit}`;
 }
 
+const GRAMS: Record<Weight['unit'], number> = { lb: 453.59237, oz: 28.349523125, kg: 1000, g: 1 };
+
+/** `value` in `from` units, said in `to` units. */
+export function convertWeight(value: number, from: Weight['unit'], to: Weight['unit']): number {
+  return (value * GRAMS[from]) / GRAMS[to];
+}
+
 export function address(a: Address | null | undefined): string[] {
   if (!a) return ['No ship-to address'];
   const out: string[] = [];

@@ -93,9 +93,10 @@ export function DevicesScreen() {
           {pick('scanner', 'scanner', 'Scanner read by Packbench (HID point-of-sale, or serial mode)')}
           <p class="muted small">Keyboard-wedge scanners need no setup: scan anywhere in Packbench.</p>
           <h2>Boxes</h2>
-          <table class="lines small"><thead><tr><th>Name</th><th>L</th><th>W</th><th>H (in)</th></tr></thead><tbody>{boxes.map((b, i) => (
+          <table class="lines small"><thead><tr><th>Name</th><th>L</th><th>W</th><th>H (in)</th><th title="The empty box's weight, in the warehouse's weight unit">Tare</th></tr></thead><tbody>{boxes.map((b, i) => (
             <tr><td><input value={b.name} disabled={!admin} onInput={(e) => setBox(i, { name: e.currentTarget.value })} /></td>
-              {(['length', 'width', 'height'] as const).map((k) => <td><input class="qty" type="number" min={0.1} step="0.1" value={b[k]} disabled={!admin} onInput={(e) => setBox(i, { [k]: Number(e.currentTarget.value) })} /></td>)}</tr>))}</tbody></table>
+              {(['length', 'width', 'height'] as const).map((k) => <td><input class="qty" type="number" min={0.1} step="0.1" value={b[k]} disabled={!admin} onInput={(e) => setBox(i, { [k]: Number(e.currentTarget.value) })} /></td>)}
+              <td><input class="qty" type="number" min={0} step="0.01" value={b.tare ?? ''} disabled={!admin} onInput={(e) => setBox(i, { tare: e.currentTarget.value === '' ? undefined : Number(e.currentTarget.value) })} aria-label={`Tare of ${b.name}`} data-testid="box-tare" /></td></tr>))}</tbody></table>
           {admin && <button onClick={() => setD({ ...d, boxes: [...boxes, { name: 'New box', length: 12, width: 12, height: 12 }] })}>Add a box</button>}
         </div>
       </div>

@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { AddressCheck, BoxPreset, Order, OrderLine, PackageInput, Rate, ServiceCode, Shipment } from '../api/types';
+import type { AddressCheck, BoxPreset, ExpectedWeight, Order, OrderLine, PackageInput, Rate, ServiceCode, Shipment } from '../api/types';
 import { SERVICES } from '../api/types';
-import { explain } from '../api/errors';
+import { ApiError, explain } from '../api/errors';
 import { useStation } from '../station';
 import { matchLine } from '../scan/codes';
 import { useScanner } from '../scan/use-scanner';
 import { answerScan, markScanStart } from '../lib/feedback';
-import { STATUS_WORDS, actionKey, address, money, weight } from '../lib/format';
+import { STATUS_WORDS, actionKey, address, convertWeight, money, weight } from '../lib/format';
 import { labelPreview, printLabel } from '../lib/labels';
 import type { ScaleReading } from '../devices/types';
 import { SCALE_WORDS } from '../devices/types';
@@ -15,11 +15,12 @@ import { StickyError } from './sticky';
 
 const STEPS = ['pending', 'processing', 'picked', 'packed', 'shipped', 'delivered'] as const;
 
+/** A station's boxes until an admin sets its own; tares in pounds (the default unit). */
 export const DEFAULT_BOXES: BoxPreset[] = [
-  { name: 'S 10x8x4', length: 10, width: 8, height: 4 },
-  { name: 'M 12x10x6', length: 12, width: 10, height: 6 },
-  { name: 'L 16x12x8', length: 16, width: 12, height: 8 },
-  { name: 'Poly mailer', length: 14, width: 10, height: 1 },
+  { name: 'S 10x8x4', length: 10, width: 8, height: 4, tare: 0.3 },
+  { name: 'M 12x10x6', length: 12, width: 10, height: 6, tare: 0.5 },
+  { name: 'L 16x12x8', length: 16, width: 12, height: 8, tare: 0.9 },
+  { name: 'Poly mailer', length: 14, width: 10, height: 1, tare: 0.05 },
 ];
 
 type ScanAnswer = { verdict: 'right' | 'wrong' | 'done'; text: string; line?: number } | null;
@@ -255,6 +256,17 @@ export function useScale(): ScaleReading {
   return r;
 }
 
+/** What the box should weigh: the items (as far as their weights are known) and the box. */
+function ExpectedLine({ expected, tare }: { expected: ExpectedWeight | undefined; tare: number }) {
+  if (!expected || !expected.checked) return null;
+  if (expected.items == null) {
+    return <p class="muted" data-testid="expected-weight" data-known="false">Expected weight unknown: no weight recorded for {expected.unknown_skus.join(', ')}. The box is not checked.</p>;
+  }
+  const total = expected.items + tare;
+  return <p data-testid="expected-weight" data-known="true" data-value={total.toFixed(3)}>Should weigh <strong>{weight({ value: total, unit: expected.unit })}</strong>
+    <span class="muted"> (items {weight({ value: expected.items, unit: expected.unit })}{tare > 0 ? ` + box ${weight({ value: tare, unit: expected.unit })}` : ''})</span></p>;
+}
+
 function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => void }) {
   const st = useStation();
   const reading = useScale();
@@ -265,16 +277,34 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
   const manualAllowed = st.session.user.role === 'admin' || noScale;
   const [manual, setManual] = useState('');
   const [busy, setBusy] = useState(false);
+  // A box off its expected weight stands on screen until the packer re-weighs it, or someone
+  // allowed packs it anyway with a reason.
+  const [held, setHeld] = useState<string | null>(null);
+  const [reason, setReason] = useState('');
   const stable = reading.state === 'stable' && reading.weight && reading.weight.value > 0 ? reading.weight : null;
   const manualValue = Number(manual);
   const chosen = manual.trim() !== '' && manualAllowed && manualValue > 0 ? { value: manualValue, unit: (st.deviceSettings as { weight_unit?: 'lb' }).weight_unit ?? 'lb' } : stable;
+  const tare = box?.tare ?? 0;
 
-  const pack = async () => {
-    if (!chosen || busy) return;
+  const pack = async (override?: string) => {
+    if (!chosen || busy || (held && !override)) return;
     setBusy(true);
     const pkg: PackageInput = { weight: chosen.value, weight_unit: chosen.unit };
     if (box) { pkg.dimensions = { length: box.length, width: box.width, height: box.height, unit: 'in' }; pkg.box = box.name; }
-    try { const a = await st.backend.operate(order.id, { action: 'pack', package: pkg }, actionKey()); const o = orderOf(a); if (o) onOrder({ ...order, ...o }); } catch (e) { st.fail(e); } finally { setBusy(false); }
+    // The box's tare is in the warehouse's unit; the package says it in the scale's.
+    const tareHere = convertWeight(tare, order.expected_weight?.unit ?? chosen.unit, chosen.unit);
+    if (tareHere > 0 && tareHere < chosen.value) pkg.tare = Number(tareHere.toFixed(4));
+    try {
+      const a = await st.backend.operate(order.id, override ? { action: 'pack', package: pkg, override_reason: override } : { action: 'pack', package: pkg }, actionKey());
+      setHeld(null); setReason('');
+      for (const w of (a as { warnings?: { message: string }[] } | null)?.warnings ?? []) st.notify(w.message);
+      const o = orderOf(a); if (o) onOrder({ ...order, ...o });
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 'weight_mismatch') {
+        answerScan('wrong');
+        setHeld(e.message.replace(/^held: /, ''));
+      } else { st.fail(e); }
+    } finally { setBusy(false); }
   };
 
   useEffect(() => {
@@ -292,6 +322,14 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
   return (
     <div class="card step" data-testid="pack-step">
       <h2>Weigh the box</h2>
+      <ExpectedLine expected={order.expected_weight} tare={tare} />
+      {held && <>
+        <StickyError title="Box held: its weight is off" text={held} ack="Check the box and weigh it again" onAck={() => { setHeld(null); setReason(''); }} />
+        <form class="row gap wrap override" onSubmit={(e) => { e.preventDefault(); if (reason.trim()) void pack(reason.trim()); }} data-testid="weight-override">
+          <label>The box is right because…<input value={reason} onInput={(e) => setReason(e.currentTarget.value)} maxLength={500} placeholder="e.g. the customer asked for extra packing" data-testid="override-reason" /></label>
+          <button type="submit" disabled={!reason.trim() || busy} data-testid="override-pack">Pack anyway (admin, or an operator allowed to)</button>
+        </form>
+      </>}
       <div class="row gap wrap">
         <div class={`scale ${reading.state}`} data-testid="scale" data-state={reading.state}>
           <div class="scale-weight" data-testid="scale-weight">{reading.weight ? weight(reading.weight) : '—'}</div>
@@ -302,13 +340,13 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
         <div class="boxes" role="radiogroup" aria-label="Box">
           {boxes.map((b, i) => (
             <button role="radio" aria-checked={box === b} class={box === b ? 'box on' : 'box'} onClick={() => setBox(b)} data-testid="box">
-              <kbd>{i + 1}</kbd> {b.name}<div class="muted small">{b.length}×{b.width}×{b.height} in</div></button>))}
+              <kbd>{i + 1}</kbd> {b.name}<div class="muted small">{b.length}×{b.width}×{b.height} in{b.tare ? ` · ${b.tare}` : ''}</div></button>))}
         </div>
       </div>
       {st.devices.kind === 'desktop' && (st.deviceSettings.scale ?? 'sim:scale') === 'sim:scale' && <SimScale />}
       {manualAllowed && <label class="manual">Or type the weight ({noScale ? 'no scale at this station' : 'admin'})
         <input type="number" step="0.01" min="0" value={manual} onInput={(e) => setManual(e.currentTarget.value)} data-testid="manual-weight" /></label>}
-      <button class="primary huge" disabled={!chosen || busy} onClick={pack} data-testid="pack">
+      <button class="primary huge" disabled={!chosen || busy || held !== null} onClick={() => void pack()} data-testid="pack">
         {chosen ? `Packed: ${weight(chosen)}${box ? ` in ${box.name}` : ''}` : 'Waiting for a stable weight…'} <kbd>Enter</kbd></button>
     </div>
   );

@@ -129,6 +129,19 @@ export function SettingsScreen() {
             <label>Size unit<select value={str(units['dimension']) || 'in'} onChange={(e) => setPatch((p) => ({ ...p, units: { ...units, dimension: e.currentTarget.value } }))}>{['in', 'cm'].map((u) => <option>{u}</option>)}</select></label>
           </div>
         </fieldset>
+        <fieldset class="card" data-testid="weight-check"><legend>Weighing boxes</legend>
+          <label class="check"><input type="checkbox" checked={get('weight_check', 'enabled') !== false} onChange={(e) => set('weight_check', 'enabled', e.currentTarget.checked)} /> Hold a box whose weight is off what its items and box should weigh</label>
+          <div class="row gap">
+            <label>Allowed off by<input class="qty" type="number" min={0} step="0.01" value={String(obj(get('weight_check', 'tolerance'))['value'] ?? '')}
+              onInput={(e) => set('weight_check', 'tolerance', { ...obj(get('weight_check', 'tolerance')), value: Number(e.currentTarget.value) })} data-testid="tolerance" /></label>
+            <label>Unit<select value={str(obj(get('weight_check', 'tolerance'))['unit']) || 'lb'} onChange={(e) => set('weight_check', 'tolerance', { ...obj(get('weight_check', 'tolerance')), unit: e.currentTarget.value })}>{['lb', 'oz', 'kg', 'g'].map((u) => <option>{u}</option>)}</select></label>
+            <label>or percent<input class="qty" type="number" min={0} max={50} step="0.5" value={String(get('weight_check', 'tolerance_percent') ?? '')}
+              onInput={(e) => set('weight_check', 'tolerance_percent', Number(e.currentTarget.value))} data-testid="tolerance-percent" /></label>
+          </div>
+          <p class="muted small">Whichever allows more: a fixed amount matters on a light parcel, a percent on a heavy one.</p>
+          <Field label="Operators who may pack a held box anyway, with a reason (usernames, comma-separated; admins always may)" value={((get('weight_check', 'may_override') as string[] | undefined) ?? []).join(', ')}
+            onChange={(v) => set('weight_check', 'may_override', v.split(',').map((x) => x.trim()).filter(Boolean))} testid="may-override" />
+        </fieldset>
       </div>
     </form>
     <PrivacyRequests />

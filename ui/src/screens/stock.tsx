@@ -1,6 +1,43 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { StockLevel } from '../api/types';
+import type { SkuWeight, StockLevel } from '../api/types';
+import { weight } from '../lib/format';
 import { useStation } from '../station';
+
+/** Each SKU's unit weight, which packed boxes are weighed against: from Shopify, or weighed here
+ * (which wins, and which an import never replaces). Admins set and clear them. */
+function SkuWeights() {
+  const st = useStation();
+  const write = st.can('inventory.write');
+  const [list, setList] = useState<SkuWeight[] | null>(null);
+  const [sku, setSku] = useState('');
+  const [value, setValue] = useState('');
+  const load = () => st.backend.skuWeights().then(setList, st.fail);
+  useEffect(() => { void load(); }, []);
+  const set = async (s: string, w: number | null) => {
+    try { await st.backend.setSkuWeights([{ sku: s, weight: w }]); st.notify(w == null ? `${s}: weight cleared` : `${s}: ${w} per unit`); await load(); } catch (e) { st.fail(e); }
+  };
+  const add = (e: Event) => {
+    e.preventDefault();
+    const n = Number(value);
+    if (!sku.trim() || !(n > 0)) { st.notify('Give a SKU and a weight above 0'); return; }
+    void set(sku.trim(), n).then(() => { setSku(''); setValue(''); });
+  };
+  return (
+    <section class="card" data-testid="sku-weights">
+      <h2>Unit weights</h2>
+      <p class="muted small">Packed boxes are weighed against these. Shopify's variant weights come in with each import; a weight set here wins.</p>
+      {write && <form class="row gap" onSubmit={add}>
+        <input placeholder="SKU" value={sku} onInput={(e) => setSku(e.currentTarget.value)} aria-label="SKU to weigh" data-testid="weight-sku" />
+        <input class="qty" type="number" min={0} step="0.01" placeholder="weight" value={value} onInput={(e) => setValue(e.currentTarget.value)} aria-label="Unit weight" data-testid="weight-value" />
+        <button type="submit" data-testid="weight-set">Set weight</button></form>}
+      {list === null ? <p class="muted">Loading…</p> : list.length === 0 ? <p class="muted">No weights yet: boxes are not weighed against their items.</p> :
+        <table class="lines"><thead><tr><th>SKU</th><th class="num">Per unit</th><th>From</th>{write && <th />}</tr></thead>
+          <tbody>{list.map((w) => (
+            <tr data-testid="sku-weight" data-sku={w.sku}><td><code>{w.sku}</code></td><td class="num">{weight(w.weight)}</td><td>{w.source === 'shop' ? 'Shopify' : 'Weighed here'}</td>
+              {write && <td>{w.source === 'bench' && <button onClick={() => void set(w.sku, null)}>Clear</button>}</td>}</tr>))}</tbody></table>}
+    </section>
+  );
+}
 
 /** Stock by SKU and shelf location: look up, count (set), adjust, CSV in and out. */
 export function StockScreen() {
@@ -45,6 +82,7 @@ export function StockScreen() {
               <form class="row gap" onSubmit={(e) => { e.preventDefault(); void count(r, (e.currentTarget.elements.namedItem('n') as HTMLInputElement).value); }}>
                 <input name="n" class="qty" type="number" min={0} placeholder="count" aria-label={`Counted ${r.sku}`} /><button type="submit">Set</button></form></div></td>}</tr>))}</tbody></table>
       {rows.length === 0 && <p class="muted">No stock recorded{sku ? ` for ${sku}` : ''}.</p>}
+      <SkuWeights />
     </section>
   );
 }

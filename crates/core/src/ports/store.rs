@@ -2,12 +2,15 @@
 
 use async_trait::async_trait;
 
-use crate::domain::{Location, OrderId, Role, ShipmentId, Sku, TenantId, TenantSlug, UserId};
+use crate::domain::{
+    Location, OrderId, Role, ShipmentId, Sku, TenantId, TenantSlug, UserId, Weight,
+};
 use crate::model::{
     Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
     Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
     Timestamp, User,
 };
+use crate::weighing::{SkuWeight, WeightSource};
 use crate::workflow::{OrderStatus, Transition};
 
 use super::{PushState, TrackingEvent};
@@ -443,6 +446,21 @@ pub trait StockStore: Send + Sync + 'static {
         tenant: &TenantId,
         shipment: &ShipmentId,
     ) -> StoreResult<Vec<StockMove>>;
+    /// The unit weights known for these SKUs (every SKU's when `None`), by SKU.
+    async fn sku_weights(
+        &self,
+        tenant: &TenantId,
+        skus: Option<&[Sku]>,
+    ) -> StoreResult<Vec<SkuWeight>>;
+    /// Records unit weights from `source`, in one transaction. The shop's never replace the
+    /// bench's; a bench `None` forgets the SKU's weight (the shop's comes back on import).
+    async fn set_sku_weights(
+        &self,
+        tenant: &TenantId,
+        weights: &[(Sku, Option<Weight>)],
+        source: WeightSource,
+        now: Timestamp,
+    ) -> StoreResult<()>;
 }
 
 /// Idempotency keys: a request's first answer kept for its replays.

@@ -25,6 +25,7 @@ mod shipping;
 mod shop_sync;
 mod stock;
 mod tracking;
+mod weighing;
 pub use batches::{BatchError, BatchItem, PickList, PickListEntry, PickListOrder};
 pub use orders::{
     LineLocation, Operation, OperationOutcome, OrderDetail, StockAtLocation, Warning,
@@ -33,6 +34,7 @@ pub use privacy::{IN_TRANSIT_FOR, REDACTION_WAITS_AT_MOST, done_with_customer, p
 pub use shipping::LabelTiming;
 pub use shop_sync::SyncReport;
 pub use tracking::TrackOutcome;
+pub use weighing::{ExpectedWeight, WeighIn};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

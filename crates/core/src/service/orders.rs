@@ -12,6 +12,7 @@ use crate::ports::{LiveEvent, OrderToWork};
 use crate::workflow::{self, Action, OrderStatus, PickItem, Refusal};
 
 use super::Fulfillment;
+use super::weighing::WeighIn;
 
 /// An operation a client asks for on one order (`POST .../orders/{id}/operations`).
 #[derive(Debug, Clone, PartialEq)]
@@ -24,10 +25,13 @@ pub enum Operation {
     },
     Pack {
         package: Package,
+        weigh_in: WeighIn,
     },
+    /// Buys the label. A `package` other than the one packed is packed (and weighed) first.
     Ship {
         service: ServiceCode,
         package: Option<Package>,
+        weigh_in: WeighIn,
     },
     Void,
     Cancel {
@@ -69,6 +73,7 @@ pub struct OrderDetail {
     pub locations: Vec<LineLocation>,
     pub shipments: Vec<Shipment>,
     pub events: Vec<OrderEvent>,
+    pub expected_weight: super::ExpectedWeight,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -137,11 +142,13 @@ impl Fulfillment {
             .await?
             .items;
         let events = self.store.order_events(tenant, id).await?;
+        let expected_weight = self.expected_weight(tenant, &order).await?;
         Ok(OrderDetail {
             order,
             locations,
             shipments,
             events,
+            expected_weight,
         })
     }
 
@@ -230,9 +237,36 @@ impl Fulfillment {
                 }
                 Action::Pick { items }
             }
-            Operation::Pack { package } => Action::Pack { package },
-            Operation::Ship { service, package } => {
-                return self.ship(tenant, order, service, package, actor).await;
+            Operation::Pack { package, weigh_in } => {
+                let (weighed, heard) = self
+                    .weigh_box(tenant, &order, &package, &weigh_in, actor)
+                    .await?;
+                warnings.extend(heard);
+                Action::Pack { package, weighed }
+            }
+            Operation::Ship {
+                service,
+                package,
+                weigh_in,
+            } => {
+                if let Some(p) = &package
+                    && order.state.labeling.is_none()
+                    && order.state.package.as_ref() != Some(p)
+                    && matches!(order.status(), OrderStatus::Picked | OrderStatus::Packed)
+                {
+                    let (weighed, heard) =
+                        self.weigh_box(tenant, &order, p, &weigh_in, actor).await?;
+                    let pack = Action::Pack {
+                        package: p.clone(),
+                        weighed,
+                    };
+                    order = self.commit(tenant, &order, &pack, &[], actor).await?;
+                    warnings.extend(heard);
+                }
+                let mut out = self.ship(tenant, order, service, package, actor).await?;
+                warnings.append(&mut out.warnings);
+                out.warnings = warnings;
+                return Ok(out);
             }
             Operation::Void => return self.void(tenant, order, actor).await,
             Operation::Cancel { reason } => Action::Cancel { reason },

@@ -7,8 +7,9 @@ use serde_json::json;
 
 use crate::domain::{OrderId, ShipmentId, TenantId};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Order, Shipment, Timestamp};
+use crate::model::{Actor, NewOrder, Order, Shipment, Timestamp};
 use crate::ports::{LiveEvent, PushStatus};
+use crate::weighing::WeightSource;
 use crate::workflow::{Action, OrderStatus, Refusal};
 
 use super::Fulfillment;
@@ -36,6 +37,27 @@ pub struct SyncReport {
 }
 
 impl Fulfillment {
+    /// Keeps the unit weights the shop gives a page's items (never over the bench's own), so
+    /// boxes of these orders can be weighed.
+    async fn learn_shop_weights(
+        &self,
+        tenant: &TenantId,
+        orders: &[NewOrder],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut seen = std::collections::HashSet::new();
+        let weights: Vec<_> = orders
+            .iter()
+            .flat_map(|o| &o.lines)
+            .filter_map(|l| Some((l.sku.clone(), Some(l.weight?))))
+            .filter(|(sku, _)| seen.insert(sku.key()))
+            .collect();
+        Ok(self
+            .store
+            .set_sku_weights(tenant, &weights, WeightSource::Shop, now)
+            .await?)
+    }
+
     /// Imports what changed in the tenant's shop since the last complete import (with a
     /// 5-minute overlap, as search indexes lag): new orders are created, ones already here
     /// are left as they are (matched by the shop's fulfillment order id), so a replay or a
@@ -73,6 +95,7 @@ impl Fulfillment {
                 fetch_next
             );
             let created = created?;
+            self.learn_shop_weights(tenant, &page.orders, now).await?;
             for (order, made) in page.orders.iter().zip(&created) {
                 if made.is_none() {
                     self.apply_shop_edit(tenant, order, &mut report).await?;

@@ -1,10 +1,11 @@
 //! Stock by shelf location: levels, counts and adjustments, their history, and what an order takes
 //! when it ships.
 
-use crate::domain::{Location, Sku, TenantId, natural_cmp};
+use crate::domain::{Location, Sku, TenantId, Weight, natural_cmp};
 use crate::error::Result;
 use crate::model::{Actor, Order, StockChange, StockEvent, StockLevel, StockMove};
 use crate::ports::LiveEvent;
+use crate::weighing::{SkuWeight, WeightSource};
 use crate::workflow::Refusal;
 
 use super::Fulfillment;
@@ -96,5 +97,24 @@ impl Fulfillment {
         limit: u32,
     ) -> Result<Vec<StockEvent>> {
         Ok(self.store.stock_events(tenant, after_seq, limit).await?)
+    }
+
+    /// Every SKU's known unit weight, by SKU.
+    pub async fn sku_weights(&self, tenant: &TenantId) -> Result<Vec<SkuWeight>> {
+        Ok(self.store.sku_weights(tenant, None).await?)
+    }
+
+    /// Sets (or, with `None`, forgets) unit weights measured at the bench; they win over the
+    /// shop's. Answers the SKUs' weights as now known.
+    pub async fn set_sku_weights(
+        &self,
+        tenant: &TenantId,
+        weights: &[(Sku, Option<Weight>)],
+    ) -> Result<Vec<SkuWeight>> {
+        self.store
+            .set_sku_weights(tenant, weights, WeightSource::Bench, self.clock.now())
+            .await?;
+        let skus: Vec<Sku> = weights.iter().map(|(s, _)| s.clone()).collect();
+        Ok(self.store.sku_weights(tenant, Some(&skus)).await?)
     }
 }

@@ -86,8 +86,16 @@ async fn packed_orders(
             dimensions: None,
             r#box: None,
         };
-        f.operate(tenant, &id, Operation::Pack { package }, admin)
-            .await?;
+        f.operate(
+            tenant,
+            &id,
+            Operation::Pack {
+                package,
+                weigh_in: Default::default(),
+            },
+            admin,
+        )
+        .await?;
         ids.push(id.as_str().to_owned());
     }
     Ok(ids)

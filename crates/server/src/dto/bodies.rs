@@ -5,7 +5,8 @@
 //! field, never a panic.
 
 use packbench_core::domain::{
-    Location, OrderId, Package, ServiceCode, Sku, parse_station_id, parse_username,
+    Location, OrderId, Package, ServiceCode, Sku, Weight, WeightUnit, parse_station_id,
+    parse_username,
 };
 use packbench_core::model::{Address, StockChange};
 use packbench_core::settings::Units;
@@ -182,6 +183,57 @@ struct ChangeItem {
     location: String,
     on_hand: Option<i64>,
     delta: Option<i64>,
+}
+
+/// `PATCH inventory/weights`: each SKU's unit weight as weighed at the bench, or `null` to
+/// forget it (the shop's comes back on the next import).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightsBody {
+    weights: Vec<WeightItem>,
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct WeightItem {
+    sku: String,
+    /// The unit's weight; `null` forgets it.
+    weight: Option<f64>,
+    /// lb, oz, kg or g; the settings' unit when left out.
+    unit: Option<String>,
+}
+
+impl WeightsBody {
+    /// The weights, all checked.
+    pub fn parse(self, units: Units) -> ApiResult<Vec<(Sku, Option<Weight>)>> {
+        if self.weights.is_empty() || self.weights.len() > 10_000 {
+            return Err(ApiError::invalid("weights", "give 1-10,000 weights"));
+        }
+        self.weights
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let at = |e: packbench_core::domain::ParseError| {
+                    ApiError::invalid(e.field, format!("weight {}: {}", i + 1, e.message))
+                        .with_details(json!({"index": i, "field": e.field}))
+                };
+                let sku = Sku::parse(&w.sku).map_err(at)?;
+                let unit = w
+                    .unit
+                    .as_deref()
+                    .map(WeightUnit::parse)
+                    .transpose()
+                    .map_err(at)?
+                    .unwrap_or(units.weight);
+                let weight = w
+                    .weight
+                    .map(|v| Weight::new(v, unit))
+                    .transpose()
+                    .map_err(at)?;
+                Ok((sku, weight))
+            })
+            .collect()
+    }
 }
 
 /// A stock change's reason: a short word, `default` when left out.
@@ -458,6 +510,9 @@ mod tests {
             let _ = b.parse();
         }
         for units in units() {
+            if let Ok(b) = parse_json::<WeightsBody>(bytes) {
+                let _ = b.parse(units);
+            }
             if let Ok(b) = parse_json::<CreateShipmentBody>(bytes) {
                 let _ = b.parse(units);
             }

@@ -12,7 +12,7 @@ use packbench_core::domain::{
 use packbench_core::model::{
     Address, Order, OrderEvent, OrderFilter, Shipment, ShipmentFilter, ShipmentStatus, Timestamp,
 };
-use packbench_core::service::{LineLocation, Operation, OrderDetail, Warning};
+use packbench_core::service::{LineLocation, Operation, OrderDetail, Warning, WeighIn};
 use packbench_core::settings::Units;
 use packbench_core::workflow::OrderStatus;
 use packbench_core::workflow::PickItem;
@@ -38,10 +38,14 @@ pub enum OperationBody {
     },
     Pack {
         package: PackageBody,
+        /// Why a box off its expected weight is right (an admin, or an operator the
+        /// settings' `weight_check.may_override` names).
+        override_reason: Option<String>,
     },
     Ship {
         service: String,
         package: Option<PackageBody>,
+        override_reason: Option<String>,
     },
     Void {},
     Cancel {
@@ -65,6 +69,9 @@ pub struct PackageBody {
     pub dimensions: Option<DimensionsBody>,
     #[serde(rename = "box")]
     pub box_name: Option<String>,
+    /// The empty box's weight (the box preset's tare), in the weight's unit: added to what
+    /// the items should weigh.
+    pub tare: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -77,6 +84,26 @@ pub struct DimensionsBody {
 }
 
 impl PackageBody {
+    /// The package with the box's tare (`None` for no tare or 0).
+    pub fn parse_weighed(self, units: Units) -> Result<(Package, Option<Weight>), ParseError> {
+        let tare = self.tare;
+        let package = self.parse(units)?;
+        let tare = match tare {
+            None => None,
+            Some(t) if t == 0.0 => None,
+            Some(t) if t.is_finite() && t > 0.0 && t < package.weight.value() => {
+                Some(Weight::new(t, package.weight.unit())?)
+            }
+            Some(_) => {
+                return Err(ParseError::new(
+                    "tare",
+                    "the box's tare is a weight from 0 to less than the packed box's weight",
+                ));
+            }
+        };
+        Ok((package, tare))
+    }
+
     pub fn parse(self, units: Units) -> Result<Package, ParseError> {
         let wu = self
             .weight_unit
@@ -150,13 +177,40 @@ impl OperationBody {
                     .collect::<Result<_, _>>()?;
                 Operation::Pick { items }
             }
-            Self::Pack { package } => Operation::Pack {
-                package: package.parse(units)?,
-            },
-            Self::Ship { service, package } => Operation::Ship {
-                service: ServiceCode::parse(&service)?,
-                package: package.map(|p| p.parse(units)).transpose()?,
-            },
+            Self::Pack {
+                package,
+                override_reason,
+            } => {
+                let (package, tare) = package.parse_weighed(units)?;
+                Operation::Pack {
+                    package,
+                    weigh_in: WeighIn {
+                        tare,
+                        override_reason: override_reason_of(override_reason)?,
+                    },
+                }
+            }
+            Self::Ship {
+                service,
+                package,
+                override_reason,
+            } => {
+                let (package, tare) = match package {
+                    Some(p) => {
+                        let (p, tare) = p.parse_weighed(units)?;
+                        (Some(p), tare)
+                    }
+                    None => (None, None),
+                };
+                Operation::Ship {
+                    service: ServiceCode::parse(&service)?,
+                    package,
+                    weigh_in: WeighIn {
+                        tare,
+                        override_reason: override_reason_of(override_reason)?,
+                    },
+                }
+            }
             Self::Void {} => Operation::Void,
             Self::Cancel { reason } => {
                 let reason = reason.trim().to_owned();
@@ -169,6 +223,18 @@ impl OperationBody {
                 Operation::Cancel { reason }
             }
         })
+    }
+}
+
+/// Why a box off its weight is packed anyway: said in words, or not at all.
+fn override_reason_of(raw: Option<String>) -> Result<Option<String>, ParseError> {
+    match raw.map(|r| r.trim().to_owned()) {
+        None => Ok(None),
+        Some(r) if r.is_empty() || r.len() > 500 => Err(ParseError::new(
+            "override_reason",
+            "an override needs a reason of 1-500 characters (what is in the box, and why it is right)",
+        )),
+        Some(r) => Ok(Some(r)),
     }
 }
 
@@ -322,6 +388,7 @@ pub fn order_detail_view(tenant: &str, d: &OrderDetail) -> Value {
             .collect::<Vec<_>>()
     );
     v["events"] = json!(d.events.iter().map(event_view).collect::<Vec<_>>());
+    v["expected_weight"] = json!(d.expected_weight);
     v
 }
 

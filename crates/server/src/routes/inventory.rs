@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::data;
 use crate::auth::{Caller, Permission};
-use crate::dto::{self, ChangeBody, Query};
+use crate::dto::{self, ChangeBody, Query, WeightsBody};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, RawBody};
 use crate::state::AppState;
@@ -77,6 +77,39 @@ pub async fn events(
         .await?;
     let next = events.last().map(|e| e.seq).unwrap_or(after);
     Ok(Json(json!({"data": events, "next_after": next})))
+}
+
+/// Every SKU's known unit weight: from the shop (`source: shop`) or weighed at the bench
+/// (`source: bench`, which an import never replaces).
+#[utoipa::path(
+    get, path = "/inventory/weights", tag = "inventory",
+    responses((status = 200, description = "each SKU's unit weight, its unit and where it came from", body = crate::api_doc::Answer), crate::api_doc::Refusals)
+)]
+pub async fn weights(State(app): State<Arc<AppState>>, caller: Caller) -> ApiResult<Json<Value>> {
+    caller.require(Permission::InventoryRead)?;
+    Ok(data(app.fulfillment.sku_weights(&caller.tenant.id).await?))
+}
+
+/// Sets SKUs' unit weights as weighed at the bench (or forgets them with `null`), all or
+/// nothing: packed boxes are weighed against them.
+#[utoipa::path(
+    patch, path = "/inventory/weights", tag = "inventory",
+    request_body = crate::dto::WeightsBody,
+    responses((status = 200, description = "the SKUs' weights as now known", body = crate::api_doc::Answer), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
+)]
+pub async fn set_weights(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<WeightsBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::InventoryWrite)?;
+    let units = app.fulfillment.settings(&caller.tenant.id).await?.units;
+    let weights = body.parse(units)?;
+    Ok(data(
+        app.fulfillment
+            .set_sku_weights(&caller.tenant.id, &weights)
+            .await?,
+    ))
 }
 
 /// `sku,location,on_hand` for every stock row.

@@ -65,6 +65,7 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(batches::sync))
         .routes(routes!(inventory::list, inventory::change))
         .routes(routes!(inventory::events))
+        .routes(routes!(inventory::weights, inventory::set_weights))
         .routes(routes!(inventory::export))
         .routes((schemas, paths, import.layer(DefaultBodyLimit::max(MAX_CSV))))
         .routes(routes!(sync::events))

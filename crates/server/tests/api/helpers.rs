@@ -319,6 +319,7 @@ impl TestApp {
                     barcode: (*sku == "PROD-001").then(|| Gtin::parse("0012345678905").unwrap()),
                     title: format!("Item {sku}"),
                     quantity: *q,
+                    weight: None,
                 })
                 .collect(),
             created_at: SystemClock.now() - Duration::minutes(minutes_ago),

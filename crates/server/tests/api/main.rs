@@ -9,6 +9,7 @@ mod labels_once;
 mod shipping;
 mod shopify_sim;
 mod ups_sim;
+mod weighing;
 
 use packbench_core::ports::AccountStore;
 use packbench_core::ports::{Clock, SystemClock};
@@ -1302,7 +1303,7 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
 
 /// The routes the hub promises (the seed's contract and ours). A route added to the router must
 /// be added here on purpose; the document must list exactly these.
-const ROUTES: [&str; 37] = [
+const ROUTES: [&str; 39] = [
     "GET /health",
     "GET /api/openapi.json",
     "POST /api/{tenant}/auth/login",
@@ -1337,6 +1338,8 @@ const ROUTES: [&str; 37] = [
     "GET /api/{tenant}/inventory",
     "PATCH /api/{tenant}/inventory",
     "GET /api/{tenant}/inventory/events",
+    "GET /api/{tenant}/inventory/weights",
+    "PATCH /api/{tenant}/inventory/weights",
     "GET /api/{tenant}/inventory/export",
     "POST /api/{tenant}/inventory/import",
     "GET /api/{tenant}/events",
@@ -1470,6 +1473,11 @@ mod by_url {
             a_store_too_small_for_one_page_fails_the_sync_with_a_clear_error,
             expiring_tokens_are_fetched_and_renewed,
             another_tenants_client_is_never_reused_with_other_credentials,
+        );
+    }
+    mod weighing {
+        packbench_store::on_both_databases!(crate::weighing: a_box_off_its_weight_is_held_until_someone_allowed_says_why,
+            shopify_weights_come_in_on_import_and_the_benchs_win,
         );
     }
     mod labels_once {

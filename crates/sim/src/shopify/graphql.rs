@@ -60,6 +60,7 @@ fn fo_whole(o: &SimOrder, fo: &SimFo, cfg: &ShopifySimConfig) -> Value {
                 "sku": p.sku,
                 "productTitle": p.title,
                 "variant": {"barcode": p.barcode},
+                "weight": {"unit": "POUNDS", "value": p.weight_lb},
                 "lineItem": {"sku": p.sku, "title": p.title, "variant": {"barcode": p.barcode}},
             })
         }).collect::<Vec<_>>(),

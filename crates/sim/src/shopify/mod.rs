@@ -35,6 +35,10 @@ pub struct Product {
     pub sku: String,
     pub title: String,
     pub barcode: String,
+    /// The variant's weight in pounds; 0 (Shopify's answer for a variant nobody weighed)
+    /// when not given.
+    #[serde(default)]
+    pub weight_lb: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -81,6 +85,7 @@ impl Default for ShopifySimConfig {
                     sku: format!("SIM-{i:03}"),
                     title: format!("Sim product {i}"),
                     barcode: format!("00000000{i:04}"),
+                    weight_lb: 0.0,
                 })
                 .collect(),
             bucket: None,

@@ -1,12 +1,13 @@
 //! Stock by location, changes and their events.
 
 use async_trait::async_trait;
-use packbench_core::domain::{Location, ShipmentId, Sku, TenantId};
+use packbench_core::domain::{Location, ShipmentId, Sku, TenantId, Weight};
 use packbench_core::model::{Actor, StockChange, StockEvent, StockLevel, StockMove, Timestamp};
 use packbench_core::ports::StockStore;
 use packbench_core::ports::StoreResult;
+use packbench_core::weighing::{SkuWeight, WeightSource};
 
-use crate::rows::{self, db, int, text};
+use crate::rows::{self, db, int, ms, text};
 
 use super::write::allocate;
 use super::{Args, SqlStore, Touches};
@@ -161,5 +162,81 @@ impl StockStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn sku_weights(
+        &self,
+        tenant: &TenantId,
+        skus: Option<&[Sku]>,
+    ) -> StoreResult<Vec<SkuWeight>> {
+        let mut a = Args::default();
+        let mut sql = format!(
+            "select sku, weight, unit, source, updated_at from sku_weight where tenant_id = {}",
+            a.text(tenant.as_str())
+        );
+        if let Some(skus) = skus {
+            if skus.is_empty() {
+                return Ok(Vec::new());
+            }
+            let keys: Vec<String> = skus.iter().map(|s| a.text(s.key())).collect();
+            sql += &format!(" and sku_key in ({})", keys.join(", "));
+        }
+        sql += " order by sku_key";
+        let fetched = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        fetched.iter().map(rows::sku_weight).collect()
+    }
+
+    async fn set_sku_weights(
+        &self,
+        tenant: &TenantId,
+        weights: &[(Sku, Option<Weight>)],
+        source: WeightSource,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        // The shop's weight fills in or follows the shop; the bench's is the warehouse's own.
+        const KEEP: &str = "insert into sku_weight (tenant_id, sku_key, sku, weight, unit, source, updated_at)
+             values ($1, $2, $3, $4, $5, $6, $7)
+             on conflict (tenant_id, sku_key) do update set sku = excluded.sku, weight = excluded.weight,
+               unit = excluded.unit, source = excluded.source, updated_at = excluded.updated_at";
+        const FROM_SHOP: &str = " where sku_weight.source = 'shop'
+               and (sku_weight.weight <> excluded.weight or sku_weight.unit <> excluded.unit)";
+        if weights.is_empty() {
+            return Ok(());
+        }
+        let w = self.write(Touches::NoOrderOrStock).await;
+        let mut tx = w.begin().await?;
+        for (sku, weight) in weights {
+            match weight {
+                Some(weight) => {
+                    let sql = match source {
+                        WeightSource::Shop => format!("{KEEP}{FROM_SHOP}"),
+                        WeightSource::Bench => KEEP.to_owned(),
+                    };
+                    sqlx::query(&sql)
+                        .bind(tenant.as_str())
+                        .bind(sku.key())
+                        .bind(sku.as_str())
+                        .bind(weight.value())
+                        .bind(weight.unit().as_str())
+                        .bind(source.as_str())
+                        .bind(ms(now))
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                None if source == WeightSource::Bench => {
+                    sqlx::query("delete from sku_weight where tenant_id = $1 and sku_key = $2")
+                        .bind(tenant.as_str())
+                        .bind(sku.key())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(db)?;
+                }
+                // The shop not knowing a weight takes nothing away.
+                None => {}
+            }
+        }
+        tx.commit().await.map_err(db)?;
+        Ok(())
     }
 }
