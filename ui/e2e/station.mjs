@@ -88,19 +88,46 @@ try {
   check((await admin('GET', `orders/${id}`)).status === 'picked', `all ${n} units picked on the hub`);
   await shot('05-picked');
 
-  // Weigh on the simulated scale: nothing packs until the reading is stable.
+  // Weigh on the simulated scale: nothing packs until the reading is stable, and a box off
+  // what its items and box should weigh is held until it is right or someone allowed says why.
   check(await page.isDisabled('[data-testid=pack]'), 'pack waits for a weight');
+  const expected = (await admin('GET', `orders/${id}`)).expected_weight;
+  check(expected.checked && expected.items > 0 && expected.unknown_skus.length === 0, `the order should weigh ${expected.items} ${expected.unit} (its items' weights came from Shopify)`);
+  await page.keyboard.press('2'); // box preset 2: M, 0.5 lb empty
+  await page.waitForFunction((v) => document.querySelector('[data-testid=expected-weight]')?.getAttribute('data-value') === v, (expected.items + 0.5).toFixed(3));
+  check(true, 'the screen says what the box should weigh, box included');
+  const heavy = Math.round((expected.items + 0.5 + 1.3) * 10) / 10;
   await page.click('[data-testid=sim-toggle]');
-  await page.fill('[data-testid=sim-load]', '3.2');
+  await page.fill('[data-testid=sim-load]', String(heavy));
   await page.click('[data-testid=sim-place]');
   await page.waitForSelector('[data-testid=scale][data-state=moving]');
   await page.waitForSelector('[data-testid=scale][data-state=stable]');
-  await page.keyboard.press('2'); // box preset 2
   await shot('06-weighed');
   await page.click('[data-testid=pack]');
+  await page.waitForSelector('[data-testid=sticky-error]');
+  const heldText = await page.textContent('[data-testid=sticky-text]');
+  check(/lb heavy/.test(heldText) && /expected/.test(heldText), `a box 1.3 lb heavy is held: "${heldText}"`);
+  check(await page.isDisabled('[data-testid=pack]'), 'no pack while the hold stands');
+  check((await admin('GET', `orders/${id}`)).status === 'picked', 'a held box is not packed');
+  await shot('06b-weight-held');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('[data-testid=sticky-error]', { state: 'detached' });
+  check(await page.isEnabled('[data-testid=pack]'), 'Esc answers the hold; the box can be weighed again');
+  // The packer may not pack it anyway until an admin names them; then with a reason they may.
+  await page.click('[data-testid=pack]');
+  await page.waitForSelector('[data-testid=weight-override]');
+  await page.fill('[data-testid=override-reason]', 'gift wrap the customer paid for');
+  await page.click('[data-testid=override-pack]');
+  await page.waitForFunction(() => /not allowed|may pack a box off/i.test(document.body.textContent ?? ''));
+  check((await admin('GET', `orders/${id}`)).status === 'picked', 'an operator not named may not pack a held box');
+  await admin('PATCH', 'settings', { weight_check: { may_override: ['packer'] } });
+  await page.click('[data-testid=override-pack]');
   await page.waitForSelector('[data-testid=ship-step]');
   const packed = await admin('GET', `orders/${id}`);
-  check(packed.status === 'packed' && packed.package.weight.value === 3.2 && packed.package.box?.startsWith('M'), 'packed at 3.2 lb in box M');
+  const override = packed.events.at(-1);
+  check(packed.status === 'packed' && packed.package.weight.value === heavy && packed.package.box?.startsWith('M'), `packed at ${heavy} lb in box M`);
+  check(override.kind === 'weight_override' && override.payload.reason === 'gift wrap the customer paid for' && override.payload.weight.verdict === 'held',
+    'the override is kept as an event with its reason and the weighing');
 
   // Ship: prices per service, then buy; the label prints by itself and shows on screen.
   await page.waitForFunction(() => /\$/.test(document.querySelector('[data-testid=service-ground]')?.textContent ?? ''));
@@ -178,7 +205,8 @@ try {
     const full = await admin('GET', `orders/${o.id}`);
     await admin('POST', `orders/${o.id}/operations`, { action: 'assign' });
     await admin('POST', `orders/${o.id}/operations`, { action: 'pick', items: full.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })) });
-    await admin('POST', `orders/${o.id}/operations`, { action: 'pack', package: { weight: 1.5 } });
+    // Packed at what the items weigh: within the tolerance (or unknown, if a SKU has no weight).
+    await admin('POST', `orders/${o.id}/operations`, { action: 'pack', package: { weight: full.expected_weight.items ?? 1.5 } });
   }
   await page.click('[data-nav=batches]');
   await page.waitForSelector('[data-testid=packed-orders] tbody tr');
@@ -205,6 +233,16 @@ try {
   await page.waitForFunction((r) => document.querySelector(`${r} [data-testid=on-hand]`)?.textContent === '50', row);
   const stock = await admin('GET', 'inventory?sku=PROD-003');
   check(stock.length === 1 && stock[0].on_hand === 50, `stock adjusted (+1 from ${before}) then counted to 50 on the hub`);
+  // A unit weight weighed at the bench: PROD-012 has none from Shopify.
+  await page.waitForSelector('[data-testid=sku-weights]');
+  check(!(await page.isVisible('[data-testid=sku-weight][data-sku="PROD-012"]')), 'the ink has no weight from Shopify');
+  await page.fill('[data-testid=weight-sku]', 'PROD-012');
+  await page.fill('[data-testid=weight-value]', '0.35');
+  await page.click('[data-testid=weight-set]');
+  await page.waitForSelector('[data-testid=sku-weight][data-sku="PROD-012"]');
+  const inkWeight = (await admin('GET', 'inventory/weights')).find((w) => w.sku === 'PROD-012');
+  check(inkWeight?.weight.value === 0.35 && inkWeight.source === 'bench', 'a unit weight set on the stock screen is kept as the bench\'s');
+  await shot('10b-weights');
 
   // A privacy request from the shop (a signed customers/data_request webhook) shows in Settings.
   const webhookSecret = 'e2e-webhook-secret';
@@ -222,6 +260,7 @@ try {
   check(!(await page.content()).includes('sim-secret') && !(await page.content()).includes(webhookSecret), 'settings never show a secret');
   await page.waitForSelector('[data-testid=privacy-request][data-kind=customer_data_request]');
   check((await page.textContent('[data-testid=privacy-state]')).includes('0 order(s) found'), 'the data request is listed with what the bench found');
+  check((await page.inputValue('[data-testid=may-override]')) === 'packer', 'Settings show who may pack a held box');
   await shot('11-settings');
   await page.click('[data-nav=devices]');
   await page.waitForSelector('[data-testid=found-devices]');

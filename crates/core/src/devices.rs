@@ -75,11 +75,9 @@ pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSetti
                     .ok_or_else(|| err(key, "boxes is a list of at most 30 boxes"))?;
                 for (i, b) in boxes.iter().enumerate() {
                     let field = format!("boxes[{i}]");
-                    let b = b
-                        .as_object()
-                        .ok_or_else(|| {
-                            err(&field, "a box is {name, length, width, height, tare}")
-                        })?;
+                    let b = b.as_object().ok_or_else(|| {
+                        err(&field, "a box is {name, length, width, height, tare}")
+                    })?;
                     if let Some(k) = b.keys().find(|k| {
                         !["name", "length", "width", "height", "tare"].contains(&k.as_str())
                     }) {

@@ -453,15 +453,25 @@ mod tests {
 
     #[test]
     fn settings_out_of_range_are_named() {
-        let mut rule = WeightCheck::default();
-        rule.tolerance_percent = 80.0;
-        assert_eq!(rule.problem().unwrap().0, "weight_check.tolerance_percent");
-        rule = WeightCheck::default();
-        rule.tolerance.value = -1.0;
-        assert_eq!(rule.problem().unwrap().0, "weight_check.tolerance");
-        rule = WeightCheck::default();
-        rule.may_override = vec![" ".into()];
-        assert_eq!(rule.problem().unwrap().0, "weight_check.may_override");
+        let named = |rule: WeightCheck| rule.problem().unwrap().0;
+        let percent = WeightCheck {
+            tolerance_percent: 80.0,
+            ..WeightCheck::default()
+        };
+        assert_eq!(named(percent), "weight_check.tolerance_percent");
+        let tolerance = WeightCheck {
+            tolerance: Allowance {
+                value: -1.0,
+                unit: WeightUnit::Lb,
+            },
+            ..WeightCheck::default()
+        };
+        assert_eq!(named(tolerance), "weight_check.tolerance");
+        let blank = WeightCheck {
+            may_override: vec![" ".into()],
+            ..WeightCheck::default()
+        };
+        assert_eq!(named(blank), "weight_check.may_override");
         assert_eq!(WeightCheck::default().problem(), None);
     }
 }

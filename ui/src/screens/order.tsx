@@ -340,7 +340,7 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
         <div class="boxes" role="radiogroup" aria-label="Box">
           {boxes.map((b, i) => (
             <button role="radio" aria-checked={box === b} class={box === b ? 'box on' : 'box'} onClick={() => setBox(b)} data-testid="box">
-              <kbd>{i + 1}</kbd> {b.name}<div class="muted small">{b.length}×{b.width}×{b.height} in{b.tare ? ` · ${b.tare}` : ''}</div></button>))}
+              <kbd>{i + 1}</kbd> {b.name}<div class="muted small">{b.length}×{b.width}×{b.height} in{b.tare ? ` · tare ${b.tare}` : ''}</div></button>))}
         </div>
       </div>
       {st.devices.kind === 'desktop' && (st.deviceSettings.scale ?? 'sim:scale') === 'sim:scale' && <SimScale />}

@@ -132,9 +132,8 @@ impl Fulfillment {
             Some(id) => self.store.user(tenant, id).await?,
             None => None,
         };
-        let allowed = user.is_some_and(|u| {
-            u.role == crate::domain::Role::Admin || named.iter().any(|n| *n == u.username)
-        });
+        let allowed = user
+            .is_some_and(|u| u.role == crate::domain::Role::Admin || named.contains(&u.username));
         if allowed {
             Ok(())
         } else {

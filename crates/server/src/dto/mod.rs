@@ -90,7 +90,7 @@ impl PackageBody {
         let package = self.parse(units)?;
         let tare = match tare {
             None => None,
-            Some(t) if t == 0.0 => None,
+            Some(0.0) => None,
             Some(t) if t.is_finite() && t > 0.0 && t < package.weight.value() => {
                 Some(Weight::new(t, package.weight.unit())?)
             }
