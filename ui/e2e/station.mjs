@@ -17,6 +17,8 @@ const wedge = async (code) => { await page.keyboard.type(code, { delay: 4 }); aw
 try {
   console.log(`hub ${demo.hub}`);
   const admin = await api(demo.hub, 'demo', 'admin', demo.admin);
+  // This bench asks the packer to scan each label onto its box.
+  await admin('POST', 'device-settings', { station_id: 'BENCH-7', settings: { label_to_box: true } });
 
   // Login: a wrong password is said plainly, then the right one gets in.
   await page.goto(`${demo.hub}/`);
@@ -152,6 +154,18 @@ try {
   check(/^1Z[0-9A-Z]{16}$/.test(tracking), `label bought: ${tracking}`);
   await page.waitForSelector('[data-testid=sim-panel][data-count="1"]');
   check(true, 'the label was sent to the printer once');
+  // Label to box: another label on this box is refused loudly until the right one is scanned.
+  await page.waitForSelector('[data-testid=label-to-box]');
+  await page.click('[data-testid=tracking-number]'); // focus off any field
+  await wedge('1Z999AA10123456784');
+  await page.waitForSelector('[data-testid=sticky-error]');
+  check(/not a label bought here/.test(await page.textContent('[data-testid=sticky-text]')), 'a label that is not this order\'s is refused loudly');
+  await shot('08a-wrong-label');
+  await wedge(tracking);
+  await page.waitForSelector('[data-testid=label-boxed]');
+  check(!(await page.isVisible('[data-testid=sticky-error]')), 'the right label answers the error');
+  const boxedShipment = (await admin('GET', `orders/${id}`)).shipments.find((s) => s.tracking_number === tracking);
+  check(typeof boxedShipment.boxed_at === 'string', 'the hub recorded the label on its box');
   await shot('08-shipped');
   const shipped = await admin('GET', `orders/${id}`);
   const bought = (o) => o.shipments.filter((s) => s.status !== 'failed');

@@ -63,9 +63,9 @@ pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSetti
                     ));
                 }
             }
-            "auto_print" => {
+            "auto_print" | "label_to_box" => {
                 if !v.is_boolean() {
-                    return Err(err(key, "auto_print is true or false"));
+                    return Err(err(key, format!("{key} is true or false")));
                 }
             }
             "boxes" => {
@@ -120,7 +120,7 @@ pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSetti
                 return Err(err(
                     key,
                     format!(
-                        "unknown device setting `{key}` (scale, printer, slip_printer, scanner, label_format, dpi, darkness, auto_print, boxes)"
+                        "unknown device setting `{key}` (scale, printer, slip_printer, scanner, label_format, dpi, darkness, auto_print, label_to_box, boxes)"
                     ),
                 ));
             }
@@ -144,7 +144,7 @@ mod tests {
             check(
                 json!({"scale": "hid:/dev/hidraw3", "printer": "usb:0a5f:0166", "slip_printer": "spool:Laser",
                 "scanner": null, "label_format": "zpl", "dpi": 300, "darkness": 20, "auto_print": true,
-                "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4, "tare": 0.3}]})
+                "label_to_box": true, "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4, "tare": 0.3}]})
             ),
             Ok(())
         );
@@ -158,6 +158,7 @@ mod tests {
             (json!({"printer": 7}), "printer"),
             (json!({"label_format": "gif"}), "label_format"),
             (json!({"dpi": 600}), "dpi"),
+            (json!({"label_to_box": "yes"}), "label_to_box"),
             (json!({"darkness": 31}), "darkness"),
             (json!({"auto_print": "yes"}), "auto_print"),
             (json!({"boxes": {}}), "boxes"),

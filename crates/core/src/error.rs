@@ -21,6 +21,8 @@ pub enum ErrorCode {
     PickRejected,
     /// A packed box is off its expected weight: held until it is right or overridden.
     WeightMismatch,
+    /// The label scanned is not this box's: another order's, a voided one, or no label.
+    WrongLabel,
     /// A label is being bought for the order (another station, a double click, a batch).
     LabelInProgress,
     /// A label was bought but could not be recorded: never retried blindly, adopted next time.
@@ -56,6 +58,7 @@ impl ErrorCode {
             Self::ValidationFailed
             | Self::PickRejected
             | Self::WeightMismatch
+            | Self::WrongLabel
             | Self::CarrierRejected => 422,
             Self::TooManyAttempts => 429,
             Self::CarrierUnavailable | Self::ShopUnavailable => 502,
@@ -116,6 +119,13 @@ pub enum Error {
     /// bought, with the difference and its likely cause.
     #[error("held: {}", .0.message())]
     WeightHeld(Box<crate::weighing::Weighing>),
+    /// A label scanned onto a box that is not that box's label.
+    #[error("{message}")]
+    WrongLabel {
+        message: String,
+        /// The order the scanned label belongs to, if it is one of ours.
+        belongs_to: Option<crate::domain::OrderId>,
+    },
     /// Something on the hub failed that the caller cannot act on (the cause goes to the log).
     #[error("internal error: {0}")]
     Internal(String),
@@ -165,6 +175,7 @@ impl Error {
             Self::Unauthorized(_) => ErrorCode::Unauthorized,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::WeightHeld(_) => ErrorCode::WeightMismatch,
+            Self::WrongLabel { .. } => ErrorCode::WrongLabel,
             Self::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
         }
     }
@@ -193,6 +204,7 @@ impl Error {
             }
             Self::LabelNotRecorded { shipment, .. } => Some(json!({"shipment_id": shipment})),
             Self::WeightHeld(w) => Some(json!({"weight": w})),
+            Self::WrongLabel { belongs_to, .. } => Some(json!({"belongs_to_order": belongs_to})),
             Self::Carrier(CarrierError::Rejected { code, .. }) => {
                 Some(json!({"carrier_code": code}))
             }

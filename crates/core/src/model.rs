@@ -233,12 +233,16 @@ pub struct Shipment {
     pub ship_to: Option<Address>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// When the packer scanned the label onto its box (stations that ask for it).
+    pub boxed_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShipmentFilter {
     pub order_id: Option<OrderId>,
     pub status: Option<ShipmentStatus>,
+    /// `Some(false)`: labels bought (not voided) and never scanned to a box.
+    pub boxed: Option<bool>,
     pub since: Option<Timestamp>,
     pub limit: u32,
     pub after: Option<(Timestamp, ShipmentId)>,

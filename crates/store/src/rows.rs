@@ -253,6 +253,7 @@ pub(crate) fn shipment(row: &AnyRow) -> Result<Shipment, StoreError> {
         ship_to: json(opt_text(row, "ship_to")?)?,
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
+        boxed_at: row.opt_int("boxed_at")?.map(ts).transpose()?,
     })
 }
 

@@ -876,6 +876,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         ship_to: None,
         created_at: at(1),
         updated_at: at(1),
+        boxed_at: None,
     };
     let u = UserId::generate();
     for action in [

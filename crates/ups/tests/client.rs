@@ -272,6 +272,7 @@ fn shipment(id: &str, tracking: Option<&str>) -> Shipment {
         ship_to: Some(ship_to()),
         created_at: now,
         updated_at: now,
+        boxed_at: None,
     }
 }
 

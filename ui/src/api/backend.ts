@@ -42,7 +42,7 @@ export interface Backend {
   clearReview(orderId: string): Promise<unknown>;
   operate(orderId: string, op: Operation, idempotencyKey?: string): Promise<unknown>;
 
-  shipments(query: { order_id?: string; status?: string; limit?: number; cursor?: string }): Promise<Page<Shipment>>;
+  shipments(query: { order_id?: string; status?: string; boxed?: 'true' | 'false'; limit?: number; cursor?: string }): Promise<Page<Shipment>>;
   shipment(id: string): Promise<Shipment>;
   track(id: string): Promise<Shipment>;
   rates(orderId: string, pkg: PackageInput): Promise<Rate[]>;
@@ -68,6 +68,8 @@ export interface Backend {
   inventory(q: { sku?: string; location?: string }): Promise<StockLevel[]>;
   changeInventory(changes: StockChange[], reason?: string): Promise<unknown>;
   inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>>;
+  /** The label scanned on the box that should carry this shipment's: refused (`wrong_label`) if it is another. */
+  boxScan(shipmentId: string, code: string): Promise<Shipment>;
   /** Each SKU's unit weight (from the shop, or weighed at the bench). */
   skuWeights(): Promise<SkuWeight[]>;
   /** Sets unit weights weighed at the bench; `null` forgets one. Admin. */

@@ -114,7 +114,7 @@ export class HttpBackend implements Backend {
       idempotencyKey ? { 'idempotency-key': idempotencyKey } : undefined);
   }
 
-  async shipments(q: { order_id?: string; status?: string; limit?: number; cursor?: string }): Promise<Page<Shipment>> {
+  async shipments(q: { order_id?: string; status?: string; boxed?: 'true' | 'false'; limit?: number; cursor?: string }): Promise<Page<Shipment>> {
     const res = await this.send('GET', this.api('shipments' + qs(q)));
     return (await res.json()) as Page<Shipment>;
   }
@@ -152,6 +152,9 @@ export class HttpBackend implements Backend {
   async inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>> {
     const res = await this.send('GET', this.api('inventory/events' + qs(q)));
     return (await res.json()) as Page<Record<string, unknown>>;
+  }
+  boxScan(shipmentId: string, code: string) {
+    return this.json<Shipment>('POST', `shipments/${encodeURIComponent(shipmentId)}/box-scan`, { code });
   }
   skuWeights() { return this.json<SkuWeight[]>('GET', 'inventory/weights'); }
   setSkuWeights(weights: { sku: string; weight: number | null; unit?: string }[]) {

@@ -100,6 +100,8 @@ export interface Shipment {
   updated_at: string;
   tracking_events?: TrackingEvent[];
   order_status?: OrderStatus | null;
+  /** When the label was scanned onto its box (stations that ask for it); null if never. */
+  boxed_at?: string | null;
 }
 
 export interface TrackingEvent {
@@ -270,6 +272,8 @@ export interface DeviceSettings {
   darkness?: number | null;
   auto_print?: boolean;
   boxes?: BoxPreset[];
+  /** After printing, the packer scans the label on the box before the next order. */
+  label_to_box?: boolean;
 }
 
 /** What `GET events` pushes. */

@@ -85,6 +85,7 @@ export function DevicesScreen() {
             <label>Darkness<input type="number" min={0} max={30} value={d.darkness ?? ''} disabled={!admin} onInput={(e) => setD({ ...d, darkness: e.currentTarget.value === '' ? null : Number(e.currentTarget.value) })} /></label>
           </div>
           <label class="check"><input type="checkbox" checked={d.auto_print !== false} disabled={!admin} onChange={(e) => setD({ ...d, auto_print: e.currentTarget.checked })} /> Print the label as soon as it is bought</label>
+          <label class="check"><input type="checkbox" checked={d.label_to_box === true} disabled={!admin} onChange={(e) => setD({ ...d, label_to_box: e.currentTarget.checked })} data-testid="label-to-box-setting" /> After printing, the packer scans the label on the box (catches a label on the wrong box)</label>
           <div class="row gap"><button onClick={testPrint} data-testid="test-print">Test print</button><button onClick={checkPrinter}>Printer status</button></div>
           {status && <p data-testid="printer-status" class={status.state === 'ready' ? '' : 'error-text'}>{status.message}</p>}
           {pick('slip_printer', 'printer', 'Packing slip printer (laser)')}

@@ -426,6 +426,30 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
   );
 }
 
+/** Label to box: the packer scans the printed label's barcode on the box; another label is
+ * refused loudly and stands until the right one is scanned (or Esc). */
+function LabelToBox({ shipment }: { shipment: Shipment }) {
+  const st = useStation();
+  const [boxedAt, setBoxedAt] = useState<string | null>(shipment.boxed_at ?? null);
+  const [wrong, setWrong] = useState<string | null>(null);
+  useEffect(() => { setBoxedAt(shipment.boxed_at ?? null); setWrong(null); }, [shipment.id]);
+  useScanner(async (code) => {
+    try {
+      const s = await st.backend.boxScan(shipment.id, code);
+      setWrong(null); setBoxedAt(s.boxed_at ?? new Date().toISOString()); answerScan('done');
+    } catch (e) {
+      const x = explain(e);
+      answerScan('wrong');
+      setWrong(x.detail ?? x.headline);
+    }
+  }, boxedAt === null);
+  if (boxedAt) return <div class="alert ok" data-testid="label-boxed">✔ Label scanned on its box</div>;
+  return <>
+    <div class="alert warn" data-testid="label-to-box"><strong>Scan the label on the box.</strong> Scan the tracking barcode (1Z…) of the label you just stuck on: it must be this order's.</div>
+    {wrong && <StickyError title="Wrong label on this box" text={wrong} ack="Seen: fix the label, then scan it again" onAck={() => setWrong(null)} />}
+  </>;
+}
+
 function ShippedStep({ order, reload }: { order: Order; reload: () => Promise<void> }) {
   const st = useStation();
   const shipment = (order.shipments ?? []).find((s) => s.id === order.shipment_id) ?? null;
@@ -470,6 +494,7 @@ function ShippedStep({ order, reload }: { order: Order; reload: () => Promise<vo
           <a class="button big" href="#/queue">Next order <kbd>Esc</kbd></a>
         </div>
       </div>
+      {st.deviceSettings.label_to_box === true && shipment.status === 'created' && <LabelToBox shipment={shipment} />}
       <div class="row gap wrap top">
         {img ? <img class="label-preview" src={img} alt={`Label ${shipment.tracking_number ?? ''}`} data-testid="label-preview" /> : <div class="label-preview empty">Loading label…</div>}
         <div class="tracking" data-testid="tracking">

@@ -13,7 +13,8 @@ export function ShipmentsScreen({ id }: { id?: string | undefined }) {
   const [list, setList] = useState<Shipment[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [status, setStatus] = useState('');
-  const load = (cursor?: string) => st.backend.shipments({ limit: 100, status: status || undefined, cursor })
+  // `unboxed`: labels bought and never scanned onto their box.
+  const load = (cursor?: string) => st.backend.shipments({ limit: 100, status: status === 'unboxed' ? undefined : status || undefined, boxed: status === 'unboxed' ? 'false' : undefined, cursor })
     .then((p) => { setList((l) => (cursor ? [...l, ...p.data] : p.data)); setNext(p.next_cursor); }, st.fail);
   useEffect(() => { void load(); }, [status]);
 
@@ -21,13 +22,15 @@ export function ShipmentsScreen({ id }: { id?: string | undefined }) {
     <section class="shipments">
       <div class="row between wrap"><h1>Shipments</h1>
         <select value={status} onChange={(e) => setStatus(e.currentTarget.value)} aria-label="Status">
-          <option value="">All</option>{Object.entries(STATUS_WORDS).map(([k, v]) => <option value={k}>{v}</option>)}</select></div>
+          <option value="">All</option>{Object.entries(STATUS_WORDS).map(([k, v]) => <option value={k}>{v}</option>)}
+          <option value="unboxed">Never scanned onto a box</option></select></div>
       <div class="grid-side">
-        <table class="lines" data-testid="shipments"><thead><tr><th>Tracking</th><th>Service</th><th>Status</th><th>Weight</th><th>Created</th></tr></thead>
+        <table class="lines" data-testid="shipments"><thead><tr><th>Tracking</th><th>Service</th><th>Status</th><th>On its box</th><th>Weight</th><th>Created</th></tr></thead>
           <tbody>{list.map((s) => (
             <tr class={s.id === id ? 'cursor' : ''} onClick={() => st.go(`/shipments/${s.id}`)} role="button">
               <td><code>{s.tracking_number ?? '—'}</code></td><td>{SERVICES.find((x) => x.code === s.service)?.name ?? s.service}</td>
               <td><span class={`badge t-${s.status}`}>{STATUS_WORDS[s.status] ?? s.status}</span></td>
+              <td>{s.boxed_at ? '✔ scanned' : '—'}</td>
               <td>{s.package.weight.value} {s.package.weight.unit}</td><td>{new Date(s.created_at).toLocaleString()}</td></tr>))}</tbody></table>
         {id && <ShipmentDetail id={id} />}
       </div>

@@ -296,6 +296,20 @@ pub trait ShipmentStore: Send + Sync + 'static {
         tenant: &TenantId,
         shipment: &ShipmentId,
     ) -> StoreResult<Vec<TrackingEvent>>;
+    /// The shipment with this tracking number, if one is.
+    async fn shipment_by_tracking(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> StoreResult<Option<Shipment>>;
+    /// Records that the shipment's label was scanned onto its box (the first scan's time
+    /// stays). Answers the shipment as now stored.
+    async fn mark_boxed(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        now: Timestamp,
+    ) -> StoreResult<Shipment>;
 }
 
 /// Keeping in step with the shop: what was reported back, the webhook inbox, the import watermark.

@@ -17,6 +17,7 @@
 pub mod accounts;
 mod batches;
 mod idempotency;
+mod label_to_box;
 mod labels;
 mod orders;
 mod privacy;

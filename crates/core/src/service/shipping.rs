@@ -182,6 +182,7 @@ impl Fulfillment {
                 ship_to: Some(order.ship_to.clone().unwrap_or_default()),
                 created_at: now,
                 updated_at: now,
+                boxed_at: None,
             };
             let reserve = workflow::apply(
                 &order.state,
@@ -655,6 +656,7 @@ impl Fulfillment {
             ship_to: Some(ship_to),
             created_at: now,
             updated_at: now,
+            boxed_at: None,
         };
         self.store.insert_shipment(tenant, &shipment).await?;
         let name = order.as_ref().map(|o| o.name.as_str());

@@ -236,6 +236,26 @@ impl WeightsBody {
     }
 }
 
+/// `POST shipments/{id}/box-scan`: what the scanner read off the label on the box.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BoxScanBody {
+    code: String,
+}
+
+impl BoxScanBody {
+    pub fn parse(self) -> ApiResult<String> {
+        let code = self.code.trim();
+        if code.is_empty() || code.len() > 64 {
+            return Err(ApiError::invalid(
+                "code",
+                "code is what the scanner read off the label (1-64 characters)",
+            ));
+        }
+        Ok(code.to_owned())
+    }
+}
+
 /// A stock change's reason: a short word, `default` when left out.
 fn reason(raw: Option<String>, default: &str) -> ApiResult<String> {
     let r = raw
@@ -507,6 +527,9 @@ mod tests {
             let _ = b.parse();
         }
         if let Ok(b) = parse_json::<ChangeBody>(bytes) {
+            let _ = b.parse();
+        }
+        if let Ok(b) = parse_json::<BoxScanBody>(bytes) {
             let _ = b.parse();
         }
         for units in units() {

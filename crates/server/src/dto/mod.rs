@@ -255,6 +255,8 @@ pub struct ShipmentView {
     pub package: Package,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When its label was scanned onto the box; `null` if never.
+    pub boxed_at: Option<DateTime<Utc>>,
 }
 
 impl ShipmentView {
@@ -271,6 +273,7 @@ impl ShipmentView {
             package: s.package.clone(),
             created_at: s.created_at,
             updated_at: s.updated_at,
+            boxed_at: s.boxed_at,
         }
     }
 }
@@ -539,7 +542,18 @@ fn url_pairs(raw: &str) -> Vec<(String, String)> {
 
 /// `GET shipments`' query.
 pub fn shipment_filter(q: &Query) -> ApiResult<ShipmentFilter> {
-    q.only(&["order_id", "status", "since", "limit", "cursor"])?;
+    q.only(&["order_id", "status", "boxed", "since", "limit", "cursor"])?;
+    let boxed = match q.get("boxed") {
+        None => None,
+        Some("true") => Some(true),
+        Some("false") => Some(false),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "boxed",
+                "boxed is true (labels scanned onto their box) or false (bought, never scanned)",
+            ));
+        }
+    };
     let status = q
         .get("status")
         .map(|s| {
@@ -561,6 +575,7 @@ pub fn shipment_filter(q: &Query) -> ApiResult<ShipmentFilter> {
     Ok(ShipmentFilter {
         order_id: q.get("order_id").map(OrderId::parse).transpose()?,
         status,
+        boxed,
         since: q.time("since")?,
         limit: q.limit(50)?,
         after,

@@ -52,6 +52,7 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(shipments::list, shipments::create))
         .routes(routes!(shipments::detail))
         .routes(routes!(shipments::track))
+        .routes(routes!(shipments::box_scan))
         .routes(routes!(shipments::rates))
         .routes(routes!(shipments::check_address))
         .routes(routes!(shipments::label))

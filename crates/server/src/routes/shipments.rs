@@ -11,10 +11,11 @@ use serde_json::{Value, json};
 use super::{data, detached, idempotent, page};
 use crate::auth::{Caller, Permission};
 use crate::dto::{
-    self, AddressBody, CreateShipmentBody, NewShipment, Query, RatesBody, ShipTo, ShipmentView,
+    self, AddressBody, BoxScanBody, CreateShipmentBody, NewShipment, Query, RatesBody, ShipTo,
+    ShipmentView,
 };
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{RawBody, parse_json};
+use crate::extract::{ApiJson, RawBody, parse_json};
 use crate::state::AppState;
 
 fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
@@ -26,6 +27,7 @@ fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
     params(
         ("order_id" = Option<String>, Query, description = "one order's shipments"),
         ("status" = Option<String>, Query, description = "pending, created, voided, delivered or failed"),
+        ("boxed" = Option<bool>, Query, description = "false: labels bought and never scanned onto their box; true: scanned"),
         ("since" = Option<String>, Query, description = "created at or after (RFC 3339 or YYYY-MM-DD)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
@@ -138,6 +140,30 @@ pub async fn track(
     view["tracking_events"] = json!(t.events);
     view["order_status"] = json!(t.order_status.map(|s| s.as_str()));
     Ok(data(view))
+}
+
+/// The packer scanned a label on the box that should carry this shipment's: the right one is
+/// recorded as on its box; another order's, a voided one or no label at all is refused (422
+/// `wrong_label`, naming the order it belongs to).
+#[utoipa::path(
+    post, path = "/shipments/{id}/box-scan", tag = "shipments",
+    params(("id" = String, Path, description = "the shipment whose box this is")),
+    request_body = crate::dto::BoxScanBody,
+    responses((status = 200, description = "the shipment, with `boxed_at`", body = crate::api_doc::Answer), (status = 405, description = "an empty id makes the path another route's, which this method is not served at", body = crate::api_doc::ErrorBody), crate::api_doc::Refusals, crate::api_doc::ChangeRefusals)
+)]
+pub async fn box_scan(
+    State(app): State<Arc<AppState>>,
+    caller: Caller,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<BoxScanBody>,
+) -> ApiResult<Json<Value>> {
+    caller.require(Permission::OrdersWork)?;
+    let code = body.parse()?;
+    let s = app
+        .fulfillment
+        .box_scan(&caller.tenant.id, &shipment_id(&id)?, &code)
+        .await?;
+    Ok(data(ShipmentView::new(caller.tenant.slug.as_str(), &s)))
 }
 
 /// A label as PNG, ZPL or PDF, whatever the carrier sold: converted once, then kept.

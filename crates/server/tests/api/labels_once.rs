@@ -319,6 +319,7 @@ pub async fn a_recorded_label_is_adopted(url: String) {
         ship_to: order.ship_to.clone(),
         created_at: now,
         updated_at: now,
+        boxed_at: None,
     };
     let t = workflow::apply(
         &order.state,

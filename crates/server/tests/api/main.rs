@@ -5,6 +5,7 @@
 //! `shopify_sim`, `labels_once`).
 
 mod helpers;
+mod label_to_box;
 mod labels_once;
 mod shipping;
 mod shopify_sim;
@@ -1303,7 +1304,7 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
 
 /// The routes the hub promises (the seed's contract and ours). A route added to the router must
 /// be added here on purpose; the document must list exactly these.
-const ROUTES: [&str; 39] = [
+const ROUTES: [&str; 40] = [
     "GET /health",
     "GET /api/openapi.json",
     "POST /api/{tenant}/auth/login",
@@ -1321,6 +1322,7 @@ const ROUTES: [&str; 39] = [
     "POST /api/{tenant}/shipments",
     "GET /api/{tenant}/shipments/{id}",
     "POST /api/{tenant}/shipments/{id}/track",
+    "POST /api/{tenant}/shipments/{id}/box-scan",
     "POST /api/{tenant}/rates",
     "POST /api/{tenant}/address-checks",
     "GET /api/{tenant}/labels/{id}/{format}",
@@ -1479,6 +1481,9 @@ mod by_url {
         packbench_store::on_both_databases!(crate::weighing: a_box_off_its_weight_is_held_until_someone_allowed_says_why,
             shopify_weights_come_in_on_import_and_the_benchs_win,
         );
+    }
+    mod label_to_box {
+        packbench_store::on_both_databases!(crate::label_to_box: a_label_is_scanned_onto_its_own_box_and_no_other);
     }
     mod labels_once {
         packbench_store::on_both_databases!(crate::labels_once: concurrent_ships_buy_one_label,

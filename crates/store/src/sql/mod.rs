@@ -205,6 +205,8 @@ struct AlsoWritten<'a> {
 }
 
 const SHIPMENT_COLUMNS: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at";
+/// What a shipment is read with: its columns as written, and what is recorded of it later.
+const SHIPMENT_READ: &str = "shipment_id, order_id, status, carrier, service, tracking_number, estimated_delivery, package, ship_to, created_at, updated_at, boxed_at";
 
 impl SqlStore {
     /// Opens (creating a SQLite file if needed) and migrates the database at `url`.

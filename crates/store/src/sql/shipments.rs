@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use packbench_core::domain::{ShipmentId, TenantId};
-use packbench_core::model::{LabelFormat, Page, Shipment, ShipmentFilter};
+use packbench_core::model::{LabelFormat, Page, Shipment, ShipmentFilter, Timestamp};
 use packbench_core::ports::ShipmentStore;
 use packbench_core::ports::{StoreError, StoreResult, TrackingEvent, TrackingKind};
 use sqlx::Row;
@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 
 use crate::rows::{self, db, ms, opt_text, text, to_json};
 
-use super::{Args, SHIPMENT_COLUMNS, SqlStore, Touches};
+use super::{Args, SHIPMENT_READ, SqlStore, Touches};
 
 #[async_trait]
 impl ShipmentStore for SqlStore {
@@ -45,7 +45,7 @@ impl ShipmentStore for SqlStore {
 
     async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>> {
         let row = sqlx::query(&format!(
-            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = $1 and shipment_id = $2"
+            "select {SHIPMENT_READ} from shipment where tenant_id = $1 and shipment_id = $2"
         ))
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -62,7 +62,7 @@ impl ShipmentStore for SqlStore {
     ) -> StoreResult<Page<Shipment>> {
         let mut a = Args::default();
         let mut sql = format!(
-            "select {SHIPMENT_COLUMNS} from shipment where tenant_id = {}",
+            "select {SHIPMENT_READ} from shipment where tenant_id = {}",
             a.text(tenant.as_str())
         );
         if let Some(o) = &f.order_id {
@@ -70,6 +70,13 @@ impl ShipmentStore for SqlStore {
         }
         if let Some(s) = f.status {
             sql += &format!(" and status = {}", a.text(s.as_str()));
+        }
+        match f.boxed {
+            Some(false) => {
+                sql += " and boxed_at is null and status in ('created', 'delivered')";
+            }
+            Some(true) => sql += " and boxed_at is not null",
+            None => {}
         }
         if let Some(t) = f.since {
             sql += &format!(" and updated_at >= {}", a.int(ms(t)));
@@ -202,5 +209,44 @@ impl ShipmentStore for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn shipment_by_tracking(
+        &self,
+        tenant: &TenantId,
+        tracking: &str,
+    ) -> StoreResult<Option<Shipment>> {
+        let row = sqlx::query(&format!(
+            "select {SHIPMENT_READ} from shipment where tenant_id = $1 and tracking_number = $2
+             order by created_at desc limit 1"
+        ))
+        .bind(tenant.as_str())
+        .bind(tracking)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?;
+        row.map(|r| rows::shipment(&r)).transpose()
+    }
+
+    async fn mark_boxed(
+        &self,
+        tenant: &TenantId,
+        shipment: &ShipmentId,
+        now: Timestamp,
+    ) -> StoreResult<Shipment> {
+        let w = self.write(Touches::NoOrderOrStock).await;
+        sqlx::query(
+            "update shipment set boxed_at = coalesce(boxed_at, $3) where tenant_id = $1 and shipment_id = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(shipment.as_str())
+        .bind(ms(now))
+        .execute(w.pool())
+        .await
+        .map_err(db)?;
+        drop(w);
+        self.shipment(tenant, shipment)
+            .await?
+            .ok_or(StoreError::NotFound("shipment"))
     }
 }
