@@ -237,6 +237,13 @@ pub struct Shipment {
     pub boxed_at: Option<Timestamp>,
 }
 
+/// A label of a day at the dock, with its order's name (the end of day's lists).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DayLabel {
+    pub shipment: Shipment,
+    pub order_name: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ShipmentFilter {
     pub order_id: Option<OrderId>,

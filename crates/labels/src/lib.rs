@@ -4,6 +4,7 @@
 
 pub mod convert;
 pub mod converter;
+pub mod count_sheet;
 pub mod packing_slip;
 pub mod zpl;
 pub mod zpl_render;

@@ -6,9 +6,9 @@ use crate::domain::{
     Location, OrderId, Role, ShipmentId, Sku, TenantId, TenantSlug, UserId, Weight,
 };
 use crate::model::{
-    Actor, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter, OrderSummary,
-    Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove, Tenant,
-    Timestamp, User,
+    Actor, DayLabel, IdempotencyStart, LabelFormat, NewOrder, Order, OrderEvent, OrderFilter,
+    OrderSummary, Page, Shipment, ShipmentFilter, StockChange, StockEvent, StockLevel, StockMove,
+    Tenant, Timestamp, User,
 };
 use crate::weighing::{SkuWeight, WeightSource};
 use crate::workflow::{OrderStatus, Transition};
@@ -296,6 +296,14 @@ pub trait ShipmentStore: Send + Sync + 'static {
         tenant: &TenantId,
         shipment: &ShipmentId,
     ) -> StoreResult<Vec<TrackingEvent>>;
+    /// The labels of `[from, to)`: those bought then (voided since or not), and those voided
+    /// then, oldest first, each with its order's name.
+    async fn labels_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<DayLabel>>;
     /// The shipment with this tracking number, if one is.
     async fn shipment_by_tracking(
         &self,

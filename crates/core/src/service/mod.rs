@@ -16,6 +16,7 @@
 
 pub mod accounts;
 mod batches;
+mod end_of_day;
 mod idempotency;
 mod label_to_box;
 mod labels;
@@ -28,6 +29,7 @@ mod stock;
 mod tracking;
 mod weighing;
 pub use batches::{BatchError, BatchItem, PickList, PickListEntry, PickListOrder};
+pub use end_of_day::{EndOfDay, ServiceCount, end_of_day};
 pub use orders::{
     LineLocation, Operation, OperationOutcome, OrderDetail, StockAtLocation, Warning,
 };

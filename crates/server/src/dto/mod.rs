@@ -10,9 +10,10 @@ use packbench_core::domain::{
     ShipmentId, Sku, UserId, Weight, WeightUnit,
 };
 use packbench_core::model::{
-    Address, Order, OrderEvent, OrderFilter, Shipment, ShipmentFilter, ShipmentStatus, Timestamp,
+    Address, DayLabel, Order, OrderEvent, OrderFilter, Shipment, ShipmentFilter, ShipmentStatus,
+    Timestamp,
 };
-use packbench_core::service::{LineLocation, Operation, OrderDetail, Warning, WeighIn};
+use packbench_core::service::{EndOfDay, LineLocation, Operation, OrderDetail, Warning, WeighIn};
 use packbench_core::settings::Units;
 use packbench_core::workflow::OrderStatus;
 use packbench_core::workflow::PickItem;
@@ -582,6 +583,71 @@ pub fn shipment_filter(q: &Query) -> ApiResult<ShipmentFilter> {
     })
 }
 
+/// `GET end-of-day`'s query: the day (today when left out) and the warehouse's offset from
+/// UTC (`+01:00`; UTC when left out).
+pub fn end_of_day_query(q: &Query) -> ApiResult<(Option<NaiveDate>, chrono::FixedOffset)> {
+    q.only(&["date", "utc_offset"])?;
+    let date = q
+        .get("date")
+        .map(|d| {
+            NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| ApiError::invalid("date", "date is a day as YYYY-MM-DD"))
+        })
+        .transpose()?;
+    let offset = match q.get("utc_offset") {
+        None => chrono::FixedOffset::east_opt(0),
+        Some(raw) => raw
+            .parse::<chrono::FixedOffset>()
+            .ok()
+            .filter(|o| o.local_minus_utc().abs() <= 14 * 3600),
+    }
+    .ok_or_else(|| {
+        ApiError::invalid(
+            "utc_offset",
+            "utc_offset is the warehouse's offset from UTC, from -14:00 to +14:00, e.g. -05:00",
+        )
+    })?;
+    Ok((date, offset))
+}
+
+/// A label of the end of day.
+pub fn day_label_view(tenant: &str, l: &DayLabel) -> Value {
+    let s = &l.shipment;
+    json!({
+        "shipment_id": s.id,
+        "order_id": s.order_id,
+        "order_name": l.order_name,
+        "tracking_number": s.tracking_number.as_ref().map(|t| t.as_str()),
+        "service": s.service,
+        "status": s.status.as_str(),
+        "boxed_at": s.boxed_at,
+        "created_at": s.created_at,
+        "updated_at": s.updated_at,
+        "label_url": label_url(tenant, &s.id),
+    })
+}
+
+/// `GET end-of-day`.
+pub fn end_of_day_view(tenant: &str, d: &EndOfDay) -> Value {
+    let list = |ls: &[DayLabel]| {
+        ls.iter()
+            .map(|l| day_label_view(tenant, l))
+            .collect::<Vec<_>>()
+    };
+    json!({
+        "date": d.date,
+        "from": d.from,
+        "to": d.to,
+        "parcels": d.parcels(),
+        "per_service": d.per_service.iter().map(|s| json!({
+            "service": s.service, "name": s.service.name(), "parcels": s.parcels, "voided": s.voided,
+        })).collect::<Vec<_>>(),
+        "bought": list(&d.bought),
+        "not_boxed": list(&d.not_boxed),
+        "voided": list(&d.voided),
+    })
+}
+
 /// `GET inventory`'s query: one SKU, one location, or both.
 pub fn stock_query(q: &Query) -> ApiResult<(Option<Sku>, Option<Location>)> {
     q.only(&["sku", "location"])?;
@@ -631,8 +697,19 @@ mod tests {
     use proptest::prelude::*;
 
     /// The other lists' parameters, and one they do not take.
-    const LIST_QUERY: [&str; 9] = [
-        "order_id", "status", "since", "limit", "cursor", "sku", "location", "after", "other",
+    const LIST_QUERY: [&str; 12] = [
+        "order_id",
+        "status",
+        "since",
+        "limit",
+        "cursor",
+        "sku",
+        "location",
+        "after",
+        "boxed",
+        "date",
+        "utc_offset",
+        "other",
     ];
 
     proptest! {
@@ -676,6 +753,7 @@ mod tests {
                     let _ = shipment_filter(&q);
                     let _ = stock_query(&q);
                     let _ = stock_events_query(&q);
+                    let _ = end_of_day_query(&q);
                 }
             }
         }

@@ -3,6 +3,7 @@
 
 mod auth;
 mod batches;
+mod end_of_day;
 mod inventory;
 mod orders;
 mod settings;
@@ -53,6 +54,8 @@ pub fn api() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(shipments::detail))
         .routes(routes!(shipments::track))
         .routes(routes!(shipments::box_scan))
+        .routes(routes!(end_of_day::summary))
+        .routes(routes!(end_of_day::count_sheet))
         .routes(routes!(shipments::rates))
         .routes(routes!(shipments::check_address))
         .routes(routes!(shipments::label))

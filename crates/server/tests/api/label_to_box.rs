@@ -129,3 +129,77 @@ pub async fn a_label_is_scanned_onto_its_own_box_and_no_other(url: String) {
     let r = scan(&app, "shp_nope", &a_tracking).await;
     assert_eq!(r.status, 404, "{}", r.body);
 }
+
+pub async fn the_end_of_day_lists_the_days_labels_and_prints_a_count_sheet(url: String) {
+    let app = TestApp::spawn_with_ups(&url, std::time::Duration::from_secs(5)).await;
+    let sim = UpsSim::new(UpsSimConfig::default()).unwrap();
+    let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
+    connect_ups(&app, &sim, addr).await;
+    let (_, a, a_tracking) = shipped(&app, "#E1").await;
+    let (b_order, b, _) = shipped(&app, "#E2").await;
+    let (_, c, _) = shipped(&app, "#E3").await;
+    assert_eq!(scan(&app, &a, &a_tracking).await.status, 200);
+    let r = app
+        .operate(&b_order, &app.admin, json!({"action": "void"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let before = chrono::Utc::now().date_naive().to_string();
+    let r = app.get("/end-of-day", &app.packer).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let d = &r.body["data"];
+    let today = d["date"].as_str().unwrap().to_owned();
+    let after = chrono::Utc::now().date_naive().to_string();
+    assert!(today == before || today == after, "today in UTC: {today}");
+    let ids = |k: &str| -> Vec<String> {
+        d[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["shipment_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("bought"), vec![a.clone(), b.clone(), c.clone()]);
+    assert_eq!(ids("not_boxed"), vec![c.clone()], "A was scanned, B voided");
+    assert_eq!(ids("voided"), vec![b.clone()]);
+    assert_eq!(d["not_boxed"][0]["order_name"], "#E3");
+    assert_eq!(d["parcels"], 2);
+    let ground = &d["per_service"][0];
+    assert_eq!(
+        (&ground["service"], &ground["parcels"], &ground["voided"]),
+        (&json!("ground"), &json!(2), &json!(1))
+    );
+
+    // Another day has nothing; a far-east warehouse's today may be tomorrow in UTC.
+    let r = app.get("/end-of-day?date=2020-01-01", &app.packer).await;
+    assert_eq!(r.body["data"]["parcels"], 0, "{}", r.body);
+    assert_eq!(r.body["data"]["bought"], json!([]));
+    let r = app
+        .get(
+            &format!("/end-of-day?date={today}&utc_offset=%2B14:00"),
+            &app.packer,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["data"]["from"].as_str().unwrap() < d["from"].as_str().unwrap());
+    for (q, field) in [
+        ("date=07/12/2026", "date"),
+        ("utc_offset=%2B15:00", "utc_offset"),
+        ("utc_offset=EST", "utc_offset"),
+    ] {
+        let r = app.get(&format!("/end-of-day?{q}"), &app.packer).await;
+        assert_eq!(r.status, 422, "{q}: {}", r.body);
+        assert_eq!(r.body["error"]["details"]["field"], field);
+    }
+
+    // The driver's count sheet.
+    let r = app
+        .http
+        .get(format!("{}/api/acme/end-of-day/count-sheet", app.base))
+        .bearer_auth(&app.packer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert!(r.bytes().await.unwrap().starts_with(b"%PDF"));
+}

@@ -1304,7 +1304,7 @@ async fn only_the_desktop_window_may_call_cross_origin(app: TestApp) {
 
 /// The routes the hub promises (the seed's contract and ours). A route added to the router must
 /// be added here on purpose; the document must list exactly these.
-const ROUTES: [&str; 40] = [
+const ROUTES: [&str; 42] = [
     "GET /health",
     "GET /api/openapi.json",
     "POST /api/{tenant}/auth/login",
@@ -1323,6 +1323,8 @@ const ROUTES: [&str; 40] = [
     "GET /api/{tenant}/shipments/{id}",
     "POST /api/{tenant}/shipments/{id}/track",
     "POST /api/{tenant}/shipments/{id}/box-scan",
+    "GET /api/{tenant}/end-of-day",
+    "GET /api/{tenant}/end-of-day/count-sheet",
     "POST /api/{tenant}/rates",
     "POST /api/{tenant}/address-checks",
     "GET /api/{tenant}/labels/{id}/{format}",
@@ -1483,7 +1485,9 @@ mod by_url {
         );
     }
     mod label_to_box {
-        packbench_store::on_both_databases!(crate::label_to_box: a_label_is_scanned_onto_its_own_box_and_no_other);
+        packbench_store::on_both_databases!(crate::label_to_box: a_label_is_scanned_onto_its_own_box_and_no_other,
+            the_end_of_day_lists_the_days_labels_and_prints_a_count_sheet,
+        );
     }
     mod labels_once {
         packbench_store::on_both_databases!(crate::labels_once: concurrent_ships_buy_one_label,

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use packbench_core::domain::{ShipmentId, TenantId};
-use packbench_core::model::{LabelFormat, Page, Shipment, ShipmentFilter, Timestamp};
+use packbench_core::model::{DayLabel, LabelFormat, Page, Shipment, ShipmentFilter, Timestamp};
 use packbench_core::ports::ShipmentStore;
 use packbench_core::ports::{StoreError, StoreResult, TrackingEvent, TrackingKind};
 use sqlx::Row;
@@ -248,5 +248,41 @@ impl ShipmentStore for SqlStore {
         self.shipment(tenant, shipment)
             .await?
             .ok_or(StoreError::NotFound("shipment"))
+    }
+
+    async fn labels_between(
+        &self,
+        tenant: &TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<DayLabel>> {
+        let columns: Vec<String> = SHIPMENT_READ
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect();
+        let mut a = Args::default();
+        let t = a.text(tenant.as_str());
+        let (bought_from, bought_to) = (a.int(ms(from)), a.int(ms(to)));
+        let (voided_from, voided_to) = (a.int(ms(from)), a.int(ms(to)));
+        let sql = format!(
+            "select {}, o.name as order_name from shipment s
+             left join sales_order o on o.tenant_id = s.tenant_id and o.order_id = s.order_id
+             where s.tenant_id = {t}
+               and ((s.created_at >= {bought_from} and s.created_at < {bought_to}
+                     and s.status in ('created', 'delivered', 'voided'))
+                 or (s.status = 'voided' and s.updated_at >= {voided_from} and s.updated_at < {voided_to}))
+             order by s.created_at, s.shipment_id",
+            columns.join(", ")
+        );
+        let fetched: Vec<AnyRow> = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        fetched
+            .iter()
+            .map(|r| {
+                Ok(DayLabel {
+                    shipment: rows::shipment(r)?,
+                    order_name: opt_text(r, "order_name")?,
+                })
+            })
+            .collect()
     }
 }
