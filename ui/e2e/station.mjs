@@ -233,6 +233,25 @@ try {
   await shot('10-batch-ship');
   for (const o of ready) check((await admin('GET', `orders/${o.id}`)).status === 'shipped', `${o.name} shipped by the batch`);
 
+  // End of day: 4 parcels leave; the batch's 3 labels were never scanned onto a box; V voids one.
+  await page.click('[data-nav="end of day"]');
+  await page.waitForSelector('[data-testid=eod-parcels]');
+  check((await page.textContent('[data-testid=eod-parcels]')) === '4', 'end of day: 4 parcels leave today');
+  check((await page.$$('[data-testid=not-boxed]')).length === 3, 'the 3 batch labels are listed as never scanned onto a box');
+  check((await page.getAttribute('[data-service=ground]', 'data-parcels')) === '4', 'all 4 by UPS Ground, drawn as a bar');
+  await shot('10c-end-of-day');
+  const firstUnboxed = await page.getAttribute('[data-testid=not-boxed]', 'data-shipment');
+  await page.keyboard.press('v');
+  await page.waitForSelector('[data-testid=confirm]');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=not-boxed]').length === 2);
+  check((await page.textContent('[data-testid=eod-parcels]')) === '3', 'one key voided a label never boxed: 3 parcels leave');
+  const eod = await admin('GET', 'end-of-day');
+  check(eod.voided.length === 1 && eod.voided[0].shipment_id === firstUnboxed, 'the hub lists the void');
+  const adminLogin = await (await fetch(`${demo.hub}/api/demo/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: demo.admin }) })).json();
+  const sheet = await fetch(`${demo.hub}/api/demo/end-of-day/count-sheet`, { headers: { authorization: `Bearer ${adminLogin.data.token}` } });
+  check(sheet.headers.get('content-type') === 'application/pdf' && (await sheet.text()).startsWith('%PDF'), 'the count sheet is a PDF');
+
   // Stock: +1 on a shelf, then a count.
   await page.click('[data-nav=stock]');
   await page.fill('[data-testid=stock-sku]', 'PROD-003');

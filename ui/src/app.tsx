@@ -11,6 +11,7 @@ import { QueueScreen } from './screens/queue';
 import { OrderScreen } from './screens/order';
 import { BatchesScreen } from './screens/batches';
 import { ShipmentsScreen } from './screens/shipments';
+import { EndOfDayScreen } from './screens/end-of-day';
 import { SettingsScreen } from './screens/settings';
 import { DevicesScreen } from './screens/devices';
 import { StockScreen } from './screens/stock';
@@ -117,6 +118,7 @@ const NAV: { route: string; label: string; key: string; permission?: string }[] 
   { route: '/stock', label: 'Stock', key: '4', permission: 'inventory.read' },
   { route: '/devices', label: 'Devices', key: '5' },
   { route: '/settings', label: 'Settings', key: '6', permission: 'settings.write' },
+  { route: '/end-of-day', label: 'End of day', key: '7', permission: 'shipments.read' },
 ];
 
 function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
@@ -171,7 +173,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
     return () => ac.abort();
   }, [logged.backend]);
 
-  // Alt+1..6 move between screens from anywhere.
+  // Alt+1..7 move between screens from anywhere.
   useEffect(() => {
     const on = (e: KeyboardEvent) => {
       if (!e.altKey) return;
@@ -188,6 +190,7 @@ function Shell({ env, logged, theme, toggleTheme, onLogout, setDevice }: {
     case '/orders': screen = arg ? <OrderScreen key={arg} id={arg} /> : <QueueScreen />; break;
     case '/batches': screen = <BatchesScreen />; break;
     case '/shipments': screen = <ShipmentsScreen id={arg} />; break;
+    case '/end-of-day': screen = <EndOfDayScreen />; break;
     case '/settings': screen = <SettingsScreen />; break;
     case '/devices': screen = <DevicesScreen />; break;
     case '/stock': screen = <StockScreen />; break;

@@ -3,7 +3,7 @@
 import type {
   AddressCheck, BatchShipResult, Capabilities, DeviceSettings, LiveEvent, Operation,
   NewShipment, Order, OrderQuery, OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, Session, Settings, Shipment,
-  SkuWeight, StockChange, StockLevel,
+  EndOfDay, SkuWeight, StockChange, StockLevel,
   ServiceCode, StatusCounts,
 } from './types';
 
@@ -68,6 +68,8 @@ export interface Backend {
   inventory(q: { sku?: string; location?: string }): Promise<StockLevel[]>;
   changeInventory(changes: StockChange[], reason?: string): Promise<unknown>;
   inventoryEvents(q: { after?: number; limit?: number }): Promise<Page<Record<string, unknown>>>;
+  /** The day's labels at the dock, in the warehouse's time (`+01:00`). */
+  endOfDay(date: string, utcOffset: string): Promise<EndOfDay>;
   /** The label scanned on the box that should carry this shipment's: refused (`wrong_label`) if it is another. */
   boxScan(shipmentId: string, code: string): Promise<Shipment>;
   /** Each SKU's unit weight (from the shop, or weighed at the bench). */

@@ -8,7 +8,7 @@ import { SseParser } from './sse';
 import type {
   AddressCheck, Capabilities, DeviceSettings, LiveEvent, NewShipment, Operation, Order, OrderQuery,
   OrderSummary, PackageInput, Page, PickList, PrivacyRequest, Rate, ServiceCode, Session, Settings, Shipment,
-  SkuWeight, StatusCounts, StockChange, StockLevel,
+  EndOfDay, SkuWeight, StatusCounts, StockChange, StockLevel,
 } from './types';
 
 type Query = Record<string, string | number | undefined>;
@@ -153,6 +153,7 @@ export class HttpBackend implements Backend {
     const res = await this.send('GET', this.api('inventory/events' + qs(q)));
     return (await res.json()) as Page<Record<string, unknown>>;
   }
+  endOfDay(date: string, utcOffset: string) { return this.json<EndOfDay>('GET', 'end-of-day' + qs({ date, utc_offset: utcOffset })); }
   boxScan(shipmentId: string, code: string) {
     return this.json<Shipment>('POST', `shipments/${encodeURIComponent(shipmentId)}/box-scan`, { code });
   }

@@ -295,3 +295,16 @@ export interface StockChange { sku: string; location: string; on_hand?: number; 
 
 /** A label outside the normal flow (`POST shipments`): a replacement, or a typed address. */
 export interface NewShipment { order_id?: string; service: ServiceCode; package: PackageInput; ship_to?: Address }
+
+/** A label of the end of day. */
+export interface DayLabel {
+  shipment_id: string; order_id: string | null; order_name: string | null; tracking_number: string | null;
+  service: ServiceCode; status: ShipmentStatus; boxed_at: string | null; created_at: string; updated_at: string; label_url: string;
+}
+
+/** `GET end-of-day`: the day's labels and what leaves per service. */
+export interface EndOfDay {
+  date: string; from: string; to: string; parcels: number;
+  per_service: { service: ServiceCode; name: string; parcels: number; voided: number }[];
+  bought: DayLabel[]; not_boxed: DayLabel[]; voided: DayLabel[];
+}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 /** A confirmation that must be answered: Enter confirms, Escape backs out. */
 export function Confirm({ title, body, confirm, danger, reasonLabel, onConfirm, onCancel }: {
@@ -13,7 +13,8 @@ export function Confirm({ title, body, confirm, danger, reasonLabel, onConfirm, 
 }) {
   const [reason, setReason] = useState('');
   const first = useRef<HTMLInputElement & HTMLButtonElement>(null);
-  useEffect(() => { first.current?.focus(); }, []);
+  // Focused before it is painted: an Enter pressed the moment it shows is its answer.
+  useLayoutEffect(() => { first.current?.focus(); }, []);
   const ok = !reasonLabel || reason.trim().length > 0;
   return (
     <div class="modal-back" role="dialog" aria-modal="true" onKeyDown={(e) => { if (e.key === 'Escape') { e.stopPropagation(); onCancel(); } }}>

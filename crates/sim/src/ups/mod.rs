@@ -94,6 +94,9 @@ pub struct UpsSim {
     tokens: Mutex<HashMap<String, Instant>>,
     ship_calls: std::sync::atomic::AtomicU64,
     token_calls: std::sync::atomic::AtomicU64,
+    /// Packages numbered so far: each tracking number is UPS's alone, however many purchases
+    /// run at once.
+    packages: std::sync::atomic::AtomicU64,
     /// How long each ship call spent inside the sim (for benchmarks that exclude carrier time).
     ship_times: Mutex<Vec<Duration>>,
     schemas: Schemas,
@@ -130,6 +133,7 @@ impl UpsSim {
             tokens: Mutex::new(HashMap::new()),
             ship_calls: 0.into(),
             token_calls: 0.into(),
+            packages: 0.into(),
             ship_times: Mutex::new(Vec::new()),
             schemas,
         }))
@@ -194,7 +198,11 @@ impl UpsSim {
 
     fn next_tracking_number(&self, service: &str) -> String {
         let account = self.config().account_number;
-        let count = self.shipments.lock().map(|s| s.len()).unwrap_or(0) as u64;
+        // Read and counted at once: two purchases at the same moment never share a number
+        // (a shipment count read before either was kept gave both the same one).
+        let count = self
+            .packages
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let package = 1_000_000 + count * 7 + rand::random::<u64>() % 7;
         let body = format!("{account:0>6}{service:0>2}{package:07}");
         let body: String = body
@@ -413,4 +421,32 @@ async fn get_config(State(sim): State<Arc<UpsSim>>) -> Response {
 async fn list_shipments(State(sim): State<Arc<UpsSim>>) -> Response {
     axum::Json(json!({"ship_calls": sim.ship_calls(), "shipments": sim.shipments()}))
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    /// Purchases at the same moment never share a tracking number (UPS's are unique; the
+    /// batch ship found two labels with one number when the sim counted shipments instead).
+    #[test]
+    fn tracking_numbers_are_unique_under_concurrent_purchases() {
+        let sim = super::UpsSim::new(super::UpsSimConfig::default()).unwrap();
+        let numbers: Vec<String> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..8)
+                .map(|_| {
+                    s.spawn(|| {
+                        (0..500)
+                            .map(|_| sim.next_tracking_number("03"))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap())
+                .collect()
+        });
+        let unique: std::collections::HashSet<&String> = numbers.iter().collect();
+        assert_eq!(unique.len(), numbers.len());
+        assert!(numbers.iter().all(|n| n.len() == 18 && n.starts_with("1Z")));
+    }
 }
