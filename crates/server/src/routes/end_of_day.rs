@@ -77,7 +77,8 @@ pub async fn count_sheet(
             .reduce(|a, b| format!("{a} {b}")),
         )
         .collect();
-    let pdf = packbench_labels::count_sheet::count_sheet_pdf(&day, &lines, chrono::Utc::now());
+    let pdf =
+        packbench_labels::count_sheet::count_sheet_pdf(&day, &lines, app.fulfillment.clock().now());
     Ok((
         [
             (header::CONTENT_TYPE, "application/pdf".to_owned()),

@@ -1,6 +1,7 @@
 //! Label to box: the packer scans the printed label on its box; another order's label, a
 //! voided one or no label is refused, and labels never scanned are listed.
 
+use packbench_core::ports::{Clock, SystemClock};
 use packbench_sim::{UpsSim, UpsSimConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -144,12 +145,12 @@ pub async fn the_end_of_day_lists_the_days_labels_and_prints_a_count_sheet(url: 
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
-    let before = chrono::Utc::now().date_naive().to_string();
+    let before = SystemClock.now().date_naive().to_string();
     let r = app.get("/end-of-day", &app.packer).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let d = &r.body["data"];
     let today = d["date"].as_str().unwrap().to_owned();
-    let after = chrono::Utc::now().date_naive().to_string();
+    let after = SystemClock.now().date_naive().to_string();
     assert!(today == before || today == after, "today in UTC: {today}");
     let ids = |k: &str| -> Vec<String> {
         d[k].as_array()
