@@ -391,9 +391,8 @@ async fn start_hub(
     );
     let store = packbench_store::SqlStore::connect(&url)
         .await
-        .map_err(|e| format!("opening the station database: {e}"))?
-        .with_secret_key(key);
-    store.seal_stored_secrets().await.map_err(|e| {
+        .map_err(|e| format!("opening the station database: {e}"))?;
+    let (store, _) = store.sealed_with(key).await.map_err(|e| {
         let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string());
         format!("the station database's secrets: {why}")
     })?;

@@ -236,3 +236,15 @@ fn tenant_parameter() -> Parameter {
         ))
         .build()
 }
+
+/// A page of a list: how many, and where the page before ended (`GET orders`, `shipments`).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by the document only: the lists parse their query with `dto::Query`
+pub struct PageParams {
+    /// 1-500, default 50
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<u32>,
+    /// `next_cursor` of the page before
+    cursor: Option<String>,
+}

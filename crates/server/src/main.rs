@@ -362,16 +362,13 @@ async fn open(cli: &Opening) -> anyhow::Result<SqlStore> {
     };
     let (key, key_source) = secret_key(cli.secret_key_file.as_ref())?;
     let key_id = key.id().to_owned();
-    let store = SqlStore::connect_with(&url, paths)
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "opening the database: {e} ({:?})",
-                std::error::Error::source(&e)
-            )
-        })?
-        .with_secret_key(key);
-    let sealed = store.seal_stored_secrets().await.map_err(|e| {
+    let store = SqlStore::connect_with(&url, paths).await.map_err(|e| {
+        anyhow::anyhow!(
+            "opening the database: {e} ({:?})",
+            std::error::Error::source(&e)
+        )
+    })?;
+    let (store, sealed) = store.sealed_with(key).await.map_err(|e| {
         anyhow::anyhow!(
             "the secret key from {key_source}: {}",
             std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| s.to_string())

@@ -415,8 +415,19 @@ fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
     };
     match name {
         "OrdersForBench" => {
-            serde_json::json!({"first": 18, "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER,
-            "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER})
+            // The biggest page under the cap, as the client sizes it (13 orders today).
+            let page = |first: u64| {
+                serde_json::json!({"first": first, "fulfillmentOrders": FULFILLMENT_ORDERS_PER_ORDER,
+                "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER})
+            };
+            let fits = |first: &u64| {
+                packbench_shopify::cost::requested(
+                    packbench_shopify::ORDERS_FOR_BENCH.document,
+                    &page(*first),
+                )
+                .is_ok_and(|c| c <= packbench_shopify::cost::MAX_QUERY_COST)
+            };
+            page((1..=250).take_while(fits).last().unwrap_or(1))
         }
         "OrderFulfillmentOrders" => serde_json::json!({"id": order_id, "fulfillmentOrders": 10,
             "lineItems": LINE_ITEMS_PER_FULFILLMENT_ORDER}),

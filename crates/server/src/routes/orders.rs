@@ -24,8 +24,7 @@ use crate::state::AppState;
         ("assigned_to" = Option<String>, Query, description = "a user id, or `me`"),
         ("created_from" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD"),
         ("created_to" = Option<String>, Query, description = "RFC 3339 time or YYYY-MM-DD (that whole day)"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
+        crate::api_doc::PageParams,
     ),
     responses((status = 200, description = "orders, oldest first", body = crate::api_doc::Page), crate::api_doc::Refusals)
 )]

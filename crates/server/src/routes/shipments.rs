@@ -29,8 +29,7 @@ fn shipment_id(raw: &str) -> ApiResult<ShipmentId> {
         ("status" = Option<String>, Query, description = "pending, created, voided, delivered or failed"),
         ("boxed" = Option<bool>, Query, description = "false: labels bought and never scanned onto their box; true: scanned"),
         ("since" = Option<String>, Query, description = "created at or after (RFC 3339 or YYYY-MM-DD)"),
-        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "1-500, default 50"),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the page before"),
+        crate::api_doc::PageParams,
     ),
     responses((status = 200, description = "shipments, newest first", body = crate::api_doc::Page), crate::api_doc::Refusals)
 )]

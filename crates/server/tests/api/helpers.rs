@@ -284,6 +284,17 @@ impl TestApp {
         .await
     }
 
+    /// `PATCH settings` of acme, as its admin.
+    pub async fn patch_settings(&self, patch: Value) -> Reply {
+        self.call(
+            Method::PATCH,
+            "/api/acme/settings",
+            Some(&self.admin),
+            Some(patch),
+        )
+        .await
+    }
+
     pub async fn operate(&self, order: &str, token: &str, body: Value) -> Reply {
         self.post(&format!("/orders/{order}/operations"), token, body)
             .await

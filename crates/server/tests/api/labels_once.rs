@@ -378,14 +378,8 @@ pub async fn a_label_bought_for_an_order_the_shop_cancelled_is_voided(url: Strin
     let shop = ShopifySim::new(config.clone());
     let addr = packbench_sim::serve_loopback(shop.router()).await.unwrap();
     let base = format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION);
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
-                                    "api_base_url": base, "location_ids": [config.locations[0]]}})),
-        )
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                                    "api_base_url": base, "location_ids": [config.locations[0]]}}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let sim = ups(&app, 1_000).await;

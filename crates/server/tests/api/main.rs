@@ -742,14 +742,7 @@ async fn settings_keep_secrets_write_only(app: TestApp) {
     let patch = json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": secret, "api_secret": "whsec_HIDDEN"},
                        "ups": {"client_id": "cid", "client_secret": "ups_PRIVATE", "account_number": "A1B2C3"},
                        "default_location": "A-1"});
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(patch),
-        )
-        .await;
+    let r = app.patch_settings(patch).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let got = app.get("/settings", &app.packer).await;
     for reply in [&r, &got] {
@@ -762,31 +755,16 @@ async fn settings_keep_secrets_write_only(app: TestApp) {
     assert_eq!(got.body["data"]["default_location"], "A-1");
 
     let bad = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"units": {"weight": "stone", "dimension": "in"}})),
-        )
+        .patch_settings(json!({"units": {"weight": "stone", "dimension": "in"}}))
         .await;
     assert_envelope(&bad, 422, "validation_failed");
     let bad = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"default_location": null, "surprise": 1})),
-        )
+        .patch_settings(json!({"default_location": null, "surprise": 1}))
         .await;
     assert_envelope(&bad, 422, "validation_failed");
     // A kept secret does not follow an override to a new host unless entered again.
     let bad = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"ups": {"base_url": "https://collector.example"}})),
-        )
+        .patch_settings(json!({"ups": {"base_url": "https://collector.example"}}))
         .await;
     assert_envelope(&bad, 422, "validation_failed");
     assert!(
@@ -804,12 +782,7 @@ async fn settings_keep_secrets_write_only(app: TestApp) {
     );
 
     let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"access_token": null}})),
-        )
+        .patch_settings(json!({"shopify": {"access_token": null}}))
         .await;
     assert_eq!(
         r.body["data"]["shopify"]["access_token_set"], false,

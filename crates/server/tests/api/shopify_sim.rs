@@ -25,14 +25,7 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
     let base = format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION);
     let settings = json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": "wrong",
                                       "api_base_url": base, "location_ids": [config.locations[0]]}});
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings),
-        )
-        .await;
+    let r = app.patch_settings(settings).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(r.status, 502, "a refused token is said: {}", r.body);
@@ -44,12 +37,7 @@ pub async fn orders_are_imported_once_per_fulfillment_order_at_our_location(url:
     );
 
     let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"access_token": config.access_token}})),
-        )
+        .patch_settings(json!({"shopify": {"access_token": config.access_token}}))
         .await;
     assert_eq!(r.status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await; // the settings cache
@@ -282,14 +270,7 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
                     "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
                                 "postal_code": "10001", "country": "US"}},
     });
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings),
-        )
-        .await;
+    let r = app.patch_settings(settings).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(r.body["data"]["created"], 3, "{}", r.body);
@@ -343,12 +324,7 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
 
     // The shop refuses the token: the ship still succeeds; the push is failed, with why.
     let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"access_token": "revoked"}})),
-        )
+        .patch_settings(json!({"shopify": {"access_token": "revoked"}}))
         .await;
     assert_eq!(r.status, 200);
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
@@ -367,13 +343,8 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
     );
 
     // Fixed, then Batch Sync sends what failed, and only that; a second run sends nothing.
-    app.call(
-        Method::PATCH,
-        "/api/acme/settings",
-        Some(&app.admin),
-        Some(json!({"shopify": {"access_token": config.access_token}})),
-    )
-    .await;
+    app.patch_settings(json!({"shopify": {"access_token": config.access_token}}))
+        .await;
     tokio::time::sleep(std::time::Duration::from_millis(2_100)).await;
     let r = app.post("/batches/sync", &app.admin, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -408,15 +379,9 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
 pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
     let (app, config, shop, addr) = hub_and_shop(&url, 4).await;
     let secret = "shpss_test_secret";
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
                 "api_secret": secret,
-                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
-        )
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}}))
         .await;
     assert_eq!(r.status, 200);
     let deliver = |topic: String, id: String, body: Vec<u8>, signature: Option<String>| {
@@ -609,15 +574,9 @@ pub async fn the_sims_signed_webhooks_bring_changes_without_a_sync(url: String) 
     };
     let sim = ShopifySim::new(config.clone());
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
                 "api_secret": config.webhook_secret,
-                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
-        )
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}}))
         .await;
     assert_eq!(r.status, 200);
     app.post("/sync", &app.admin, json!({})).await;
@@ -659,15 +618,9 @@ pub async fn the_sims_signed_webhooks_bring_changes_without_a_sync(url: String) 
 
 pub async fn expiring_tokens_are_fetched_and_renewed(url: String) {
     let (app, config, sim, addr) = hub_and_shop(&url, 3).await;
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com",
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com",
                 "client_id": config.client_id, "client_secret": config.client_secret,
-                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
-        )
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["data"]["shopify"]["client_secret_set"], true);
@@ -697,14 +650,7 @@ pub async fn another_tenants_client_is_never_reused_with_other_credentials(url: 
             "client_id": config.client_id, "client_secret": secret,
             "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})
     };
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings(&config.client_secret)),
-        )
-        .await;
+    let r = app.patch_settings(settings(&config.client_secret)).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
@@ -748,15 +694,9 @@ pub async fn another_tenants_client_is_never_reused_with_other_credentials(url: 
 pub async fn privacy_requests_are_answered_and_carried_out(url: String) {
     let (app, config, shop, addr) = hub_and_shop(&url, 4).await;
     let secret = "shpss_test_secret";
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
                 "api_secret": secret, "location_ids": [config.locations[0]],
-                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}})),
-        )
+                "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION)}}))
         .await;
     assert_eq!(r.status, 200);
     let r = app.post("/sync", &app.admin, json!({})).await;
@@ -936,15 +876,9 @@ async fn hub_and_shop(
 async fn connect_shop(app: &TestApp, sim: &std::sync::Arc<ShopifySim>) {
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
     let config = sim.config();
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
                 "api_base_url": format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION),
-                "location_ids": [config.locations[0]]}})),
-        )
+                "location_ids": [config.locations[0]]}}))
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 }

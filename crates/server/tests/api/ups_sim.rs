@@ -20,14 +20,7 @@ pub async fn connect_ups(app: &TestApp, sim: &UpsSim, addr: std::net::SocketAddr
                     "address": {"lines": ["450 W 33rd St"], "city": "New York", "state": "NY",
                                 "postal_code": "10001", "country": "US"}},
     });
-    let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(settings),
-        )
-        .await;
+    let r = app.patch_settings(settings).await;
     assert_eq!(r.status, 200, "{}", r.body);
     r
 }
@@ -341,12 +334,7 @@ pub async fn labels_are_bought_tracked_and_voided_through_the_ups_sim(url: Strin
     let fourth = ready_to_ship(&app, "#U4").await;
     let sold = sim.shipments().len();
     let r = app
-        .call(
-            Method::PATCH,
-            "/api/acme/settings",
-            Some(&app.admin),
-            Some(json!({"ups": {"account_number": "WRONG1"}})),
-        )
+        .patch_settings(json!({"ups": {"account_number": "WRONG1"}}))
         .await;
     assert_eq!(r.status, 200);
     tokio::time::sleep(Duration::from_millis(2_100)).await; // the settings cache

@@ -364,12 +364,22 @@ impl SqlStore {
         Ok(store)
     }
 
-    /// The store, sealing the settings' secrets with `key` (`crate::sealed`). Call
-    /// [`SqlStore::seal_stored_secrets`] next, so secrets kept before are sealed too and a
-    /// key other than the database's is found at once.
+    /// The store, sealing the settings' secrets with `key` (`crate::sealed`), for a database
+    /// this process just made (tests, tools). A hub or station opening a database that may
+    /// hold secrets already uses [`SqlStore::sealed_with`].
     pub fn with_secret_key(mut self, key: crate::sealed::SecretKey) -> Self {
         self.secret_key = Some(Arc::new(key));
         self
+    }
+
+    /// The store, its secrets under `key`: secrets kept in plain text before sealing existed
+    /// are sealed now, and a key other than the database's is refused at once, naming both key
+    /// ids. Answers the store and how many tenants' secrets were sealed now. How every hub and
+    /// station opens its database.
+    pub async fn sealed_with(self, key: crate::sealed::SecretKey) -> StoreResult<(Self, usize)> {
+        let store = self.with_secret_key(key);
+        let sealed = store.seal_stored_secrets().await?;
+        Ok((store, sealed))
     }
 
     /// A hot-path statement's rows, on PostgreSQL's own connections (`fast::pg_connections`). SQLite's hot
