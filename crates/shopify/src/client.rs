@@ -426,7 +426,7 @@ impl ShopifyClient {
                 json!({"fulfillment": {
                     "lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": push.fulfillment_order_id}],
                     "notifyCustomer": notify_customer,
-                    "trackingInfo": {"company": push.company, "number": push.tracking_number, "url": push.tracking_url},
+                    "trackingInfo": {"company": push.company, "numbers": push.tracking_numbers, "urls": push.tracking_urls()},
                 }}),
                 Retry::Mutation,
             )

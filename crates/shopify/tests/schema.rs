@@ -438,7 +438,7 @@ fn typical_variables(name: &str, fo_id: &Value, order_id: &Value) -> Value {
         "FulfillmentOrderForPush" => serde_json::json!({"id": fo_id}),
         "FulfillmentCreate" => {
             serde_json::json!({"fulfillment": {"lineItemsByFulfillmentOrder": [{"fulfillmentOrderId": fo_id}],
-            "trackingInfo": {"company": "UPS", "number": "1Z999AA10123456784"}}})
+            "trackingInfo": {"company": "UPS", "numbers": ["1Z999AA10123456784", "1Z999AA10123456793"]}}})
         }
         other => panic!("no typical variables for {other}"),
     }

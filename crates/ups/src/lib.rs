@@ -13,7 +13,8 @@ use base64::Engine;
 use packbench_core::domain::{Package, ServiceCode, TrackingNumber};
 use packbench_core::model::{Address, LabelFormat, Shipment};
 use packbench_core::ports::{
-    AddressCheck, Carrier, CarrierError, LabelPurchase, LabelRequest, Rate, TrackingReport,
+    AddressCheck, Carrier, CarrierError, LabelPurchase, LabelRequest, PackageLabel, Rate,
+    TrackingReport,
 };
 
 pub use accounts::UpsAccounts;
@@ -96,42 +97,53 @@ fn decode_label(code: &str, base64_image: &str) -> Result<(LabelFormat, Vec<u8>)
     Ok((format, bytes))
 }
 
-/// The label and tracking number of the first package of a ship answer.
+/// Every package's tracking number and label of a ship answer, in the order asked.
 pub fn purchase_from(response: &wire::ShipmentResponse) -> Result<LabelPurchase, CarrierError> {
     let results = &response.shipment_results;
-    let first = results
-        .package_results
-        .first()
-        .ok_or_else(|| CarrierError::Unconfirmed {
+    let sold = &results.shipment_identification_number;
+    let mut packages = results.package_results.iter().map(|p| {
+        let label = p
+            .shipping_label
+            .as_ref()
+            .ok_or_else(|| CarrierError::Unconfirmed {
+                carrier: CARRIER,
+                message: format!(
+                    "UPS sold {sold} but sent no label for {}",
+                    p.tracking_number
+                ),
+            })?;
+        // The label is sold by now: one we cannot read is recovered, never bought again.
+        let (format, label) = decode_label(&label.image_format.code, &label.graphic_image)
+            .map_err(|e| CarrierError::Unconfirmed {
+                carrier: CARRIER,
+                message: format!("UPS sold {} but {e}", p.tracking_number),
+            })?;
+        let tracking_number =
+            TrackingNumber::parse(&p.tracking_number).map_err(|e| CarrierError::Unconfirmed {
+                carrier: CARRIER,
+                message: format!("UPS answered a tracking number we cannot read: {e}"),
+            })?;
+        Ok((tracking_number, format, label))
+    });
+    let (tracking_number, label_format, label) =
+        packages.next().ok_or_else(|| CarrierError::Unconfirmed {
             carrier: CARRIER,
-            message: format!(
-                "UPS sold {} but sent no package result",
-                results.shipment_identification_number
-            ),
-        })?;
-    let label = first
-        .shipping_label
-        .as_ref()
-        .ok_or_else(|| CarrierError::Unconfirmed {
-            carrier: CARRIER,
-            message: format!("UPS sold {} but sent no label", first.tracking_number),
-        })?;
-    // The label is sold by now: one we cannot read is recovered, never bought again.
-    let (label_format, label) = decode_label(&label.image_format.code, &label.graphic_image)
-        .map_err(|e| CarrierError::Unconfirmed {
-            carrier: CARRIER,
-            message: format!("UPS sold {} but {e}", first.tracking_number),
-        })?;
-    let tracking_number =
-        TrackingNumber::parse(&first.tracking_number).map_err(|e| CarrierError::Unconfirmed {
-            carrier: CARRIER,
-            message: format!("UPS answered a tracking number we cannot read: {e}"),
-        })?;
+            message: format!("UPS sold {sold} but sent no package result"),
+        })??;
+    let more_packages = packages
+        .map(|p| {
+            p.map(|(tracking_number, _, label)| PackageLabel {
+                tracking_number,
+                label,
+            })
+        })
+        .collect::<Result<_, CarrierError>>()?;
     Ok(LabelPurchase {
         tracking_number,
         estimated_delivery: None,
         label_format,
         label,
+        more_packages,
     })
 }
 
@@ -146,7 +158,9 @@ impl Carrier for UpsCarrier {
             account: &self.account,
             ship_to: &r.ship_to,
             service: r.service,
-            package: &r.package,
+            packages: &std::iter::once(&r.package)
+                .chain(&r.more_packages)
+                .collect::<Vec<_>>(),
             reference: r.shipment_id.as_str(),
             order_name: r.order_name.as_deref(),
             label_format: self.label_format,
@@ -218,11 +232,14 @@ impl Carrier for UpsCarrier {
             &r.label_image.label_image_format.code,
             &r.label_image.graphic_image,
         )?;
+        // The first package's label: a lost answer's further packages are recovered with
+        // their own tracking numbers once the hub keeps several per shipment.
         Ok(Some(LabelPurchase {
             tracking_number,
             estimated_delivery: None,
             label_format,
             label,
+            more_packages: Vec::new(),
         }))
     }
 

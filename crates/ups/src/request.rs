@@ -20,7 +20,8 @@ pub struct ShipInput<'a> {
     pub account: &'a ShipperAccount,
     pub ship_to: &'a Address,
     pub service: ServiceCode,
-    pub package: &'a Package,
+    /// The boxes, at least one: one UPS shipment of as many packages, a label each.
+    pub packages: &'a [&'a Package],
     /// Our shipment id: sent as CustomerContext and as the package reference, so a lost answer
     /// can be found again by reference.
     pub reference: &'a str,
@@ -189,7 +190,7 @@ pub fn ship(input: &ShipInput<'_>) -> Value {
                 "BillShipper": {"AccountNumber": cut(&input.account.number, 6)},
             }]},
             "Service": {"Code": input.service.ups_code(), "Description": input.service.name()},
-            "Package": [package(input.package, &refs)],
+            "Package": input.packages.iter().map(|p| package(p, &refs)).collect::<Vec<_>>(),
         },
         "LabelSpecification": label,
     }})

@@ -188,7 +188,7 @@ fn every_request_the_client_builds_is_valid_against_the_official_schema() {
             account: &account,
             ship_to: &to,
             service,
-            package: &pkg,
+            packages: &[&pkg],
             reference: "01JD0000000000000000000000",
             order_name: Some("#1001"),
             label_format: format,
@@ -210,6 +210,33 @@ fn every_request_the_client_builds_is_valid_against_the_official_schema() {
         assert_eq!(s["ShipTo"]["Address"]["StateProvinceCode"], "TX");
         assert_eq!(s["ShipTo"]["Address"]["PostalCode"], "733010001");
     }
+    // Several boxes: one shipment of as many packages, each with its weight and references.
+    let heavy = packbench_core::domain::Package {
+        weight: packbench_core::domain::Weight::new(31.0, packbench_core::domain::WeightUnit::Lb)
+            .unwrap(),
+        dimensions: None,
+        r#box: Some("L".into()),
+    };
+    let body = request::ship(&request::ShipInput {
+        account: &account,
+        ship_to: &to,
+        service: ServiceCode::Ground,
+        packages: &[&pkg, &heavy, &pkg],
+        reference: "01JD0000000000000000000000",
+        order_name: Some("#1001"),
+        label_format: LabelFormat::Zpl,
+    });
+    assert_valid("Shipping.yaml", "SHIPRequestWrapper", &body);
+    let packages = body["ShipmentRequest"]["Shipment"]["Package"]
+        .as_array()
+        .unwrap();
+    assert_eq!(packages.len(), 3);
+    assert_eq!(packages[1]["PackageWeight"]["Weight"], "31.0");
+    assert!(
+        packages
+            .iter()
+            .all(|p| p["ReferenceNumber"][0]["Value"] == "01JD0000000000000000000000")
+    );
     let recovery = request::recovery("1Z999AA10123456784", "ZPL");
     let spec = Spec::ups("Shipping.yaml")
         .unwrap()
@@ -282,6 +309,7 @@ fn request(id: &packbench_core::domain::ShipmentId) -> LabelRequest {
         order_name: Some("#1001".into()),
         service: ServiceCode::Ground,
         package: package(),
+        more_packages: Vec::new(),
         ship_to: ship_to(),
     }
 }
@@ -369,6 +397,59 @@ async fn a_label_is_bought_read_back_recovered_and_voided() {
         Err(CarrierError::Rejected { code, .. }) => assert_eq!(code, "190102"),
         other => panic!("a label UPS never sold cannot be voided: {other:?}"),
     }
+}
+
+/// Several boxes go as one UPS shipment: a tracking number and a label for each, the first
+/// number the shipment's, and a void of that number voids them all.
+#[tokio::test]
+async fn several_boxes_are_one_shipment_with_a_label_each() {
+    let (sim, base) = sim(UpsSimConfig::default()).await;
+    let client = client(&base, &sim, Duration::from_secs(5));
+    let ups = UpsCarrier::new(client, account("SIM001"), LabelFormat::Zpl);
+    let id = packbench_core::domain::ShipmentId::generate();
+    let mut r = request(&id);
+    r.more_packages = vec![package(), package()];
+    let bought = ups.buy_label(&r).await.unwrap();
+    assert_eq!(bought.more_packages.len(), 2);
+    let mut numbers = vec![bought.tracking_number.clone()];
+    numbers.extend(
+        bought
+            .more_packages
+            .iter()
+            .map(|p| p.tracking_number.clone()),
+    );
+    let unique: std::collections::HashSet<&str> =
+        numbers.iter().map(TrackingNumber::as_str).collect();
+    assert_eq!(unique.len(), 3, "a tracking number per box: {numbers:?}");
+    assert!(numbers.iter().all(TrackingNumber::check_digit_ok));
+    for p in &bought.more_packages {
+        let png =
+            packbench_labels::convert::zpl_to_png(&String::from_utf8(p.label.clone()).unwrap())
+                .unwrap();
+        assert_eq!(
+            read_barcode(&png),
+            p.tracking_number.as_str(),
+            "each label its own number"
+        );
+    }
+    let sold = sim.shipments();
+    assert_eq!(sold.len(), 3);
+    assert!(
+        sold.iter()
+            .all(|s| s.shipment_number == bought.tracking_number.as_str())
+    );
+    assert_eq!(sim.ship_calls(), 1, "one request for the three");
+
+    ups.void_label(&shipment(
+        id.as_str(),
+        Some(bought.tracking_number.as_str()),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        sim.shipments().iter().all(|s| s.voided),
+        "the whole shipment is voided"
+    );
 }
 
 #[tokio::test]

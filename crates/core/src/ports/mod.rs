@@ -141,12 +141,24 @@ impl EventBus for NoEvents {
     fn publish(&self, _tenant: &TenantId, _event: LiveEvent) {}
 }
 
-/// A label bought from a carrier.
+/// A shipment's labels bought from a carrier: one per package, in the order asked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LabelPurchase {
+    /// The shipment's number: its first package's tracking number (UPS's shipment
+    /// identification number), by which the whole shipment is voided.
     pub tracking_number: crate::domain::TrackingNumber,
     pub estimated_delivery: Option<chrono::NaiveDate>,
     pub label_format: LabelFormat,
+    /// The first package's label.
+    pub label: Vec<u8>,
+    /// The packages after the first, each with its own tracking number and label.
+    pub more_packages: Vec<PackageLabel>,
+}
+
+/// One more package of a shipment: its tracking number and its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PackageLabel {
+    pub tracking_number: crate::domain::TrackingNumber,
     pub label: Vec<u8>,
 }
 
@@ -260,7 +272,10 @@ pub struct LabelRequest {
     pub shipment_id: ShipmentId,
     pub order_name: Option<String>,
     pub service: crate::domain::ServiceCode,
+    /// The first box.
     pub package: crate::domain::Package,
+    /// The boxes after the first, shipped together under one shipment number (a label each).
+    pub more_packages: Vec<crate::domain::Package>,
     pub ship_to: crate::model::Address,
 }
 
@@ -337,8 +352,18 @@ pub struct FulfillmentPush {
     /// The shop's id of what was shipped (the bench order's external id).
     pub fulfillment_order_id: String,
     pub company: String,
-    pub tracking_number: String,
-    pub tracking_url: String,
+    /// Every box's tracking number, the shipment's first (Shopify takes them all at once).
+    pub tracking_numbers: Vec<String>,
+}
+
+impl FulfillmentPush {
+    /// Where each number is followed, in the same order.
+    pub fn tracking_urls(&self) -> Vec<String> {
+        self.tracking_numbers
+            .iter()
+            .map(|n| format!("https://www.ups.com/track?tracknum={n}"))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -348,8 +348,7 @@ impl Fulfillment {
         let push = FulfillmentPush {
             fulfillment_order_id: fo.clone(),
             company: "UPS".into(),
-            tracking_number: tracking.as_str().to_owned(),
-            tracking_url: format!("https://www.ups.com/track?tracknum={}", tracking.as_str()),
+            tracking_numbers: vec![tracking.as_str().to_owned()],
         };
         let state = match shop.push_fulfillment(&push).await {
             Ok(PushOutcome::Created { fulfillment_id }) => PushState {

@@ -47,6 +47,7 @@ impl Carrier for CountingCarrier {
                 request.shipment_id
             )
             .into_bytes(),
+            more_packages: Vec::new(),
         })
     }
     async fn void_label(&self, _shipment: &Shipment) -> Result<(), CarrierError> {

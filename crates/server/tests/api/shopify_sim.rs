@@ -319,8 +319,8 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
     let tracking = first.body["data"]["shipments"][0]["tracking_number"]
         .as_str()
         .unwrap();
-    assert_eq!(sent[0].number, tracking);
-    assert!(sent[0].url.ends_with(tracking));
+    assert_eq!(sent[0].numbers, [tracking]);
+    assert!(sent[0].urls[0].ends_with(tracking));
 
     // The shop refuses the token: the ship still succeeds; the push is failed, with why.
     let r = app

@@ -398,8 +398,8 @@ impl ShopifySim {
             id: gid("Fulfillment", 7_000_000 + n),
             fulfillment_order_id: fo_gid.into(),
             company: f["trackingInfo"]["company"].as_str().unwrap_or("").into(),
-            number: f["trackingInfo"]["number"].as_str().unwrap_or("").into(),
-            url: f["trackingInfo"]["url"].as_str().unwrap_or("").into(),
+            numbers: list_or_one(&f["trackingInfo"], "numbers", "number"),
+            urls: list_or_one(&f["trackingInfo"], "urls", "url"),
             notify_customer: f["notifyCustomer"].as_bool().unwrap_or(false),
         };
         if let Ok(mut all) = self.fulfillments.lock() {
@@ -536,5 +536,17 @@ pub(super) async fn bulk_result(
         )
             .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+/// Shopify's tracking input takes one (`number`) or several (`numbers`); so do its URLs.
+fn list_or_one(info: &Value, many: &str, one: &str) -> Vec<String> {
+    match info[many].as_array() {
+        Some(all) => all
+            .iter()
+            .filter_map(Value::as_str)
+            .map(String::from)
+            .collect(),
+        None => info[one].as_str().map(String::from).into_iter().collect(),
     }
 }

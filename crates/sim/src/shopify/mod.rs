@@ -140,8 +140,9 @@ pub struct SimFulfillment {
     pub id: String,
     pub fulfillment_order_id: String,
     pub company: String,
-    pub number: String,
-    pub url: String,
+    /// Every tracking number sent (one per box).
+    pub numbers: Vec<String>,
+    pub urls: Vec<String>,
     pub notify_customer: bool,
 }
 

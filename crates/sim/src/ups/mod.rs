@@ -76,6 +76,9 @@ impl Default for UpsSimConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct SimShipment {
     pub tracking_number: String,
+    /// The shipment's number (its first package's tracking number): voiding it voids every
+    /// package of the shipment.
+    pub shipment_number: String,
     pub service: String,
     pub references: Vec<String>,
     pub format: String,

@@ -171,6 +171,7 @@ pub(super) async fn ship_inner(
         if let Ok(mut all) = sim.shipments.lock() {
             all.push(SimShipment {
                 tracking_number: number.clone(),
+                shipment_number: first.clone(),
                 service: service.clone(),
                 references,
                 format: format.clone(),
@@ -228,15 +229,27 @@ pub(super) async fn void(
         .shipments
         .lock()
         .map(|mut all| {
-            all.iter_mut().find(|s| s.tracking_number == id).map(|s| {
-                let delivered = s.created_at.elapsed()
-                    >= Duration::from_secs(sim.config().transit_secs)
-                    && !s.voided;
-                if !delivered {
-                    s.voided = true;
-                }
-                !delivered
-            })
+            // A shipment number voids every package of the shipment; a later package's own
+            // number voids that package (UPS's void by shipment and by package).
+            let transit = Duration::from_secs(sim.config().transit_secs);
+            let mut of_it: Vec<&mut SimShipment> = all
+                .iter_mut()
+                .filter(|s| s.shipment_number == id || s.tracking_number == id)
+                .collect();
+            if of_it.is_empty() {
+                return None;
+            }
+            // A delivered package cannot be voided, nor its shipment.
+            if of_it
+                .iter()
+                .any(|s| s.created_at.elapsed() >= transit && !s.voided)
+            {
+                return Some(false);
+            }
+            for s in &mut of_it {
+                s.voided = true;
+            }
+            Some(true)
         })
         .ok()
         .flatten();
