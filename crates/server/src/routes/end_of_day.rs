@@ -7,6 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{Uri, header};
 use axum::response::{IntoResponse, Response};
+use packbench_core::service::EndOfDay;
 use serde_json::Value;
 
 use super::data;
@@ -14,6 +15,16 @@ use crate::auth::{Caller, Permission};
 use crate::dto::{self, Query};
 use crate::error::ApiResult;
 use crate::state::AppState;
+
+/// The day the query names (today when it names none), at the dock.
+async fn the_day(app: &AppState, caller: &Caller, uri: &Uri) -> ApiResult<EndOfDay> {
+    caller.require(Permission::ShipmentsRead)?;
+    let (date, offset) = dto::end_of_day_query(&Query::from_raw(uri.query())?)?;
+    Ok(app
+        .fulfillment
+        .end_of_day(&caller.tenant.id, date, offset)
+        .await?)
+}
 
 #[utoipa::path(
     get, path = "/end-of-day", tag = "shipments",
@@ -28,12 +39,7 @@ pub async fn summary(
     caller: Caller,
     uri: Uri,
 ) -> ApiResult<Json<Value>> {
-    caller.require(Permission::ShipmentsRead)?;
-    let (date, offset) = dto::end_of_day_query(&Query::from_raw(uri.query())?)?;
-    let day = app
-        .fulfillment
-        .end_of_day(&caller.tenant.id, date, offset)
-        .await?;
+    let day = the_day(&app, &caller, &uri).await?;
     Ok(data(dto::end_of_day_view(
         caller.tenant.slug.as_str(),
         &day,
@@ -55,12 +61,7 @@ pub async fn count_sheet(
     caller: Caller,
     uri: Uri,
 ) -> ApiResult<Response> {
-    caller.require(Permission::ShipmentsRead)?;
-    let (date, offset) = dto::end_of_day_query(&Query::from_raw(uri.query())?)?;
-    let day = app
-        .fulfillment
-        .end_of_day(&caller.tenant.id, date, offset)
-        .await?;
+    let day = the_day(&app, &caller, &uri).await?;
     let shipper = app.fulfillment.settings(&caller.tenant.id).await?.shipper;
     let lines: Vec<String> = shipper
         .name

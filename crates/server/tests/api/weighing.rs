@@ -170,13 +170,9 @@ pub async fn a_box_off_its_weight_is_held_until_someone_allowed_says_why(url: St
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(r.body["error"]["details"]["field"], "override_reason");
 
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"weight_check": {"may_override": ["packer"]}}),
-    )
-    .await;
+    let r = app
+        .patch_settings(json!({"weight_check": {"may_override": ["packer"]}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app
         .operate(
@@ -202,49 +198,46 @@ pub async fn a_box_off_its_weight_is_held_until_someone_allowed_says_why(url: St
     assert!(close(&within["payload"]["weight"]["tare"], 0.5), "{within}");
 
     // The tolerance is the tenant's: 50 % lets the light box through; bad settings are named.
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"weight_check": {"tolerance_percent": 90}}),
-    )
-    .await;
+    let r = app
+        .patch_settings(json!({"weight_check": {"tolerance_percent": 90}}))
+        .await;
     assert_eq!(r.status, 422, "{}", r.body);
     assert_eq!(
         r.body["error"]["details"]["field"],
         "weight_check.tolerance_percent"
     );
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"weight_check": {"tolerance_percent": 50}}),
-    )
-    .await;
+    let r = app
+        .patch_settings(json!({"weight_check": {"tolerance_percent": 50}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.operate(&id, &app.packer, pack(1.0, None, None)).await;
     assert_eq!(r.status, 200, "{}", r.body);
 
     // Turned off, nothing is weighed or recorded.
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"weight_check": {"enabled": false}}),
-    )
-    .await;
+    let r = app
+        .patch_settings(json!({"weight_check": {"enabled": false}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.operate(&id, &app.packer, pack(30.0, None, None)).await;
     assert_eq!(r.status, 200, "{}", r.body);
+    let d = app.get(&format!("/orders/{id}"), &app.admin).await;
+    let last = d.body["data"]["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "packed");
+    assert_eq!(
+        last["payload"]["weight"],
+        Value::Null,
+        "not weighed: {last}"
+    );
 
     // Shipping with a package other than the packed one packs (and weighs) it first.
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"weight_check": {"enabled": true, "tolerance_percent": 5}}),
-    )
-    .await;
+    let r = app
+        .patch_settings(json!({"weight_check": {"enabled": true, "tolerance_percent": 5}}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app
         .operate(
@@ -275,14 +268,8 @@ pub async fn shopify_weights_come_in_on_import_and_the_benchs_win(url: String) {
     let sim = ShopifySim::new(config.clone());
     let addr = packbench_sim::serve_loopback(sim.router()).await.unwrap();
     let base = format!("http://{addr}/admin/api/{}", packbench_shopify::API_VERSION);
-    let r = patch(
-        &app,
-        "/settings",
-        &app.admin,
-        json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
-                           "api_base_url": base, "location_ids": [config.locations[0]]}}),
-    )
-    .await;
+    let r = app.patch_settings(json!({"shopify": {"shop_domain": "acme.myshopify.com", "access_token": config.access_token,
+                           "api_base_url": base, "location_ids": [config.locations[0]]}})).await;
     assert_eq!(r.status, 200, "{}", r.body);
     let r = app.post("/sync", &app.admin, json!({})).await;
     assert_eq!(r.status, 200, "{}", r.body);
