@@ -235,6 +235,52 @@ pub struct Shipment {
     pub updated_at: Timestamp,
     /// When the packer scanned the label onto its box (stations that ask for it).
     pub boxed_at: Option<Timestamp>,
+    /// The boxes after the first, shipped with it under its tracking number.
+    pub more_packages: Vec<ShipmentPackage>,
+}
+
+/// A box of a shipment after the first: its own tracking number, label and box scan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ShipmentPackage {
+    pub package: Package,
+    pub tracking_number: Option<TrackingNumber>,
+    pub boxed_at: Option<Timestamp>,
+}
+
+impl Shipment {
+    /// Every tracking number of the shipment, its own first.
+    pub fn tracking_numbers(&self) -> impl Iterator<Item = &TrackingNumber> {
+        self.tracking_number.iter().chain(
+            self.more_packages
+                .iter()
+                .filter_map(|p| p.tracking_number.as_ref()),
+        )
+    }
+
+    /// Which of its boxes (1: the first) carries this tracking number, case aside.
+    pub fn box_of(&self, tracking: &str) -> Option<u32> {
+        let is = |t: &Option<TrackingNumber>| {
+            t.as_ref()
+                .is_some_and(|t| t.as_str().eq_ignore_ascii_case(tracking))
+        };
+        if is(&self.tracking_number) {
+            return Some(1);
+        }
+        (2..)
+            .zip(&self.more_packages)
+            .find(|(_, p)| is(&p.tracking_number))
+            .map(|(n, _)| n)
+    }
+
+    /// Its boxes: 1 and the packages after it.
+    pub fn parcels(&self) -> usize {
+        1 + self.more_packages.len()
+    }
+
+    /// Whether every box's label was scanned onto it.
+    pub fn boxed(&self) -> bool {
+        self.boxed_at.is_some() && self.more_packages.iter().all(|p| p.boxed_at.is_some())
+    }
 }
 
 /// A label of a day at the dock, with its order's name (the end of day's lists).

@@ -80,7 +80,10 @@ pub struct OrderState {
     pub status: OrderStatus,
     pub assigned_to: Option<UserId>,
     pub lines: Vec<OrderLine>,
+    /// The box the order is packed into (the first, when several).
     pub package: Option<Package>,
+    /// The boxes after the first: one shipment of as many packages, a label each.
+    pub more_boxes: Vec<Package>,
     pub shipment_id: Option<ShipmentId>,
     pub cancel_reason: Option<String>,
     /// The label being bought for this order right now: set before the carrier is called,
@@ -118,7 +121,9 @@ pub enum Action {
     },
     Pack {
         package: Package,
-        /// How the box weighed against its items, when it was checked.
+        /// The boxes after the first, when the order needs several.
+        more_boxes: Vec<Package>,
+        /// How the boxes weighed against their items, when they were checked.
         weighed: Option<Weighed>,
     },
     /// A label is about to be bought for this package: the order is held for that
@@ -265,23 +270,37 @@ pub fn apply(order: &OrderState, action: &Action) -> Result<Transition, Refusal>
                 json!({"items": picked, "complete": next.status == Picked}),
             )
         }
-        (Picked | Packed, Action::Pack { package, weighed }) => {
+        (
+            Picked | Packed,
+            Action::Pack {
+                package,
+                more_boxes,
+                weighed,
+            },
+        ) => {
             next.status = Packed;
             next.package = Some(package.clone());
+            next.more_boxes = more_boxes.clone();
+            let mut payload = json!({"package": package});
+            if !more_boxes.is_empty() {
+                payload["more_boxes"] = json!(more_boxes);
+            }
             match weighed {
-                None => ("packed", json!({"package": package})),
+                None => ("packed", payload),
                 Some(Weighed {
                     weighing,
-                    override_reason: None,
-                }) => ("packed", json!({"package": package, "weight": weighing})),
-                // Packed off its weight on someone's word: its own event, so it is found.
-                Some(Weighed {
-                    weighing,
-                    override_reason: Some(reason),
-                }) => (
-                    "weight_override",
-                    json!({"package": package, "weight": weighing, "reason": reason}),
-                ),
+                    override_reason,
+                }) => {
+                    payload["weight"] = json!(weighing);
+                    match override_reason {
+                        None => ("packed", payload),
+                        // Packed off its weight on someone's word: its own event, so it is found.
+                        Some(reason) => {
+                            payload["reason"] = json!(reason);
+                            ("weight_override", payload)
+                        }
+                    }
+                }
             }
         }
         (Packed | Picked, Action::ReserveLabel { shipment, package }) => {
@@ -529,6 +548,7 @@ mod tests {
                 line(2, "PROD-002", None, 1, 0),
             ],
             package: Some(package()),
+            more_boxes: Vec::new(),
             shipment_id: (status == Shipped || status == Delivered)
                 .then(|| ShipmentId::parse("shp_1").unwrap()),
             cancel_reason: None,
@@ -561,6 +581,7 @@ mod tests {
             },
             Action::Pack {
                 package: package(),
+                more_boxes: Vec::new(),
                 weighed: None,
             },
             Action::Ship {
@@ -836,6 +857,7 @@ mod tests {
                 Packed,
                 Action::Pack {
                     package: package(),
+                    more_boxes: Vec::new(),
                     weighed: None,
                 },
             ),
@@ -855,6 +877,7 @@ mod tests {
                 Picked,
                 Action::Pack {
                     package: package(),
+                    more_boxes: Vec::new(),
                     weighed: None,
                 },
             ),

@@ -202,6 +202,7 @@ mod tests {
                         created_at: midnight + chrono::Duration::hours(10),
                         updated_at: midnight + chrono::Duration::hours(10),
                         boxed_at: None,
+                        more_packages: Vec::new(),
                     },
                     order_name: Some(format!("#{}", 1001 + i)),
                 }

@@ -207,6 +207,7 @@ mod tests {
                     })
                     .collect(),
                 package: None,
+                more_boxes: Vec::new(),
                 shipment_id: None,
                 cancel_reason: None,
                 labeling: None,

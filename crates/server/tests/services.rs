@@ -108,6 +108,7 @@ async fn packed(bench: &Bench, i: u64) -> OrderId {
         &id,
         Operation::Pack {
             package,
+            more_boxes: Vec::new(),
             weigh_in: Default::default(),
         },
         &admin,
@@ -300,7 +301,7 @@ async fn a_redaction_leaves_no_customer_details_behind(url: String) {
     let shipment = shipped.shipment.expect("a shipment").id;
     let customer = shipped.order.customer_name.clone().expect("a customer");
     assert!(
-        !f.label(t, &shipment, LabelFormat::Png)
+        !f.label(t, &shipment, 1, LabelFormat::Png)
             .await
             .unwrap()
             .is_empty()
@@ -328,7 +329,7 @@ async fn a_redaction_leaves_no_customer_details_behind(url: String) {
         Some(packbench_core::model::REDACTED)
     );
 
-    let refetch = f.label(t, &shipment, LabelFormat::Png).await;
+    let refetch = f.label(t, &shipment, 1, LabelFormat::Png).await;
     assert!(
         matches!(&refetch, Err(Error::Conflict(m)) if m.contains("privacy")),
         "{refetch:?}"

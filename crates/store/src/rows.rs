@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use packbench_core::domain::{
-    Gtin, Location, OrderId, Role, ServiceCode, ShipmentId, Sku, TrackingNumber, UserId,
+    Gtin, Location, OrderId, Package, Role, ServiceCode, ShipmentId, Sku, TrackingNumber, UserId,
 };
 use packbench_core::model::{
     Address, Order, OrderEvent, OrderSummary, Shipment, ShipmentStatus, StockEvent, Timestamp, User,
@@ -102,7 +102,7 @@ pub(crate) fn time(row: &impl Cols, col: &str) -> Result<DateTime<Utc>, StoreErr
     ts(int(row, col)?)
 }
 
-fn parsed<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
+pub(crate) fn parsed<T, E: std::fmt::Display>(r: Result<T, E>) -> Result<T, StoreError> {
     r.map_err(|e| corrupt(e.to_string()))
 }
 
@@ -174,6 +174,7 @@ impl OrderRows {
 }
 
 pub(crate) fn order(row: &impl Cols, lines: Vec<OrderLine>) -> Result<Order, StoreError> {
+    let boxes = boxes(opt_text(row, "package")?)?;
     Ok(Order {
         state: OrderState {
             id: parsed(OrderId::parse(&text(row, "order_id")?))?,
@@ -182,7 +183,8 @@ pub(crate) fn order(row: &impl Cols, lines: Vec<OrderLine>) -> Result<Order, Sto
                 .map(|u| parsed(UserId::parse(&u)))
                 .transpose()?,
             lines,
-            package: json(opt_text(row, "package")?)?,
+            package: boxes.0,
+            more_boxes: boxes.1,
             shipment_id: opt_text(row, "shipment_id")?
                 .map(|s| parsed(ShipmentId::parse(&s)))
                 .transpose()?,
@@ -254,6 +256,21 @@ pub(crate) fn shipment(row: &AnyRow) -> Result<Shipment, StoreError> {
         created_at: time(row, "created_at")?,
         updated_at: time(row, "updated_at")?,
         boxed_at: row.opt_int("boxed_at")?.map(ts).transpose()?,
+        // Read apart (`SqlStore::with_packages`).
+        more_packages: Vec::new(),
+    })
+}
+
+pub(crate) fn shipment_package(
+    row: &AnyRow,
+) -> Result<packbench_core::model::ShipmentPackage, StoreError> {
+    Ok(packbench_core::model::ShipmentPackage {
+        package: json(Some(text(row, "package")?))?
+            .ok_or_else(|| corrupt("shipment package without package"))?,
+        tracking_number: opt_text(row, "tracking_number")?
+            .map(|t| parsed(TrackingNumber::parse(&t)))
+            .transpose()?,
+        boxed_at: row.opt_int("boxed_at")?.map(ts).transpose()?,
     })
 }
 
@@ -291,6 +308,40 @@ pub(crate) fn location(raw: &str) -> Result<Location, StoreError> {
 
 pub(crate) fn sku(raw: &str) -> Result<Sku, StoreError> {
     parsed(Sku::parse(raw))
+}
+
+/// What an order is packed into, as its `package` column keeps it: one box as an object (as
+/// before several existed), several as an array, first box first.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum Boxes {
+    One(Package),
+    Several(Vec<Package>),
+}
+
+/// The `package` column of an order in this state.
+pub(crate) fn boxes_column(state: &OrderState) -> Option<String> {
+    let first = state.package.as_ref()?;
+    Some(if state.more_boxes.is_empty() {
+        to_json(first)
+    } else {
+        let all: Vec<&Package> = std::iter::once(first).chain(&state.more_boxes).collect();
+        to_json(&all)
+    })
+}
+
+fn boxes(raw: Option<String>) -> Result<(Option<Package>, Vec<Package>), StoreError> {
+    Ok(match json::<Boxes>(raw)? {
+        None => (None, Vec::new()),
+        Some(Boxes::One(p)) => (Some(p), Vec::new()),
+        Some(Boxes::Several(mut all)) => {
+            if all.is_empty() {
+                return Err(corrupt("an order packed into no box"));
+            }
+            let first = all.remove(0);
+            (Some(first), all)
+        }
+    })
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {

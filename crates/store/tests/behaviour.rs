@@ -877,6 +877,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         created_at: at(1),
         updated_at: at(1),
         boxed_at: None,
+        more_packages: Vec::new(),
     };
     let u = UserId::generate();
     for action in [
@@ -884,6 +885,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
         pick("PROD-001", 2),
         Action::Pack {
             package: package.clone(),
+            more_boxes: Vec::new(),
             weighed: None,
         },
     ] {
@@ -931,7 +933,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
     assert!(store.order(&t.id, o.id()).await.unwrap().is_some());
     // The carrier sold it.
     store
-        .put_label(&t.id, &ship_id, LabelFormat::Zpl, b"^XA^XZ")
+        .put_label(&t.id, &ship_id, 1, LabelFormat::Zpl, b"^XA^XZ")
         .await
         .unwrap();
     shipment.status = ShipmentStatus::Created;
@@ -971,7 +973,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
     assert_eq!(got, shipment);
     assert_eq!(
         store
-            .label(&t.id, &ship_id, LabelFormat::Zpl)
+            .label(&t.id, &ship_id, 1, LabelFormat::Zpl)
             .await
             .unwrap()
             .as_deref(),
@@ -979,7 +981,7 @@ async fn a_ship_transition_takes_stock_and_remembers_what_it_took(store: SqlStor
     );
     assert_eq!(
         store
-            .label(&t.id, &ship_id, LabelFormat::Png)
+            .label(&t.id, &ship_id, 1, LabelFormat::Png)
             .await
             .unwrap(),
         None

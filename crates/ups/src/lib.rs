@@ -210,36 +210,52 @@ impl Carrier for UpsCarrier {
             .client
             .track_reference(shipment.id.as_str(), &self.account.number)
             .await?;
-        let number = found
+        // Every package UPS sold under this reference (each box carries it), in the order
+        // UPS lists them: the first is the shipment's number.
+        let mut numbers: Vec<String> = Vec::new();
+        for n in found
             .shipment
             .iter()
             .flat_map(|s| s.package.iter())
             .map(|p| p.tracking_number.trim().to_string())
-            .find(|n| !n.is_empty());
-        let Some(number) = number else {
+            .filter(|n| !n.is_empty())
+        {
+            if !numbers.contains(&n) {
+                numbers.push(n);
+            }
+        }
+        let mut labels = Vec::with_capacity(numbers.len());
+        for number in &numbers {
+            let tracking_number =
+                TrackingNumber::parse(number).map_err(|e| CarrierError::Unavailable {
+                    carrier: CARRIER,
+                    message: format!("UPS answered a tracking number we cannot read: {e}"),
+                })?;
+            let r = self
+                .client
+                .recover_label(number, request::label_code(self.label_format))
+                .await?;
+            let (label_format, label) = decode_label(
+                &r.label_image.label_image_format.code,
+                &r.label_image.graphic_image,
+            )?;
+            labels.push((tracking_number, label_format, label));
+        }
+        let mut labels = labels.into_iter();
+        let Some((tracking_number, label_format, label)) = labels.next() else {
             return Ok(None);
         };
-        let tracking_number =
-            TrackingNumber::parse(&number).map_err(|e| CarrierError::Unavailable {
-                carrier: CARRIER,
-                message: format!("UPS answered a tracking number we cannot read: {e}"),
-            })?;
-        let r = self
-            .client
-            .recover_label(&number, request::label_code(self.label_format))
-            .await?;
-        let (label_format, label) = decode_label(
-            &r.label_image.label_image_format.code,
-            &r.label_image.graphic_image,
-        )?;
-        // The first package's label: a lost answer's further packages are recovered with
-        // their own tracking numbers once the hub keeps several per shipment.
         Ok(Some(LabelPurchase {
             tracking_number,
             estimated_delivery: None,
             label_format,
             label,
-            more_packages: Vec::new(),
+            more_packages: labels
+                .map(|(tracking_number, _, label)| PackageLabel {
+                    tracking_number,
+                    label,
+                })
+                .collect(),
         }))
     }
 

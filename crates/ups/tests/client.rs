@@ -300,6 +300,7 @@ fn shipment(id: &str, tracking: Option<&str>) -> Shipment {
         created_at: now,
         updated_at: now,
         boxed_at: None,
+        more_packages: Vec::new(),
     }
 }
 
@@ -439,6 +440,12 @@ async fn several_boxes_are_one_shipment_with_a_label_each() {
             .all(|s| s.shipment_number == bought.tracking_number.as_str())
     );
     assert_eq!(sim.ship_calls(), 1, "one request for the three");
+
+    // A lost answer is found whole by its reference: every box, each with its label.
+    let lost = shipment(id.as_str(), None);
+    let found = ups.find_lost_label(&lost).await.unwrap().unwrap();
+    assert_eq!(found.tracking_number, bought.tracking_number);
+    assert_eq!(found.more_packages, bought.more_packages);
 
     ups.void_label(&shipment(
         id.as_str(),

@@ -271,10 +271,12 @@ pub trait ShipmentStore: Send + Sync + 'static {
         tenant: &TenantId,
         filter: &ShipmentFilter,
     ) -> StoreResult<Page<Shipment>>;
+    /// Keeps the label of the shipment's `package`-th box (1: its own, the first).
     async fn put_label(
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         format: LabelFormat,
         bytes: &[u8],
     ) -> StoreResult<()>;
@@ -282,6 +284,7 @@ pub trait ShipmentStore: Send + Sync + 'static {
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>>;
     /// Replaces what the carrier reported of a shipment (events oldest first).
@@ -304,18 +307,20 @@ pub trait ShipmentStore: Send + Sync + 'static {
         from: Timestamp,
         to: Timestamp,
     ) -> StoreResult<Vec<DayLabel>>;
-    /// The shipment with this tracking number, if one is.
+    /// The shipment one of whose boxes has this tracking number, if one is, and which box
+    /// (1: the first).
     async fn shipment_by_tracking(
         &self,
         tenant: &TenantId,
         tracking: &str,
-    ) -> StoreResult<Option<Shipment>>;
-    /// Records that the shipment's label was scanned onto its box (the first scan's time
-    /// stays). Answers the shipment as now stored.
+    ) -> StoreResult<Option<(Shipment, u32)>>;
+    /// Records that the label of the shipment's `package`-th box was scanned onto it (the
+    /// first scan's time stays). Answers the shipment as now stored.
     async fn mark_boxed(
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         now: Timestamp,
     ) -> StoreResult<Shipment>;
 }

@@ -15,7 +15,7 @@ use super::Fulfillment;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServiceCount {
     pub service: ServiceCode,
-    /// Bought on the day and not voided: what the driver takes.
+    /// Boxes bought on the day and not voided: what the driver takes.
     pub parcels: usize,
     pub voided: usize,
 }
@@ -28,7 +28,7 @@ pub struct EndOfDay {
     pub to: Timestamp,
     /// Bought on the day (voided since or not), oldest first.
     pub bought: Vec<DayLabel>,
-    /// Bought on the day, not voided, never scanned onto a box.
+    /// Bought on the day, not voided, with a box whose label was never scanned onto it.
     pub not_boxed: Vec<DayLabel>,
     /// Voided on the day (whenever bought).
     pub voided: Vec<DayLabel>,
@@ -65,7 +65,7 @@ pub fn end_of_day(
         .collect();
     let not_boxed = bought
         .iter()
-        .filter(|l| leaves(l) && l.shipment.boxed_at.is_none())
+        .filter(|l| leaves(l) && !l.shipment.boxed())
         .cloned()
         .collect();
     let voided: Vec<DayLabel> = labels
@@ -79,7 +79,8 @@ pub fn end_of_day(
             parcels: bought
                 .iter()
                 .filter(|l| l.shipment.service == service && leaves(l))
-                .count(),
+                .map(|l| l.shipment.parcels())
+                .sum(),
             voided: voided
                 .iter()
                 .filter(|l| l.shipment.service == service)
@@ -156,6 +157,7 @@ mod tests {
                 created_at: at(bought_h),
                 updated_at: at(changed_h),
                 boxed_at: boxed.then(|| at(bought_h)),
+                more_packages: Vec::new(),
             },
             order_name: None,
         }

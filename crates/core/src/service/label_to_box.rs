@@ -44,15 +44,12 @@ impl Fulfillment {
             .ok_or_else(|| Error::not_found("shipment", shipment))?;
         let code = scanned(code);
         let name = self.order_name(tenant, this.order_id.as_ref()).await;
-        let is_this = this
-            .tracking_number
-            .as_ref()
-            .is_some_and(|t| t.as_str().eq_ignore_ascii_case(&code));
-        if is_this {
+        // Which of this shipment's boxes the label is (1: the first), if it is one of them.
+        if let Some(box_no) = this.box_of(&code) {
             return match this.status {
                 ShipmentStatus::Created | ShipmentStatus::Delivered => Ok(self
                     .store
-                    .mark_boxed(tenant, shipment, self.clock.now())
+                    .mark_boxed(tenant, shipment, box_no, self.clock.now())
                     .await?),
                 _ => Err(Error::WrongLabel {
                     message: format!(
@@ -71,7 +68,7 @@ impl Fulfillment {
             });
         }
         match self.store.shipment_by_tracking(tenant, &code).await? {
-            Some(other) => {
+            Some((other, _)) => {
                 let theirs = self.order_name(tenant, other.order_id.as_ref()).await;
                 Err(Error::WrongLabel {
                     message: format!(

@@ -71,20 +71,25 @@ impl Fulfillment {
             .ok_or_else(|| Error::not_found("shipment", id))
     }
 
-    /// A label in the format asked for: as kept, or converted once from the one the carrier
-    /// sold (fetched again from the carrier when the local copy is gone) and then kept.
+    /// The label of a shipment's `package`-th box (1: the first) in the format asked for: as
+    /// kept, or converted once from the one the carrier sold (fetched again from the carrier
+    /// when the local copy is gone) and then kept.
     pub async fn label(
         &self,
         tenant: &TenantId,
         id: &ShipmentId,
+        package: u32,
         format: crate::model::LabelFormat,
     ) -> Result<Vec<u8>> {
-        self.shipment(tenant, id).await?;
-        if let Some(bytes) = self.store.label(tenant, id, format).await? {
+        let shipment = self.shipment(tenant, id).await?;
+        if package == 0 || package as usize > shipment.parcels() {
+            return Err(Error::not_found("label", format!("{id} box {package}")));
+        }
+        if let Some(bytes) = self.store.label(tenant, id, package, format).await? {
             return Ok(bytes);
         }
         let (have, original) = self
-            .original_label(tenant, id)
+            .original_label(tenant, &shipment, package)
             .await?
             .ok_or_else(|| Error::not_found("label", format!("{id} ({})", format.as_str())))?;
         let converted = self
@@ -94,30 +99,41 @@ impl Fulfillment {
                 field: "format".into(),
                 message,
             })?;
-        self.store.put_label(tenant, id, format, &converted).await?;
+        self.store
+            .put_label(tenant, id, package, format, &converted)
+            .await?;
         Ok(converted)
     }
 
-    /// The label as stored, in whichever format the carrier sold it; fetched again from the
-    /// carrier (Label Recovery) when the local copy is gone. `None` if there never was one.
+    /// A box's label as stored, in whichever format the carrier sold it; fetched again from
+    /// the carrier (Label Recovery, by the box's own tracking number) when the local copy is
+    /// gone. `None` if there never was one.
     async fn original_label(
         &self,
         tenant: &TenantId,
-        id: &ShipmentId,
+        shipment: &Shipment,
+        package: u32,
     ) -> Result<Option<(crate::model::LabelFormat, Vec<u8>)>> {
         use crate::model::LabelFormat;
-        let shipment = self.shipment(tenant, id).await?;
+        let id = &shipment.id;
         for f in [
             LabelFormat::Zpl,
             LabelFormat::Gif,
             LabelFormat::Png,
             LabelFormat::Pdf,
         ] {
-            if let Some(bytes) = self.store.label(tenant, id, f).await? {
+            if let Some(bytes) = self.store.label(tenant, id, package, f).await? {
                 return Ok(Some((f, bytes)));
             }
         }
-        if shipment.tracking_number.is_none() || shipment.status == ShipmentStatus::Voided {
+        let tracking = match package {
+            1 => shipment.tracking_number.clone(),
+            n => shipment
+                .more_packages
+                .get(n as usize - 2)
+                .and_then(|p| p.tracking_number.clone()),
+        };
+        if tracking.is_none() || shipment.status == ShipmentStatus::Voided {
             return Ok(None);
         }
         // Every label is bought to an address; a shipment without one had it erased by a
@@ -132,8 +148,16 @@ impl Fulfillment {
             .for_tenant(tenant)
             .await
             .ok_or(Error::CarrierNotConfigured)?;
-        let (format, bytes) = carrier.recover_label(&shipment).await?;
-        self.store.put_label(tenant, id, format, &bytes).await?;
+        // The carrier recovers a label by its tracking number: this box's.
+        let of_this_box = Shipment {
+            tracking_number: tracking,
+            more_packages: Vec::new(),
+            ..shipment.clone()
+        };
+        let (format, bytes) = carrier.recover_label(&of_this_box).await?;
+        self.store
+            .put_label(tenant, id, package, format, &bytes)
+            .await?;
         Ok(Some((format, bytes)))
     }
 }

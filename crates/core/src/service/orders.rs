@@ -25,6 +25,8 @@ pub enum Operation {
     },
     Pack {
         package: Package,
+        /// The boxes after the first, when the order needs several.
+        more_boxes: Vec<Package>,
         weigh_in: WeighIn,
     },
     /// Buys the label. A `package` other than the one packed is packed (and weighed) first.
@@ -237,12 +239,21 @@ impl Fulfillment {
                 }
                 Action::Pick { items }
             }
-            Operation::Pack { package, weigh_in } => {
+            Operation::Pack {
+                package,
+                more_boxes,
+                weigh_in,
+            } => {
+                let boxes: Vec<&Package> = std::iter::once(&package).chain(&more_boxes).collect();
                 let (weighed, heard) = self
-                    .weigh_box(tenant, &order, &package, &weigh_in, actor)
+                    .weigh_boxes(tenant, &order, &boxes, &weigh_in, actor)
                     .await?;
                 warnings.extend(heard);
-                Action::Pack { package, weighed }
+                Action::Pack {
+                    package,
+                    more_boxes,
+                    weighed,
+                }
             }
             Operation::Ship {
                 service,
@@ -254,10 +265,12 @@ impl Fulfillment {
                     && order.state.package.as_ref() != Some(p)
                     && matches!(order.status(), OrderStatus::Picked | OrderStatus::Packed)
                 {
-                    let (weighed, heard) =
-                        self.weigh_box(tenant, &order, p, &weigh_in, actor).await?;
+                    let (weighed, heard) = self
+                        .weigh_boxes(tenant, &order, &[p], &weigh_in, actor)
+                        .await?;
                     let pack = Action::Pack {
                         package: p.clone(),
+                        more_boxes: Vec::new(),
                         weighed,
                     };
                     order = self.commit(tenant, &order, &pack, &[], actor).await?;

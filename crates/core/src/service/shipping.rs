@@ -19,7 +19,7 @@ use std::sync::Mutex;
 
 use crate::domain::{OrderId, Package, ServiceCode, ShipmentId, TenantId};
 use crate::error::{Error, Result};
-use crate::model::{Actor, Address, Order, Shipment, ShipmentStatus};
+use crate::model::{Actor, Address, Order, Shipment, ShipmentPackage, ShipmentStatus};
 use crate::ports::{Carrier, CarrierError, LabelPurchase, LabelRequest, StoreError};
 use crate::workflow::{self, Action, OrderStatus, Refusal};
 
@@ -169,6 +169,21 @@ impl Fulfillment {
                 }
             }
             let package = workflow::can_ship(&order.state, package.as_ref())?;
+            // The packed boxes after the first go with it: one shipment, a label each.
+            let more_packages = if order.state.package.as_ref() == Some(&package) {
+                order
+                    .state
+                    .more_boxes
+                    .iter()
+                    .map(|b| ShipmentPackage {
+                        package: b.clone(),
+                        tracking_number: None,
+                        boxed_at: None,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let now = self.clock.now();
             let shipment = Shipment {
                 id: ShipmentId::generate(),
@@ -183,6 +198,7 @@ impl Fulfillment {
                 created_at: now,
                 updated_at: now,
                 boxed_at: None,
+                more_packages,
             };
             let reserve = workflow::apply(
                 &order.state,
@@ -277,8 +293,11 @@ impl Fulfillment {
             order_name: order_name.map(str::to_owned),
             service: shipment.service,
             package: shipment.package.clone(),
-            // The bench buys one box per shipment so far; several boxes are issue 25's item 4.
-            more_packages: Vec::new(),
+            more_packages: shipment
+                .more_packages
+                .iter()
+                .map(|p| p.package.clone())
+                .collect(),
             ship_to: shipment.ship_to.clone().unwrap_or_default(),
         };
         match carrier.buy_label(&request).await {
@@ -312,8 +331,18 @@ impl Fulfillment {
             return Err(injected());
         }
         self.store
-            .put_label(tenant, &shipment.id, bought.label_format, &bought.label)
+            .put_label(tenant, &shipment.id, 1, bought.label_format, &bought.label)
             .await?;
+        // A box the carrier answered no label for keeps no tracking number, and says so.
+        for ((n, p), sold) in (2..)
+            .zip(shipment.more_packages.iter_mut())
+            .zip(&bought.more_packages)
+        {
+            self.store
+                .put_label(tenant, &shipment.id, n, bought.label_format, &sold.label)
+                .await?;
+            p.tracking_number = Some(sold.tracking_number.clone());
+        }
         if fault(tenant, "label-kept").await.is_some() {
             return Err(injected());
         }
@@ -659,6 +688,7 @@ impl Fulfillment {
             created_at: now,
             updated_at: now,
             boxed_at: None,
+            more_packages: Vec::new(),
         };
         self.store.insert_shipment(tenant, &shipment).await?;
         let name = order.as_ref().map(|o| o.name.as_str());

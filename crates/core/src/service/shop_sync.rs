@@ -348,7 +348,15 @@ impl Fulfillment {
         let push = FulfillmentPush {
             fulfillment_order_id: fo.clone(),
             company: "UPS".into(),
-            tracking_numbers: vec![tracking.as_str().to_owned()],
+            tracking_numbers: std::iter::once(tracking)
+                .chain(
+                    shipment
+                        .more_packages
+                        .iter()
+                        .filter_map(|p| p.tracking_number.as_ref()),
+                )
+                .map(|t| t.as_str().to_owned())
+                .collect(),
         };
         let state = match shop.push_fulfillment(&push).await {
             Ok(PushOutcome::Created { fulfillment_id }) => PushState {

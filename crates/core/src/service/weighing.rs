@@ -14,10 +14,11 @@ use crate::workflow::Weighed;
 
 use super::{Fulfillment, Warning};
 
-/// How the packer weighed a box beyond its weight: the empty box's weight, and why a box off
-/// its expected weight is right after all.
+/// How the packer weighed the boxes beyond their weights: the empty boxes' weight, and why
+/// boxes off their expected weight are right after all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WeighIn {
+    /// The empty boxes' weight, all together.
     pub tare: Option<Weight>,
     pub override_reason: Option<String>,
 }
@@ -67,14 +68,14 @@ impl Fulfillment {
         })
     }
 
-    /// Weighs a box about to be packed. A box within the tolerance, or of an order whose
-    /// weight is not known (said in a warning), is packed; one outside it is held, unless
-    /// someone allowed to gives a reason.
-    pub(super) async fn weigh_box(
+    /// Weighs the boxes about to be packed, together, against all the order's items. Boxes
+    /// within the tolerance, or of an order whose weight is not known (said in a warning), are
+    /// packed; outside it they are held, unless someone allowed to gives a reason.
+    pub(super) async fn weigh_boxes(
         &self,
         tenant: &TenantId,
         order: &Order,
-        package: &Package,
+        boxes: &[&Package],
         weigh_in: &WeighIn,
         actor: &Actor,
     ) -> Result<(Option<Weighed>, Vec<Warning>)> {
@@ -84,11 +85,18 @@ impl Fulfillment {
             return Ok((None, Vec::new()));
         }
         let weights = self.weights_of(tenant, order).await?;
+        let grams: f64 = boxes.iter().map(|b| b.weight.grams()).sum();
+        let Ok(actual) = Weight::new(grams, WeightUnit::G) else {
+            return Err(Error::Invalid(crate::domain::ParseError::new(
+                "weight",
+                "the boxes together weigh more than 1000 kg",
+            )));
+        };
         let weighing = weighing::weigh(
             order.lines(),
             &weights,
             weigh_in.tare,
-            package.weight,
+            actual,
             rule,
             settings.units.weight,
         );

@@ -91,6 +91,7 @@ async fn packed_orders(
             &id,
             Operation::Pack {
                 package,
+                more_boxes: Vec::new(),
                 weigh_in: Default::default(),
             },
             admin,

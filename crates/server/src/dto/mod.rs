@@ -39,7 +39,10 @@ pub enum OperationBody {
     },
     Pack {
         package: PackageBody,
-        /// Why a box off its expected weight is right (an admin, or an operator the
+        /// The boxes after the first, when the order needs several (at most 19 more): one
+        /// shipment, a label each.
+        more_packages: Option<Vec<PackageBody>>,
+        /// Why boxes off their expected weight are right (an admin, or an operator the
         /// settings' `weight_check.may_override` names).
         override_reason: Option<String>,
     },
@@ -180,13 +183,31 @@ impl OperationBody {
             }
             Self::Pack {
                 package,
+                more_packages,
                 override_reason,
             } => {
+                let more_packages = more_packages.unwrap_or_default();
+                if more_packages.len() > MAX_BOXES - 1 {
+                    return Err(ParseError::new(
+                        "more_packages",
+                        format!("an order goes in at most {MAX_BOXES} boxes"),
+                    ));
+                }
                 let (package, tare) = package.parse_weighed(units)?;
+                let mut tare_g = tare.map_or(0.0, Weight::grams);
+                let mut more_boxes = Vec::with_capacity(more_packages.len());
+                for b in more_packages {
+                    let (b, tare) = b.parse_weighed(units)?;
+                    tare_g += tare.map_or(0.0, Weight::grams);
+                    more_boxes.push(b);
+                }
                 Operation::Pack {
                     package,
+                    more_boxes,
                     weigh_in: WeighIn {
-                        tare,
+                        tare: (tare_g > 0.0)
+                            .then(|| Weight::new(tare_g, WeightUnit::G))
+                            .transpose()?,
                         override_reason: override_reason_of(override_reason)?,
                     },
                 }
@@ -227,6 +248,10 @@ impl OperationBody {
     }
 }
 
+/// The most boxes one order is packed into (one UPS shipment takes many more; a bench order
+/// needing more is a freight job).
+pub const MAX_BOXES: usize = 20;
+
 /// Why a box off its weight is packed anyway: said in words, or not at all.
 fn override_reason_of(raw: Option<String>) -> Result<Option<String>, ParseError> {
     match raw.map(|r| r.trim().to_owned()) {
@@ -258,6 +283,22 @@ pub struct ShipmentView {
     pub updated_at: DateTime<Utc>,
     /// When its label was scanned onto the box; `null` if never.
     pub boxed_at: Option<DateTime<Utc>>,
+    /// The boxes after the first, each with its tracking number, box scan and label.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub more_packages: Vec<PackageView>,
+}
+
+/// A box of a shipment after the first.
+#[derive(Serialize)]
+pub struct PackageView {
+    /// Which box (2 and up; the shipment's own is 1).
+    pub package: u32,
+    pub tracking_number: Option<String>,
+    pub weight: Weight,
+    #[serde(rename = "box")]
+    pub box_name: Option<String>,
+    pub boxed_at: Option<DateTime<Utc>>,
+    pub label_url: String,
 }
 
 impl ShipmentView {
@@ -275,6 +316,17 @@ impl ShipmentView {
             created_at: s.created_at,
             updated_at: s.updated_at,
             boxed_at: s.boxed_at,
+            more_packages: (2..)
+                .zip(&s.more_packages)
+                .map(|(n, p)| PackageView {
+                    package: n,
+                    tracking_number: p.tracking_number.as_ref().map(|t| t.as_str().to_owned()),
+                    weight: p.package.weight,
+                    box_name: p.package.r#box.clone(),
+                    boxed_at: p.boxed_at,
+                    label_url: format!("{}?package={n}", label_url(tenant, &s.id)),
+                })
+                .collect(),
         }
     }
 }
@@ -291,6 +343,7 @@ pub fn shipped_view(tenant: &str, order: &Order, s: &Shipment) -> Value {
             "service": s.service,
             "label_url": label_url(tenant, &s.id),
             "estimated_delivery": s.estimated_delivery,
+            "more_packages": ShipmentView::new(tenant, s).more_packages,
         }
     })
 }
@@ -309,6 +362,9 @@ pub struct OrderView<'a> {
     ship_to: &'a Option<Address>,
     assigned_to: &'a Option<UserId>,
     package: &'a Option<Package>,
+    /// The boxes after the first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    more_boxes: &'a Vec<Package>,
     shipment_id: &'a Option<ShipmentId>,
     cancel_reason: &'a Option<String>,
     label_url: Option<String>,
@@ -361,6 +417,7 @@ pub fn order_view<'a>(
         ship_to: &order.ship_to,
         assigned_to: &order.state.assigned_to,
         package: &order.state.package,
+        more_boxes: &order.state.more_boxes,
         shipment_id: &order.state.shipment_id,
         cancel_reason: &order.state.cancel_reason,
         label_url: order
@@ -583,6 +640,24 @@ pub fn shipment_filter(q: &Query) -> ApiResult<ShipmentFilter> {
     })
 }
 
+/// `GET labels/{id}/{format}`'s query: which box's label (1, the first, when left out).
+pub fn label_query(q: &Query) -> ApiResult<u32> {
+    q.only(&["package"])?;
+    match q.get("package") {
+        None => Ok(1),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_BOXES as u32).contains(n))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "package",
+                    format!("package is which box, from 1 to {MAX_BOXES}"),
+                )
+            }),
+    }
+}
+
 /// `GET end-of-day`'s query: the day (today when left out) and the warehouse's offset from
 /// UTC (`+01:00`; UTC when left out).
 pub fn end_of_day_query(q: &Query) -> ApiResult<(Option<NaiveDate>, chrono::FixedOffset)> {
@@ -697,7 +772,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// The other lists' parameters, and one they do not take.
-    const LIST_QUERY: [&str; 12] = [
+    const LIST_QUERY: [&str; 13] = [
         "order_id",
         "status",
         "since",
@@ -709,6 +784,7 @@ mod tests {
         "boxed",
         "date",
         "utc_offset",
+        "package",
         "other",
     ];
 
@@ -754,6 +830,7 @@ mod tests {
                     let _ = stock_query(&q);
                     let _ = stock_events_query(&q);
                     let _ = end_of_day_query(&q);
+                    let _ = label_query(&q);
                 }
             }
         }

@@ -184,9 +184,11 @@ pub async fn label(
     State(app): State<Arc<AppState>>,
     caller: Caller,
     Path((_, id, format)): Path<(String, String, String)>,
+    uri: Uri,
 ) -> ApiResult<Response> {
     caller.require(Permission::ShipmentsRead)?;
     let id = shipment_id(&id)?;
+    let package = dto::label_query(&Query::from_raw(uri.query())?)?;
     let wanted = match LabelFormat::parse(&format) {
         Some(f @ (LabelFormat::Png | LabelFormat::Zpl | LabelFormat::Pdf)) => f,
         _ => {
@@ -197,7 +199,7 @@ pub async fn label(
     };
     let bytes = app
         .fulfillment
-        .label(&caller.tenant.id, &id, wanted)
+        .label(&caller.tenant.id, &id, package, wanted)
         .await?;
     Ok(([(header::CONTENT_TYPE, wanted.content_type())], bytes).into_response())
 }

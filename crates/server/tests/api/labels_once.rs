@@ -320,6 +320,7 @@ pub async fn a_recorded_label_is_adopted(url: String) {
         created_at: now,
         updated_at: now,
         boxed_at: None,
+        more_packages: Vec::new(),
     };
     let t = workflow::apply(
         &order.state,
@@ -339,6 +340,7 @@ pub async fn a_recorded_label_is_adopted(url: String) {
         .put_label(
             tenant,
             &shipment.id,
+            1,
             LabelFormat::Zpl,
             b"^XA^FDSAMPLE^FS^XZ",
         )

@@ -7,6 +7,7 @@
 mod helpers;
 mod label_to_box;
 mod labels_once;
+mod several_boxes;
 mod shipping;
 mod shopify_sim;
 mod ups_sim;
@@ -1460,6 +1461,11 @@ mod by_url {
     mod label_to_box {
         packbench_store::on_both_databases!(crate::label_to_box: a_label_is_scanned_onto_its_own_box_and_no_other,
             the_end_of_day_lists_the_days_labels_and_prints_a_count_sheet,
+        );
+    }
+    mod several_boxes {
+        packbench_store::on_both_databases!(crate::several_boxes: an_order_in_several_boxes_ships_as_one_shipment_with_a_label_each,
+            a_lost_answer_for_several_boxes_is_adopted_whole,
         );
     }
     mod labels_once {

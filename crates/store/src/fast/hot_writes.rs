@@ -6,7 +6,7 @@ use packbench_core::domain::TenantId;
 use packbench_core::model::{Actor, Order, Timestamp};
 use packbench_core::workflow::Transition;
 
-use crate::rows::{ms, to_json};
+use crate::rows::ms;
 
 /// An order event, as written with a transition or a claim.
 pub(crate) struct Event {
@@ -48,7 +48,7 @@ impl Change {
             version: before.version,
             status: next.status.as_str(),
             assigned: next.assigned_to.as_ref().map(|u| u.as_str().to_owned()),
-            package: next.package.as_ref().map(to_json),
+            package: crate::rows::boxes_column(next),
             shipment: next.shipment_id.as_ref().map(|s| s.as_str().to_owned()),
             cancel_reason: next.cancel_reason.clone(),
             lines: before

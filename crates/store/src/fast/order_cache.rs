@@ -159,6 +159,7 @@ mod tests {
                     assigned_to: None,
                     lines: Vec::new(),
                     package: None,
+                    more_boxes: Vec::new(),
                     shipment_id: None,
                     cancel_reason: None,
                     labeling: None,

@@ -584,6 +584,8 @@ impl OrderStore for SqlStore {
             "order_line",
             "order_event",
             "label",
+            "package_label",
+            "shipment_package",
             "shipment",
             "tracking_event",
             "idempotency_key",

@@ -154,16 +154,19 @@ impl PrivacyStore for SqlStore {
             return Ok(false);
         };
         let version = int(&row, "version")?;
-        let labels = sqlx::query(
-            "delete from label where tenant_id = $1
-               and shipment_id in (select shipment_id from shipment where tenant_id = $1 and order_id = $2)",
-        )
-        .bind(tenant.as_str())
-        .bind(id.as_str())
-        .execute(&mut *tx)
-        .await
-        .map_err(db)?
-        .rows_affected();
+        let mut labels = 0;
+        for table in ["label", "package_label"] {
+            labels += sqlx::query(&format!(
+                "delete from {table} where tenant_id = $1
+                   and shipment_id in (select shipment_id from shipment where tenant_id = $1 and order_id = $2)"
+            ))
+            .bind(tenant.as_str())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?
+            .rows_affected();
+        }
         sqlx::query("update shipment set ship_to = null where tenant_id = $1 and order_id = $2")
             .bind(tenant.as_str())
             .bind(id.as_str())

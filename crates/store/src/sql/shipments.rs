@@ -8,9 +8,38 @@ use packbench_core::ports::{StoreError, StoreResult, TrackingEvent, TrackingKind
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::rows::{self, db, ms, opt_text, text, to_json};
+use crate::rows::{self, db, int, ms, opt_text, text, to_json};
 
 use super::{Args, SHIPMENT_READ, SqlStore, Touches};
+
+impl SqlStore {
+    /// Fills in each shipment's boxes after the first, in one query for all of them.
+    async fn with_packages(
+        &self,
+        tenant: &TenantId,
+        shipments: &mut [Shipment],
+    ) -> StoreResult<()> {
+        if shipments.is_empty() {
+            return Ok(());
+        }
+        let mut a = Args::default();
+        let t = a.text(tenant.as_str());
+        let ids: Vec<String> = shipments.iter().map(|s| a.text(s.id.as_str())).collect();
+        let sql = format!(
+            "select shipment_id, seq, package, tracking_number, boxed_at from shipment_package
+             where tenant_id = {t} and shipment_id in ({}) order by shipment_id, seq",
+            ids.join(", ")
+        );
+        let fetched: Vec<AnyRow> = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
+        for r in &fetched {
+            let id = text(r, "shipment_id")?;
+            if let Some(s) = shipments.iter_mut().find(|s| s.id.as_str() == id) {
+                s.more_packages.push(rows::shipment_package(r)?);
+            }
+        }
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl ShipmentStore for SqlStore {
@@ -23,6 +52,21 @@ impl ShipmentStore for SqlStore {
 
     async fn update_shipment(&self, tenant: &TenantId, s: &Shipment) -> StoreResult<()> {
         let w = self.write(Touches::NoOrderOrStock).await;
+        let mut tx = w.begin().await?;
+        for (seq, p) in (2i64..).zip(&s.more_packages) {
+            sqlx::query(
+                "update shipment_package set tracking_number = $4, package = $5
+                 where tenant_id = $1 and shipment_id = $2 and seq = $3",
+            )
+            .bind(tenant.as_str())
+            .bind(s.id.as_str())
+            .bind(seq)
+            .bind(p.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+            .bind(to_json(&p.package))
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        }
         let r = sqlx::query(
             "update shipment set status = $3, tracking_number = $4, estimated_delivery = $5, package = $6, updated_at = $7
              where tenant_id = $1 and shipment_id = $2",
@@ -34,13 +78,13 @@ impl ShipmentStore for SqlStore {
         .bind(s.estimated_delivery.map(|d| d.format("%Y-%m-%d").to_string()))
         .bind(to_json(&s.package))
         .bind(ms(s.updated_at))
-        .execute(w.pool())
+        .execute(&mut *tx)
         .await
         .map_err(db)?;
         if r.rows_affected() == 0 {
             return Err(StoreError::NotFound("shipment"));
         }
-        Ok(())
+        tx.commit().await.map_err(db)
     }
 
     async fn shipment(&self, tenant: &TenantId, id: &ShipmentId) -> StoreResult<Option<Shipment>> {
@@ -52,7 +96,13 @@ impl ShipmentStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.map(|r| rows::shipment(&r)).transpose()
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut one = [rows::shipment(&row)?];
+        self.with_packages(tenant, &mut one).await?;
+        let [s] = one;
+        Ok(Some(s))
     }
 
     async fn shipments(
@@ -98,10 +148,12 @@ impl ShipmentStore for SqlStore {
             .collect::<StoreResult<_>>()?;
         let next = if items.len() > limit as usize {
             items.truncate(limit as usize);
+            self.with_packages(tenant, &mut items).await?;
             items
                 .last()
                 .map(|s| (s.created_at, s.id.as_str().to_owned()))
         } else {
+            self.with_packages(tenant, &mut items).await?;
             None
         };
         Ok(Page { items, next })
@@ -111,16 +163,32 @@ impl ShipmentStore for SqlStore {
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         format: LabelFormat,
         bytes: &[u8],
     ) -> StoreResult<()> {
         let w = self.write(Touches::NoOrderOrStock).await;
+        if package <= 1 {
+            sqlx::query(
+                "insert into label (tenant_id, shipment_id, format, content) values ($1, $2, $3, $4)
+                 on conflict (tenant_id, shipment_id, format) do update set content = excluded.content",
+            )
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .bind(format.as_str())
+            .bind(bytes.to_vec())
+            .execute(w.pool())
+            .await
+            .map_err(db)?;
+            return Ok(());
+        }
         sqlx::query(
-            "insert into label (tenant_id, shipment_id, format, content) values ($1, $2, $3, $4)
-             on conflict (tenant_id, shipment_id, format) do update set content = excluded.content",
+            "insert into package_label (tenant_id, shipment_id, seq, format, content) values ($1, $2, $3, $4, $5)
+             on conflict (tenant_id, shipment_id, seq, format) do update set content = excluded.content",
         )
         .bind(tenant.as_str())
         .bind(shipment.as_str())
+        .bind(i64::from(package))
         .bind(format.as_str())
         .bind(bytes.to_vec())
         .execute(w.pool())
@@ -133,14 +201,18 @@ impl ShipmentStore for SqlStore {
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         format: LabelFormat,
     ) -> StoreResult<Option<Vec<u8>>> {
         let row = sqlx::query(
-            "select content from label where tenant_id = $1 and shipment_id = $2 and format = $3",
+            "select content from label where tenant_id = $1 and shipment_id = $2 and format = $3 and $4 <= 1
+             union all
+             select content from package_label where tenant_id = $1 and shipment_id = $2 and format = $3 and seq = $4",
         )
         .bind(tenant.as_str())
         .bind(shipment.as_str())
         .bind(format.as_str())
+        .bind(i64::from(package))
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
@@ -215,35 +287,49 @@ impl ShipmentStore for SqlStore {
         &self,
         tenant: &TenantId,
         tracking: &str,
-    ) -> StoreResult<Option<Shipment>> {
-        let row = sqlx::query(&format!(
-            "select {SHIPMENT_READ} from shipment where tenant_id = $1 and tracking_number = $2
-             order by created_at desc limit 1"
-        ))
+    ) -> StoreResult<Option<(Shipment, u32)>> {
+        let found = sqlx::query(
+            "select shipment_id, cast(1 as bigint) as seq, created_at from shipment where tenant_id = $1 and tracking_number = $2
+             union all
+             select p.shipment_id, p.seq, s.created_at from shipment_package p
+               join shipment s on s.tenant_id = p.tenant_id and s.shipment_id = p.shipment_id
+              where p.tenant_id = $1 and p.tracking_number = $2
+             order by created_at desc limit 1",
+        )
         .bind(tenant.as_str())
         .bind(tracking)
         .fetch_optional(&self.pool)
         .await
         .map_err(db)?;
-        row.map(|r| rows::shipment(&r)).transpose()
+        let Some(row) = found else {
+            return Ok(None);
+        };
+        let id = rows::parsed(ShipmentId::parse(&text(&row, "shipment_id")?))?;
+        let seq = u32::try_from(int(&row, "seq")?).map_err(|e| rows::corrupt(e.to_string()))?;
+        Ok(self.shipment(tenant, &id).await?.map(|s| (s, seq)))
     }
 
     async fn mark_boxed(
         &self,
         tenant: &TenantId,
         shipment: &ShipmentId,
+        package: u32,
         now: Timestamp,
     ) -> StoreResult<Shipment> {
         let w = self.write(Touches::NoOrderOrStock).await;
-        sqlx::query(
-            "update shipment set boxed_at = coalesce(boxed_at, $3) where tenant_id = $1 and shipment_id = $2",
-        )
-        .bind(tenant.as_str())
-        .bind(shipment.as_str())
-        .bind(ms(now))
-        .execute(w.pool())
-        .await
-        .map_err(db)?;
+        let sql = if package <= 1 {
+            "update shipment set boxed_at = coalesce(boxed_at, $3) where tenant_id = $1 and shipment_id = $2 and $4 <= 1"
+        } else {
+            "update shipment_package set boxed_at = coalesce(boxed_at, $3) where tenant_id = $1 and shipment_id = $2 and seq = $4"
+        };
+        sqlx::query(sql)
+            .bind(tenant.as_str())
+            .bind(shipment.as_str())
+            .bind(ms(now))
+            .bind(i64::from(package))
+            .execute(w.pool())
+            .await
+            .map_err(db)?;
         drop(w);
         self.shipment(tenant, shipment)
             .await?
@@ -275,11 +361,17 @@ impl ShipmentStore for SqlStore {
             columns.join(", ")
         );
         let fetched: Vec<AnyRow> = a.query(&sql).fetch_all(&self.pool).await.map_err(db)?;
-        fetched
+        let mut shipments = fetched
             .iter()
-            .map(|r| {
+            .map(rows::shipment)
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.with_packages(tenant, &mut shipments).await?;
+        shipments
+            .into_iter()
+            .zip(&fetched)
+            .map(|(shipment, r)| {
                 Ok(DayLabel {
-                    shipment: rows::shipment(r)?,
+                    shipment,
                     order_name: opt_text(r, "order_name")?,
                 })
             })

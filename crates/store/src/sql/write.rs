@@ -39,6 +39,21 @@ impl SqlStore {
         .execute(&mut **tx)
         .await
         .map_err(db)?;
+        for (seq, p) in (2..).zip(&s.more_packages) {
+            sqlx::query(
+                "insert into shipment_package (tenant_id, shipment_id, seq, package, tracking_number, boxed_at)
+                 values ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(tenant.as_str())
+            .bind(s.id.as_str())
+            .bind(seq as i64)
+            .bind(to_json(&p.package))
+            .bind(p.tracking_number.as_ref().map(|t| t.as_str().to_owned()))
+            .bind(p.boxed_at.map(ms))
+            .execute(&mut **tx)
+            .await
+            .map_err(db)?;
+        }
         Ok(())
     }
 
@@ -107,7 +122,7 @@ impl SqlStore {
         .bind(next.id.as_str())
         .bind(next.status.as_str())
         .bind(next.assigned_to.as_ref().map(|u| u.as_str().to_owned()))
-        .bind(next.package.as_ref().map(to_json))
+        .bind(rows::boxes_column(next))
         .bind(next.shipment_id.as_ref().map(|s| s.as_str().to_owned()))
         .bind(next.cancel_reason.clone())
         .bind(ms(now))
