@@ -98,17 +98,26 @@ try {
   await page.keyboard.press('2'); // box preset 2: M, 0.5 lb empty
   await page.waitForFunction((v) => document.querySelector('[data-testid=expected-weight]')?.getAttribute('data-value') === v, (expected.items + 0.5).toFixed(3));
   check(true, 'the screen says what the box should weigh, box included');
-  const heavy = Math.round((expected.items + 0.5 + 1.3) * 10) / 10;
+  // Two boxes (M each): the first weighs 1 lb, the second the rest, 1.3 lb too much in all.
+  const place = async (lb) => {
+    await page.fill('[data-testid=sim-load]', String(lb));
+    await page.click('[data-testid=sim-place]');
+    await page.waitForSelector('[data-testid=scale][data-state=moving]');
+    await page.waitForSelector('[data-testid=scale][data-state=stable]');
+  };
   await page.click('[data-testid=sim-toggle]');
-  await page.fill('[data-testid=sim-load]', String(heavy));
-  await page.click('[data-testid=sim-place]');
-  await page.waitForSelector('[data-testid=scale][data-state=moving]');
-  await page.waitForSelector('[data-testid=scale][data-state=stable]');
+  await place(1);
+  await page.keyboard.press('a');
+  await page.waitForSelector('[data-testid=boxes-weighed] li');
+  await page.waitForFunction((v) => document.querySelector('[data-testid=expected-weight]')?.getAttribute('data-value') === v, (expected.items + 1.0).toFixed(3));
+  check(true, 'a second box: the first is listed, and both boxes\' tare counts');
+  const heavy = Math.round((expected.items + 1.3) * 10) / 10;
+  await place(heavy);
   await shot('06-weighed');
   await page.click('[data-testid=pack]');
   await page.waitForSelector('[data-testid=sticky-error]');
   const heldText = await page.textContent('[data-testid=sticky-text]');
-  check(/lb heavy/.test(heldText) && /expected/.test(heldText), `a box 1.3 lb heavy is held: "${heldText}"`);
+  check(/lb heavy/.test(heldText) && /expected/.test(heldText), `two boxes 1.3 lb heavy in all are held: "${heldText}"`);
   check(await page.isDisabled('[data-testid=pack]'), 'no pack while the hold stands');
   check((await admin('GET', `orders/${id}`)).status === 'picked', 'a held box is not packed');
   await shot('06b-weight-held');
@@ -127,7 +136,8 @@ try {
   await page.waitForSelector('[data-testid=ship-step]');
   const packed = await admin('GET', `orders/${id}`);
   const override = packed.events.at(-1);
-  check(packed.status === 'packed' && packed.package.weight.value === heavy && packed.package.box?.startsWith('M'), `packed at ${heavy} lb in box M`);
+  check(packed.status === 'packed' && packed.package.weight.value === 1 && packed.more_boxes?.[0]?.weight.value === heavy && packed.package.box?.startsWith('M'),
+    `packed into two M boxes: 1 lb and ${heavy} lb`);
   check(override.kind === 'weight_override' && override.payload.reason === 'gift wrap the customer paid for' && override.payload.weight.verdict === 'held',
     'the override is kept as an event with its reason and the weighing');
 
@@ -152,8 +162,10 @@ try {
   await page.waitForFunction(() => { const i = document.querySelector('[data-testid=label-preview]'); return i instanceof HTMLImageElement && i.complete && i.naturalWidth > 0; });
   const tracking = await page.textContent('[data-testid=tracking-number]');
   check(/^1Z[0-9A-Z]{16}$/.test(tracking), `label bought: ${tracking}`);
-  await page.waitForSelector('[data-testid=sim-panel][data-count="1"]');
-  check(true, 'the label was sent to the printer once');
+  const secondBox = await page.textContent('[data-testid=box-tracking]');
+  check(/^1Z[0-9A-Z]{16}$/.test(secondBox) && secondBox !== tracking, `the second box has its own label: ${secondBox}`);
+  await page.waitForSelector('[data-testid=sim-panel][data-count="2"]');
+  check(true, 'both labels were sent to the printer, once each');
   // Label to box: another label on this box is refused loudly until the right one is scanned.
   await page.waitForSelector('[data-testid=label-to-box]');
   await page.click('[data-testid=tracking-number]'); // focus off any field
@@ -162,18 +174,20 @@ try {
   check(/not a label bought here/.test(await page.textContent('[data-testid=sticky-text]')), 'a label that is not this order\'s is refused loudly');
   await shot('08a-wrong-label');
   await wedge(tracking);
+  await page.waitForFunction(() => /1 of 2 done/.test(document.querySelector('[data-testid=label-to-box]')?.textContent ?? ''));
+  check(!(await page.isVisible('[data-testid=sticky-error]')), 'a right label answers the error; one box to go');
+  await wedge(secondBox);
   await page.waitForSelector('[data-testid=label-boxed]');
-  check(!(await page.isVisible('[data-testid=sticky-error]')), 'the right label answers the error');
   const boxedShipment = (await admin('GET', `orders/${id}`)).shipments.find((s) => s.tracking_number === tracking);
-  check(typeof boxedShipment.boxed_at === 'string', 'the hub recorded the label on its box');
+  check(typeof boxedShipment.boxed_at === 'string' && typeof boxedShipment.more_packages[0].boxed_at === 'string', 'the hub recorded each label on its box');
   await shot('08-shipped');
   const shipped = await admin('GET', `orders/${id}`);
   const bought = (o) => o.shipments.filter((s) => s.status !== 'failed');
-  check(shipped.status === 'shipped' && bought(shipped).length === 1, 'the hub has one label for the order');
+  check(shipped.status === 'shipped' && bought(shipped).length === 1, 'the hub has one shipment (two boxes) for the order');
 
-  // Reprint comes from the station, not from UPS: still one label bought.
+  // Reprint comes from the station, not from UPS: still one shipment bought.
   await page.keyboard.press('p');
-  await page.waitForSelector('[data-testid=sim-panel][data-count="2"]');
+  await page.waitForSelector('[data-testid=sim-panel][data-count="4"]');
   check(bought(await admin('GET', `orders/${id}`)).length === 1, 'reprint printed again without buying again');
 
   // Tracking to delivered: the UPS sim delivers in 2 s now; refresh until it says so.
@@ -227,7 +241,7 @@ try {
   await page.click('[data-testid=batch-ship]');
   await page.waitForSelector('[data-testid=batch-ship-result]');
   check(/3 shipped/.test(await page.textContent('[data-testid=batch-ship-result]')), 'batch ship bought 3 labels and says so');
-  await page.waitForSelector('[data-testid=sim-panel][data-count="5"]');
+  await page.waitForSelector('[data-testid=sim-panel][data-count="7"]');
   check(true, 'and printed each of them');
   check(await page.isVisible('[data-testid=batch-progress]'), 'batch ship showed its progress');
   await shot('10-batch-ship');
@@ -236,16 +250,16 @@ try {
   // End of day: 4 parcels leave; the batch's 3 labels were never scanned onto a box; V voids one.
   await page.click('[data-nav="end of day"]');
   await page.waitForSelector('[data-testid=eod-parcels]');
-  check((await page.textContent('[data-testid=eod-parcels]')) === '4', 'end of day: 4 parcels leave today');
+  check((await page.textContent('[data-testid=eod-parcels]')) === '5', 'end of day: 5 parcels leave today (two boxes, then three)');
   check((await page.$$('[data-testid=not-boxed]')).length === 3, 'the 3 batch labels are listed as never scanned onto a box');
-  check((await page.getAttribute('[data-service=ground]', 'data-parcels')) === '4', 'all 4 by UPS Ground, drawn as a bar');
+  check((await page.getAttribute('[data-service=ground]', 'data-parcels')) === '5', 'all 5 by UPS Ground, drawn as a bar');
   await shot('10c-end-of-day');
   const firstUnboxed = await page.getAttribute('[data-testid=not-boxed]', 'data-shipment');
   await page.keyboard.press('v');
   await page.waitForSelector('[data-testid=confirm]');
   await page.keyboard.press('Enter');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=not-boxed]').length === 2);
-  check((await page.textContent('[data-testid=eod-parcels]')) === '3', 'one key voided a label never boxed: 3 parcels leave');
+  check((await page.textContent('[data-testid=eod-parcels]')) === '4', 'one key voided a label never boxed: 4 parcels leave');
   const eod = await admin('GET', 'end-of-day');
   check(eod.voided.length === 1 && eod.voided[0].shipment_id === firstUnboxed, 'the hub lists the void');
   const adminLogin = await (await fetch(`${demo.hub}/api/demo/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: demo.admin }) })).json();

@@ -102,7 +102,12 @@ export interface Shipment {
   order_status?: OrderStatus | null;
   /** When the label was scanned onto its box (stations that ask for it); null if never. */
   boxed_at?: string | null;
+  /** The boxes after the first, each with its own tracking number and label. */
+  more_packages?: ShipmentBox[];
 }
+
+/** A box of a shipment after the first. */
+export interface ShipmentBox { package: number; tracking_number: string | null; weight: Weight; box: string | null; boxed_at: string | null; label_url: string }
 
 export interface TrackingEvent {
   kind: string;
@@ -132,6 +137,8 @@ export interface Order {
   events?: OrderEventView[];
   hold?: string | null;
   review?: unknown;
+  /** The boxes after the first, when packed into several. */
+  more_boxes?: Package[];
   /** On the order's detail: what its items should weigh, before the box. */
   expected_weight?: ExpectedWeight;
 }
@@ -178,7 +185,7 @@ export interface PickItem { sku?: string; barcode?: string; quantity?: number }
 export type Operation =
   | { action: 'assign'; user_id?: string | null }
   | { action: 'pick'; items: PickItem[] }
-  | { action: 'pack'; package: PackageInput; override_reason?: string }
+  | { action: 'pack'; package: PackageInput; more_packages?: PackageInput[]; override_reason?: string }
   | { action: 'ship'; service: ServiceCode; package?: PackageInput; override_reason?: string }
   | { action: 'void' }
   | { action: 'cancel'; reason: string };

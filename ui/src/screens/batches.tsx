@@ -3,7 +3,7 @@ import type { BatchShipAnswer, BatchSyncAnswer } from '../api/backend';
 import type { OrderSummary, PickList, ServiceCode } from '../api/types';
 import { SERVICES } from '../api/types';
 import { useStation } from '../station';
-import { printLabel } from '../lib/labels';
+import { printLabels } from '../lib/labels';
 
 interface Progress { kind: string; done: number; failed: number; total: number }
 
@@ -33,7 +33,8 @@ export function BatchesScreen() {
     if (st.deviceSettings.auto_print === false) return;
     for (const r of a.results) {
       if (!r.ok || r.skipped || !r.shipment_id) continue;
-      try { await printLabel(st, r.shipment_id, r.tracking_number ?? null); } catch (e) { st.fail(e); return; }
+      // Every box's label: an order packed into several boxes has one each.
+      try { await printLabels(st, await st.backend.shipment(r.shipment_id)); } catch (e) { st.fail(e); return; }
     }
   };
 

@@ -7,7 +7,7 @@ import { matchLine } from '../scan/codes';
 import { useScanner } from '../scan/use-scanner';
 import { answerScan, markScanStart } from '../lib/feedback';
 import { STATUS_WORDS, actionKey, address, convertWeight, money, weight } from '../lib/format';
-import { labelPreview, printLabel } from '../lib/labels';
+import { boxesOf, labelPreview, printLabel, printLabels } from '../lib/labels';
 import type { ScaleReading } from '../devices/types';
 import { SCALE_WORDS } from '../devices/types';
 import { Confirm } from './dialog';
@@ -98,7 +98,8 @@ export function OrderScreen({ id }: { id: string }) {
         </div>
         <aside class="side-col">
           <div class="card"><h3>Ship to</h3>{address(order.ship_to).map((l) => <div>{l}</div>)}</div>
-          {order.package && <div class="card"><h3>Package</h3><div>{weight(order.package.weight)}{order.package.box ? ` · ${order.package.box}` : ''}</div>
+          {order.package && <div class="card"><h3>{order.more_boxes?.length ? `${order.more_boxes.length + 1} boxes` : 'Package'}</h3><div>{weight(order.package.weight)}{order.package.box ? ` · ${order.package.box}` : ''}</div>
+            {(order.more_boxes ?? []).map((b) => <div>{weight(b.weight)}{b.box ? ` · ${b.box}` : ''}</div>)}
             {order.package.dimensions && <div class="muted">{order.package.dimensions.length}×{order.package.dimensions.width}×{order.package.dimensions.height} {order.package.dimensions.unit}</div>}</div>}
           <div class="card"><h3>History</h3><ul class="events">{(order.events ?? []).slice().reverse().slice(0, 12).map((e) => <li><span class="muted">{new Date(e.at).toLocaleTimeString()}</span> {e.kind.replace(/_/g, ' ')}</li>)}</ul></div>
           <a class="button" href={st.backend.url(`/api/${encodeURIComponent(st.session.tenant)}/orders/${encodeURIComponent(order.id)}/packing-slip`)} target="_blank"
@@ -281,22 +282,42 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
   // allowed packs it anyway with a reason.
   const [held, setHeld] = useState<string | null>(null);
   const [reason, setReason] = useState('');
+  // Boxes weighed before the one on the scale, when the order needs several.
+  const [weighed, setWeighed] = useState<{ pkg: PackageInput; tare: number }[]>([]);
   const stable = reading.state === 'stable' && reading.weight && reading.weight.value > 0 ? reading.weight : null;
   const manualValue = Number(manual);
   const chosen = manual.trim() !== '' && manualAllowed && manualValue > 0 ? { value: manualValue, unit: (st.deviceSettings as { weight_unit?: 'lb' }).weight_unit ?? 'lb' } : stable;
   const tare = box?.tare ?? 0;
+  const tares = weighed.reduce((t, w) => t + w.tare, 0) + tare;
 
-  const pack = async (override?: string) => {
-    if (!chosen || busy || (held && !override)) return;
-    setBusy(true);
+  /** The box on the scale now, as the hub takes it. */
+  const onScale = (): PackageInput | null => {
+    if (!chosen) return null;
     const pkg: PackageInput = { weight: chosen.value, weight_unit: chosen.unit };
     if (box) { pkg.dimensions = { length: box.length, width: box.width, height: box.height, unit: 'in' }; pkg.box = box.name; }
     // The box's tare is in the warehouse's unit; the package says it in the scale's.
     const tareHere = convertWeight(tare, order.expected_weight?.unit ?? chosen.unit, chosen.unit);
     if (tareHere > 0 && tareHere < chosen.value) pkg.tare = Number(tareHere.toFixed(4));
+    return pkg;
+  };
+  const anotherBox = () => {
+    const pkg = onScale();
+    if (!pkg || busy || held) return;
+    setWeighed([...weighed, { pkg, tare }]);
+    setManual('');
+    st.notify(`Box ${weighed.length + 1} weighed (${weight({ value: pkg.weight, unit: pkg.weight_unit ?? 'lb' })}). Put the next box on the scale.`);
+  };
+
+  const pack = async (override?: string) => {
+    const pkg = onScale();
+    if (!pkg || busy || (held && !override)) return;
+    setBusy(true);
+    const all = [...weighed.map((w) => w.pkg), pkg];
+    const [first, ...more] = all as [PackageInput, ...PackageInput[]];
+    const body = { action: 'pack' as const, package: first, ...(more.length ? { more_packages: more } : {}), ...(override ? { override_reason: override } : {}) };
     try {
-      const a = await st.backend.operate(order.id, override ? { action: 'pack', package: pkg, override_reason: override } : { action: 'pack', package: pkg }, actionKey());
-      setHeld(null); setReason('');
+      const a = await st.backend.operate(order.id, body, actionKey());
+      setHeld(null); setReason(''); setWeighed([]);
       for (const w of (a as { warnings?: { message: string }[] } | null)?.warnings ?? []) st.notify(w.message);
       const o = orderOf(a); if (o) onOrder({ ...order, ...o });
     } catch (e) {
@@ -314,6 +335,7 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
       const n = Number(e.key);
       if (!inField && n >= 1 && n <= boxes.length) { e.preventDefault(); setBox(boxes[n - 1] ?? null); }
       if (!inField && (e.key === 'z' || e.key === 'Z')) { e.preventDefault(); void st.devices.zeroScale(); }
+      if (!inField && (e.key === 'a' || e.key === 'A')) { e.preventDefault(); anotherBox(); }
     };
     window.addEventListener('keydown', on);
     return () => window.removeEventListener('keydown', on);
@@ -321,8 +343,11 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
 
   return (
     <div class="card step" data-testid="pack-step">
-      <h2>Weigh the box</h2>
-      <ExpectedLine expected={order.expected_weight} tare={tare} />
+      <h2>Weigh the box{weighed.length ? ` (box ${weighed.length + 1})` : ''}</h2>
+      <ExpectedLine expected={order.expected_weight} tare={tares} />
+      {weighed.length > 0 && <ol class="boxes-weighed" data-testid="boxes-weighed">{weighed.map((w, i) => (
+        <li>Box {i + 1}: {weight({ value: w.pkg.weight, unit: w.pkg.weight_unit ?? 'lb' })}{w.pkg.box ? ` in ${w.pkg.box}` : ''}
+          <button class="ghost" onClick={() => setWeighed(weighed.filter((_, j) => j !== i))} aria-label={`Take box ${i + 1} off`}>✕</button></li>))}</ol>}
       {held && <>
         <StickyError title="Box held: its weight is off" text={held} ack="Check the box and weigh it again" onAck={() => { setHeld(null); setReason(''); }} />
         <form class="row gap wrap override" onSubmit={(e) => { e.preventDefault(); if (reason.trim()) void pack(reason.trim()); }} data-testid="weight-override">
@@ -346,8 +371,11 @@ function PackStep({ order, onOrder }: { order: Order; onOrder: (o: Order) => voi
       {st.devices.kind === 'desktop' && (st.deviceSettings.scale ?? 'sim:scale') === 'sim:scale' && <SimScale />}
       {manualAllowed && <label class="manual">Or type the weight ({noScale ? 'no scale at this station' : 'admin'})
         <input type="number" step="0.01" min="0" value={manual} onInput={(e) => setManual(e.currentTarget.value)} data-testid="manual-weight" /></label>}
-      <button class="primary huge" disabled={!chosen || busy || held !== null} onClick={() => void pack()} data-testid="pack">
-        {chosen ? `Packed: ${weight(chosen)}${box ? ` in ${box.name}` : ''}` : 'Waiting for a stable weight…'} <kbd>Enter</kbd></button>
+      <div class="row gap">
+        <button class="primary huge" disabled={!chosen || busy || held !== null} onClick={() => void pack()} data-testid="pack">
+          {chosen ? `Packed: ${weighed.length ? `${weighed.length + 1} boxes, this one ` : ''}${weight(chosen)}${box ? ` in ${box.name}` : ''}` : 'Waiting for a stable weight…'} <kbd>Enter</kbd></button>
+        <button class="big" disabled={!chosen || busy || held !== null} onClick={anotherBox} data-testid="another-box">Another box <kbd>A</kbd></button>
+      </div>
     </div>
   );
 }
@@ -379,7 +407,8 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
       const a = (await st.backend.operate(order.id, { action: 'ship', service }, key.current)) as { shipment?: Shipment };
       st.notify(`Label bought: ${a.shipment?.tracking_number ?? ''}`);
       if (st.deviceSettings.auto_print !== false && a.shipment) {
-        try { await printLabel(st, a.shipment.id, a.shipment.tracking_number); st.notify('Label sent to the printer'); } catch (e) { st.fail(e); }
+        const n = 1 + (a.shipment.more_packages?.length ?? 0);
+        try { await printLabels(st, a.shipment); st.notify(n > 1 ? `${n} labels sent to the printer` : 'Label sent to the printer'); } catch (e) { st.fail(e); }
       }
       await onShipped();
     } catch (e) {
@@ -426,26 +455,28 @@ function ShipStep({ order, onShipped }: { order: Order; onShipped: () => Promise
   );
 }
 
-/** Label to box: the packer scans the printed label's barcode on the box; another label is
- * refused loudly and stands until the right one is scanned (or Esc). */
+/** Label to box: the packer scans each printed label's barcode on its box; another label is
+ * refused loudly and stands until a right one is scanned (or Esc). */
 function LabelToBox({ shipment }: { shipment: Shipment }) {
   const st = useStation();
-  const [boxedAt, setBoxedAt] = useState<string | null>(shipment.boxed_at ?? null);
+  const [now, setNow] = useState<Shipment>(shipment);
   const [wrong, setWrong] = useState<string | null>(null);
-  useEffect(() => { setBoxedAt(shipment.boxed_at ?? null); setWrong(null); }, [shipment.id]);
+  useEffect(() => { setNow(shipment); setWrong(null); }, [shipment.id]);
+  const boxes = boxesOf(now);
+  const left = boxes.filter((b) => !b.boxedAt).length;
   useScanner(async (code) => {
     try {
-      const s = await st.backend.boxScan(shipment.id, code);
-      setWrong(null); setBoxedAt(s.boxed_at ?? new Date().toISOString()); answerScan('done');
+      setNow(await st.backend.boxScan(shipment.id, code));
+      setWrong(null); answerScan('done');
     } catch (e) {
       const x = explain(e);
       answerScan('wrong');
       setWrong(x.detail ?? x.headline);
     }
-  }, boxedAt === null);
-  if (boxedAt) return <div class="alert ok" data-testid="label-boxed">✔ Label scanned on its box</div>;
+  }, left > 0);
+  if (left === 0) return <div class="alert ok" data-testid="label-boxed">✔ {boxes.length > 1 ? `All ${boxes.length} labels` : 'Label'} scanned on {boxes.length > 1 ? 'their boxes' : 'its box'}</div>;
   return <>
-    <div class="alert warn" data-testid="label-to-box"><strong>Scan the label on the box.</strong> Scan the tracking barcode (1Z…) of the label you just stuck on: it must be this order's.</div>
+    <div class="alert warn" data-testid="label-to-box"><strong>Scan the label on the box{boxes.length > 1 ? `es (${boxes.length - left} of ${boxes.length} done)` : ''}.</strong> Scan the tracking barcode (1Z…) of each label you stuck on: it must be this order's.</div>
     {wrong && <StickyError title="Wrong label on this box" text={wrong} ack="Seen: fix the label, then scan it again" onAck={() => setWrong(null)} />}
   </>;
 }
@@ -468,7 +499,7 @@ function ShippedStep({ order, reload }: { order: Order; reload: () => Promise<vo
   const reprint = async () => {
     if (!shipment || printing) return;
     setPrinting(true);
-    try { await printLabel(st, shipment.id, shipment.tracking_number); st.notify('Label sent to the printer again'); } catch (e) { st.fail(e); } finally { setPrinting(false); }
+    try { await printLabels(st, shipment); st.notify(shipment.more_packages?.length ? 'Every box\'s label sent to the printer again' : 'Label sent to the printer again'); } catch (e) { st.fail(e); } finally { setPrinting(false); }
   };
   const refresh = async () => {
     if (!shipment) return;
@@ -487,6 +518,9 @@ function ShippedStep({ order, reload }: { order: Order; reload: () => Promise<vo
       <div class="row between wrap">
         <div><h2>{order.status === 'delivered' ? 'Delivered' : 'Shipped'}</h2>
           <div>Tracking <code data-testid="tracking-number">{shipment.tracking_number}</code> · {SERVICES.find((s) => s.code === shipment.service)?.name}</div>
+          {(shipment.more_packages?.length ?? 0) > 0 && <ol class="small" data-testid="more-labels">{(shipment.more_packages ?? []).map((p) => (
+            <li>Box {p.package}: <code data-testid="box-tracking">{p.tracking_number}</code>{p.box ? ` · ${p.box}` : ''}
+              <button class="ghost" onClick={async () => { try { await printLabel(st, shipment.id, p.tracking_number, p.package); st.notify(`Box ${p.package}'s label sent to the printer`); } catch (e) { st.fail(e); } }}>Reprint</button></li>))}</ol>}
           {shipment.estimated_delivery && <div class="muted">Expected {shipment.estimated_delivery}</div>}</div>
         <div class="row gap">
           <button class="primary big" onClick={reprint} disabled={printing} data-testid="reprint">Reprint <kbd>P</kbd></button>

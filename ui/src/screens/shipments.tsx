@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Shipment } from '../api/types';
 import { SERVICES } from '../api/types';
 import { useStation } from '../station';
-import { labelPreview, printLabel } from '../lib/labels';
+import { labelPreview, printLabels } from '../lib/labels';
 
 const STATUS_WORDS: Record<string, string> = {
   pending: 'Being bought', created: 'Label bought', delivered: 'Delivered', voided: 'Voided', failed: 'Failed',
@@ -57,7 +57,7 @@ function ShipmentDetail({ id }: { id: string }) {
       <div class="row gap">
         {s.order_id && <a class="button" href={`#/orders/${s.order_id}`}>Open order</a>}
         <button onClick={async () => { try { setS(await st.backend.track(id)); } catch (e) { st.fail(e); } }}>Refresh tracking</button>
-        <button onClick={async () => { try { await printLabel(st, id, s.tracking_number); st.notify('Label sent to the printer'); } catch (e) { st.fail(e); } }}>Reprint</button>
+        <button onClick={async () => { try { await printLabels(st, s); st.notify(s.more_packages?.length ? 'Every box\'s label sent to the printer' : 'Label sent to the printer'); } catch (e) { st.fail(e); } }}>Reprint</button>
       </div>
       {img && <img class="label-preview small" src={img} alt="Label" />}
       <ol class="tracking">{(s.tracking_events ?? []).slice().reverse().map((e) => <li><strong>{e.description}</strong><div class="muted small">{new Date(e.at).toLocaleString()}{e.location ? ` · ${e.location}` : ''}</div></li>)}</ol>
