@@ -172,6 +172,26 @@ pub async fn an_order_in_several_boxes_ships_as_one_shipment_with_a_label_each(u
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(sold_under(&sim, "#M1").iter().all(|p| p.voided));
 
+    // Four stations ship the same three-box order at once: one purchase, three labels.
+    let raced = packed_in_three(&app, "#M4").await;
+    let tries = (0..4).map(|_| {
+        app.operate(
+            &raced,
+            &app.packer,
+            json!({"action": "ship", "service": "ground"}),
+        )
+    });
+    let answers = futures::future::join_all(tries).await;
+    assert!(answers.iter().any(|r| r.status == 200), "one of them ships");
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.status == 200
+                || ["label_in_progress", "invalid_transition"].contains(&r.code())),
+        "the others are told it is being bought, or already shipped"
+    );
+    assert_eq!(sold_under(&sim, "#M4").len(), 3, "never a box bought twice");
+
     // Batch ship buys the boxes of every packed order.
     let other = packed_in_three(&app, "#M2").await;
     let r = app

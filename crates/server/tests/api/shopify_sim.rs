@@ -374,6 +374,47 @@ pub async fn shipped_orders_are_reported_to_shopify_once_with_tracking(url: Stri
         .await;
     assert_eq!(named.body["data"]["synced"], 1);
     assert_eq!(shop.fulfillments().len(), 2, "never a second fulfillment");
+
+    // An order in two boxes: Shopify gets both tracking numbers in one fulfillment.
+    let id = &ids[2];
+    let d = app.get(&format!("/orders/{id}"), &app.packer).await;
+    let items: Vec<serde_json::Value> = d.body["data"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| json!({"sku": l["sku"], "quantity": l["quantity"]}))
+        .collect();
+    for body in [
+        json!({"action": "assign"}),
+        json!({"action": "pick", "items": items}),
+        json!({"action": "pack", "package": {"weight": 1.5}, "more_packages": [{"weight": 2.5}]}),
+    ] {
+        let r = app.operate(id, &app.packer, body).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = app
+        .operate(
+            id,
+            &app.packer,
+            json!({"action": "ship", "service": "ground"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = &r.body["data"]["shipment"];
+    let both = vec![
+        s["tracking_number"].as_str().unwrap().to_owned(),
+        s["more_packages"][0]["tracking_number"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ];
+    let sent = shop.fulfillments();
+    assert_eq!(sent.len(), 3);
+    assert_eq!(
+        sent[2].numbers, both,
+        "every box's number, the shipment's first"
+    );
+    assert!(sent[2].urls[1].ends_with(&both[1]));
 }
 
 pub async fn webhooks_are_verified_kept_once_and_processed(url: String) {
