@@ -13,7 +13,10 @@ use super::Fulfillment;
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrackOutcome {
     pub shipment: Shipment,
+    /// The first box's events (the shipment's own, kept).
     pub events: Vec<TrackingEvent>,
+    /// Each box after the first: which (2 and up) and what the carrier says of it now.
+    pub boxes: Vec<(u32, Vec<TrackingEvent>)>,
     pub order_status: Option<OrderStatus>,
 }
 
@@ -65,10 +68,25 @@ impl Fulfillment {
                 },
             );
         }
-        let delivered = report
-            .events
-            .iter()
-            .any(|e| e.kind == TrackingKind::Delivered);
+        // Each further box is followed by its own number; the shipment is delivered when
+        // every box is.
+        let mut boxes = Vec::with_capacity(shipment.more_packages.len());
+        for (n, p) in (2..).zip(&shipment.more_packages) {
+            let Some(number) = &p.tracking_number else {
+                boxes.push((n, Vec::new()));
+                continue;
+            };
+            let this_box = Shipment {
+                tracking_number: Some(number.clone()),
+                more_packages: Vec::new(),
+                ..shipment.clone()
+            };
+            boxes.push((n, carrier.track(&this_box).await?.events));
+        }
+        let is_delivered =
+            |events: &[TrackingEvent]| events.iter().any(|e| e.kind == TrackingKind::Delivered);
+        let delivered =
+            is_delivered(&report.events) && boxes.iter().all(|(_, events)| is_delivered(events));
         let mut changed = false;
         if report.estimated_delivery.is_some()
             && report.estimated_delivery != shipment.estimated_delivery
@@ -100,6 +118,7 @@ impl Fulfillment {
         Ok(TrackOutcome {
             shipment,
             events: report.events,
+            boxes,
             order_status,
         })
     }

@@ -137,6 +137,11 @@ pub async fn track(
         serde_json::to_value(ShipmentView::new(caller.tenant.slug.as_str(), &t.shipment))
             .unwrap_or_default();
     view["tracking_events"] = json!(t.events);
+    for (n, events) in &t.boxes {
+        if let Some(b) = view["more_packages"].get_mut(*n as usize - 2) {
+            b["tracking_events"] = json!(events);
+        }
+    }
     view["order_status"] = json!(t.order_status.map(|s| s.as_str()));
     Ok(data(view))
 }

@@ -165,6 +165,25 @@ pub async fn an_order_in_several_boxes_ships_as_one_shipment_with_a_label_each(u
         s.body
     );
 
+    // Each box is followed by its own number.
+    let t = app
+        .post(
+            &format!("/shipments/{shipment}/track"),
+            &app.packer,
+            json!({}),
+        )
+        .await;
+    assert_eq!(t.status, 200, "{}", t.body);
+    let boxes = t.body["data"]["more_packages"].as_array().unwrap();
+    assert_eq!(boxes.len(), 2);
+    assert!(
+        boxes
+            .iter()
+            .all(|b| !b["tracking_events"].as_array().unwrap().is_empty()),
+        "{}",
+        t.body
+    );
+
     // A void is the whole shipment's.
     let r = app
         .operate(&id, &app.admin, json!({"action": "void"}))
