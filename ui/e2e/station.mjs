@@ -280,6 +280,22 @@ try {
   await page.waitForFunction((r) => document.querySelector(`${r} [data-testid=on-hand]`)?.textContent === '50', row);
   const stock = await admin('GET', 'inventory?sku=PROD-003');
   check(stock.length === 1 && stock[0].on_hand === 50, `stock adjusted (+1 from ${before}) then counted to 50 on the hub`);
+  // An order with a SKU of no known weight says so before it is packed: forget one SKU's weight.
+  const waiting = (await admin('GET', 'orders?status=pending&limit=1'))[0];
+  const waitingSkus = (await admin('GET', `orders/${waiting.id}`)).lines.map((l) => l.sku);
+  const known = await admin('GET', 'inventory/weights');
+  const was = known.find((w) => waitingSkus.includes(w.sku));
+  const sku = was.sku;
+  await admin('PATCH', 'inventory/weights', { weights: [{ sku, weight: null }] });
+  await page.goto(`${demo.hub}/#/orders/${waiting.id}`);
+  await page.waitForSelector('[data-testid=order-weight][data-known=false]');
+  check((await page.textContent('[data-testid=order-weight]')).includes(sku), `${waiting.name} says its weight is unknown, naming ${sku}`);
+  await admin('PATCH', 'inventory/weights', { weights: [{ sku, weight: was.weight.value, unit: was.weight.unit }] });
+  await page.reload();
+  await page.waitForSelector('[data-testid=order-weight][data-known=true]');
+  check(true, `with ${sku} weighed again, ${waiting.name} says what it should weigh`);
+  await page.click('[data-nav=stock]');
+  await page.waitForSelector('[data-testid=stock-table]');
   // A unit weight weighed at the bench: PROD-012 has none from Shopify.
   await page.waitForSelector('[data-testid=sku-weights]');
   check(!(await page.isVisible('[data-testid=sku-weight][data-sku="PROD-012"]')), 'the ink has no weight from Shopify');

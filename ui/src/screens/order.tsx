@@ -98,6 +98,8 @@ export function OrderScreen({ id }: { id: string }) {
         </div>
         <aside class="side-col">
           <div class="card"><h3>Ship to</h3>{address(order.ship_to).map((l) => <div>{l}</div>)}</div>
+          {!order.package && order.expected_weight?.checked && ['pending', 'processing', 'picked'].includes(order.status) &&
+            <div class="card"><h3>Weight</h3><ExpectedLine expected={order.expected_weight} tare={0} testid="order-weight" /></div>}
           {order.package && <div class="card"><h3>{order.more_boxes?.length ? `${order.more_boxes.length + 1} boxes` : 'Package'}</h3><div>{weight(order.package.weight)}{order.package.box ? ` · ${order.package.box}` : ''}</div>
             {(order.more_boxes ?? []).map((b) => <div>{weight(b.weight)}{b.box ? ` · ${b.box}` : ''}</div>)}
             {order.package.dimensions && <div class="muted">{order.package.dimensions.length}×{order.package.dimensions.width}×{order.package.dimensions.height} {order.package.dimensions.unit}</div>}</div>}
@@ -258,13 +260,13 @@ export function useScale(): ScaleReading {
 }
 
 /** What the box should weigh: the items (as far as their weights are known) and the box. */
-function ExpectedLine({ expected, tare }: { expected: ExpectedWeight | undefined; tare: number }) {
+function ExpectedLine({ expected, tare, testid = 'expected-weight' }: { expected: ExpectedWeight | undefined; tare: number; testid?: string }) {
   if (!expected || !expected.checked) return null;
   if (expected.items == null) {
-    return <p class="muted" data-testid="expected-weight" data-known="false">Expected weight unknown: no weight recorded for {expected.unknown_skus.join(', ')}. The box is not checked.</p>;
+    return <p class="muted" data-testid={testid} data-known="false">Expected weight unknown: no weight recorded for {expected.unknown_skus.join(', ')}. The box is not checked.</p>;
   }
   const total = expected.items + tare;
-  return <p data-testid="expected-weight" data-known="true" data-value={total.toFixed(3)}>Should weigh <strong>{weight({ value: total, unit: expected.unit })}</strong>
+  return <p data-testid={testid} data-known="true" data-value={total.toFixed(3)}>Should weigh <strong>{weight({ value: total, unit: expected.unit })}</strong>
     <span class="muted"> (items {weight({ value: expected.items, unit: expected.unit })}{tare > 0 ? ` + box ${weight({ value: tare, unit: expected.unit })}` : ''})</span></p>;
 }
 
