@@ -176,6 +176,7 @@ pub async fn box_scan(
     params(
         ("id" = String, Path, description = "the shipment's id"),
         ("format" = String, Path, description = "png, zpl or pdf"),
+        ("package" = Option<u32>, Query, minimum = 1, maximum = 20, description = "which box's label, when the shipment has several (1, the first, by default)"),
     ),
     responses(
         (status = 200, description = "the label, converted from what UPS sold when needed", content(
