@@ -331,9 +331,10 @@ impl ShipmentView {
     }
 }
 
-/// The seed's answer to a ship operation, exactly.
+/// The seed's answer to a ship operation, exactly (with `more_packages` when there are
+/// several boxes).
 pub fn shipped_view(tenant: &str, order: &Order, s: &Shipment) -> Value {
-    json!({
+    let mut v = json!({
         "order_id": order.id(),
         "status": order.status(),
         "shipment": {
@@ -343,9 +344,12 @@ pub fn shipped_view(tenant: &str, order: &Order, s: &Shipment) -> Value {
             "service": s.service,
             "label_url": label_url(tenant, &s.id),
             "estimated_delivery": s.estimated_delivery,
-            "more_packages": ShipmentView::new(tenant, s).more_packages,
         }
-    })
+    });
+    if !s.more_packages.is_empty() {
+        v["shipment"]["more_packages"] = json!(ShipmentView::new(tenant, s).more_packages);
+    }
+    v
 }
 
 /// An order as the API shows it. Borrowed from the order and serialized straight to JSON
