@@ -18,7 +18,7 @@ fn err(field: &str, message: impl Into<String>) -> DeviceSettingsError {
     }
 }
 
-/// Device names as the Devices screen and `packbench device list` give them.
+/// Device names as the Devices screen and `packbench-device list` give them.
 const DEVICE_PREFIXES: [&str; 6] = ["sim:", "hid:", "usb:", "serial:", "tcp://", "spool:"];
 
 fn device(field: &str, v: &Value) -> Result<(), DeviceSettingsError> {

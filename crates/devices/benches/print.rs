@@ -2,7 +2,7 @@
 //! (BENCHMARKS.md). Run: `cargo bench -p packbench-devices --bench print`.
 //!
 //! Each request opens the connection, asks `~HS` and waits for the answer (as
-//! `packbench device print` does), then writes the whole job; the clock stops when the last
+//! `packbench-device print` does), then writes the whole job; the clock stops when the last
 //! byte is handed to the socket. Measured twice: a ready ZPL label (what UPS returns), and a
 //! PNG label converted to Z64 ZPL inside the request.
 

@@ -33,7 +33,7 @@ pub enum Job<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error(
-        "`{0}` is not a printer: use tcp://HOST[:PORT], usb:VID:PID (hex, as `packbench device list` shows) or spool:QUEUE"
+        "`{0}` is not a printer: use tcp://HOST[:PORT], usb:VID:PID (hex, as `packbench-device list` shows) or spool:QUEUE"
     )]
     Unknown(String),
     #[error(transparent)]
