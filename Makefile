@@ -16,14 +16,15 @@ export PACKBENCH_REQUIRE_KEYRING ?= 1
 # Debian packages: Tauri's build deps (webkit2gtk-4.1...), libusb for devices, Xvfb and
 # WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests,
 # D-Bus and GNOME Keyring for the station's key in the OS keyring, Python's venv for
-# Schemathesis (PyPI).
+# Schemathesis (PyPI), MinGW-w64 and Wine for the Windows hub (.ci/windows).
 APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev \
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libusb-1.0-0-dev \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
-  chromium chromium-driver postgresql dbus gnome-keyring python3-venv
+  chromium chromium-driver postgresql dbus gnome-keyring python3-venv \
+  gcc-mingw-w64-x86-64 wine64
 
-.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg bench bench-ui deb
+.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg bench bench-ui deb windows-hub
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
@@ -56,7 +57,7 @@ e2e: ui
 	cargo build -p packbench-server --bin packbench
 	cd ui && node e2e/station.mjs
 
-test: deps fmt lint unit e2e api-fuzz deb
+test: deps fmt lint unit e2e api-fuzz deb windows-hub
 
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
@@ -89,6 +90,10 @@ bench-ui: ui
 # Schemathesis against `packbench demo`, from the hub's OpenAPI document (.ci/api-fuzz).
 api-fuzz: deps
 	.ci/api-fuzz
+
+# The hub for Windows (packbench.exe, cross-built with MinGW-w64), taking one order under Wine.
+windows-hub: deps
+	.ci/windows
 
 # The desktop station's .deb (Tauri CLI, installed if missing): built, installed, started under
 # Xvfb to its first screen, removed again. The package is left in target/release/bundle/deb/.

@@ -383,7 +383,7 @@ async fn start_hub(
 ) -> Result<(), String> {
     std::fs::create_dir_all(&data_dir)
         .map_err(|e| format!("creating {}: {e}", data_dir.display()))?;
-    let url = format!("sqlite://{}", data_dir.join("packbench.sqlite").display());
+    let url = packbench_store::sqlite_url(&data_dir.join("packbench.sqlite"));
     let (key, kept) = station_key::station_key(&data_dir)?;
     eprintln!(
         "packbench: the secrets' key ({}) is kept in {kept:?}",

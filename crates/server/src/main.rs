@@ -131,10 +131,7 @@ fn default_database() -> anyhow::Result<String> {
         .context("no home directory to keep data in; pass --database")?;
     let dir = dirs.data_dir();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(format!(
-        "sqlite://{}",
-        dir.join("packbench.sqlite").display()
-    ))
+    Ok(packbench_store::sqlite_url(&dir.join("packbench.sqlite")))
 }
 
 fn init_logging() {

@@ -33,6 +33,18 @@ pub use sql::{Backend, Paths, SqlStore};
 
 use sqlx::migrate::Migrator;
 
+/// The database URL of the SQLite file at `path`, on every OS. A Windows path goes with `/`
+/// and without `//` (`sqlite:C:/Users/Ann Lee/...`): in `sqlite://C:\Users\...` sqlx takes
+/// `C` for a host, and the file does not open.
+pub fn sqlite_url(path: &std::path::Path) -> String {
+    let path = path.to_string_lossy();
+    if cfg!(windows) {
+        format!("sqlite:{}", path.replace('\\', "/"))
+    } else {
+        format!("sqlite://{path}")
+    }
+}
+
 /// The SQLite schema.
 pub static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 /// The PostgreSQL schema.

@@ -20,7 +20,7 @@ fn suffix() -> String {
 /// A URL for a new SQLite file in the system temp dir.
 pub fn sqlite_url() -> String {
     let path = std::env::temp_dir().join(format!("packbench-test-{}.sqlite", suffix()));
-    format!("sqlite://{}", path.display())
+    crate::sqlite_url(&path)
 }
 
 /// A URL for a new, empty PostgreSQL database; `None` (with a note on stderr) when no server

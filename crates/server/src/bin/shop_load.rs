@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("packbench-shop-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let store = SqlStore::connect(&format!("sqlite://{}", dir.join("bench.sqlite").display()))
+    let store = SqlStore::connect(&packbench_store::sqlite_url(&dir.join("bench.sqlite")))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .with_secret_key(packbench_store::SecretKey::generate());
