@@ -24,7 +24,7 @@ APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   chromium chromium-driver postgresql dbus gnome-keyring python3-venv \
   gcc-mingw-w64-x86-64 wine64
 
-.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg bench bench-ui deb windows-hub
+.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg bench bench-ui deb windows-hub macos-check
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
@@ -57,7 +57,7 @@ e2e: ui
 	cargo build -p packbench-server --bin packbench
 	cd ui && node e2e/station.mjs
 
-test: deps fmt lint unit e2e api-fuzz deb windows-hub
+test: deps fmt lint unit e2e api-fuzz deb windows-hub macos-check
 
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
@@ -94,6 +94,10 @@ api-fuzz: deps
 # The hub for Windows (packbench.exe, cross-built with MinGW-w64), taking one order under Wine.
 windows-hub: deps
 	.ci/windows
+
+# macOS: the crates that need no Apple SDK, type-checked for aarch64-apple-darwin.
+macos-check:
+	.ci/macos-check
 
 # The desktop station's .deb (Tauri CLI, installed if missing): built, installed, started under
 # Xvfb to its first screen, removed again. The package is left in target/release/bundle/deb/.
