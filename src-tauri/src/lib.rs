@@ -5,9 +5,9 @@
 //! `hub_url` in `<app config>/station.json`) points the window at a shared hub instead. Either
 //! way the window calls the hub over HTTP with a bearer token (the hub allows the window's
 //! origin, `tauri://localhost`, by CORS), and reaches the bench devices only through the
-//! commands below, which are thin layers over the crates in `crates/`.
+//! commands below, which only forward to the crates in `crates/` (the bench's devices are
+//! `packbench_devices::station`).
 
-mod bench;
 mod station_key;
 
 use packbench_core::ports::AccountStore;
@@ -18,9 +18,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use packbench_core::domain::{TenantSlug, parse_username};
+use packbench_devices::station::{
+    Bench, Detected, Fit, PrinterStatusView, ScaleReading, StationEvent,
+};
 use packbench_server::AppState;
 use serde::Serialize;
-use tauri::Manager;
+use tauri::{Emitter, Manager};
 use tokio::sync::{OnceCell, watch};
 
 /// What the window needs to know about the shell (`shell_info`).
@@ -41,7 +44,7 @@ struct Shell {
     info: watch::Sender<ShellInfo>,
     /// The in-process hub (standalone mode only).
     hub: Arc<OnceCell<Arc<AppState>>>,
-    bench: Arc<bench::Bench>,
+    bench: Arc<Bench>,
     /// Standalone with no warehouse yet, and no first-run step taken: `create_tenant` or
     /// `open_demo` may run, once.
     first_run_open: Arc<AtomicBool>,
@@ -290,12 +293,26 @@ async fn open_demo(shell: tauri::State<'_, Shell>) -> Result<DemoAnswer, String>
 }
 
 #[tauri::command]
-fn devices_list(shell: tauri::State<'_, Shell>) -> Vec<bench::Detected> {
-    shell.bench.list()
+fn devices_list(shell: tauri::State<'_, Shell>) -> Vec<Detected> {
+    shell.bench.list(&named_printers())
+}
+
+/// Networked and spooler printers cannot be found, only named: `PACKBENCH_PRINTERS` lists them
+/// (comma-separated device names).
+fn named_printers() -> Vec<String> {
+    std::env::var("PACKBENCH_PRINTERS")
+        .map(|list| {
+            list.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tauri::command]
-fn scale_current(shell: tauri::State<'_, Shell>) -> bench::ScaleReading {
+fn scale_current(shell: tauri::State<'_, Shell>) -> ScaleReading {
     shell.bench.current()
 }
 
@@ -337,10 +354,10 @@ async fn print(
     bytes: Vec<u8>,
     dpi: Option<u16>,
     darkness: Option<u8>,
-) -> Result<bench::PrinterStatusView, String> {
+) -> Result<PrinterStatusView, String> {
     require_station(&shell, &tenant, &token).await?;
     let bench = shell.bench.clone();
-    let fit = bench::Fit {
+    let fit = Fit {
         dpi: dpi.unwrap_or(203),
         darkness,
     };
@@ -353,7 +370,7 @@ async fn print(
 async fn printer_status(
     shell: tauri::State<'_, Shell>,
     printer: String,
-) -> Result<bench::PrinterStatusView, String> {
+) -> Result<PrinterStatusView, String> {
     let bench = shell.bench.clone();
     tauri::async_runtime::spawn_blocking(move || bench.status(&printer))
         .await
@@ -500,7 +517,17 @@ pub fn run() {
             });
             tune_webview(app);
             let hub = Arc::new(OnceCell::new());
-            let bench = bench::Bench::new(app.handle().clone(), data_dir.clone());
+            // The bench's events go to the window as they happen (never polled).
+            let window = app.handle().clone();
+            let bench = Bench::new(
+                Arc::new(move |e| {
+                    let _ = match e {
+                        StationEvent::Scale(reading) => window.emit("scale", reading),
+                        StationEvent::Scanner(scan) => window.emit("scan", scan),
+                    };
+                }),
+                data_dir.join("printed"),
+            );
             let first_run_open = Arc::new(AtomicBool::new(false));
             app.manage(Shell {
                 info: tx.clone(),

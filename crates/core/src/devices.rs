@@ -1,8 +1,232 @@
-//! A station's device settings: which scale, printers and scanner it uses and how labels are
-//! printed there. Kept as the JSON document the station reads, checked field by field before
-//! it is kept, so a typo never silently turns a station's scale off.
+//! A station's devices: how the bench names each one ([`DeviceId`], parsed here and nowhere
+//! else), and its device settings — which scale, printers and scanner it uses and how labels
+//! are printed there — kept as the JSON document the station reads, checked field by field
+//! before it is kept, so a typo never silently turns a station's scale off.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde_json::{Map, Value};
+
+/// A bench device as the Devices screen, the device settings and `packbench-device` name it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DeviceId {
+    /// `sim:scale`: the station's simulated scale (the same HID reports a real one sends).
+    SimScale,
+    /// `sim:printer`: the station's simulated label printer (jobs written to a folder).
+    SimPrinter,
+    /// `hid:PATH`: a HID device's node (`hid:/dev/hidraw3`): a USB scale or a HID POS scanner.
+    Hid(String),
+    /// `serial:PATH[?protocol=nci|sics&baud=N]`: a scale, or a scanner in serial mode.
+    Serial(SerialPort),
+    /// `usb:VID:PID` (hex): a USB label printer.
+    Usb { vendor: u16, product: u16 },
+    /// `tcp://HOST[:PORT]`: a networked label printer; held as `HOST:PORT` (9100 by default).
+    Tcp(String),
+    /// `spool:QUEUE`: an OS print queue (labels raw, documents rendered by the spooler).
+    Spool(String),
+}
+
+/// A serial port and what the bench was told about the device on it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SerialPort {
+    pub path: String,
+    /// A scale's protocol (NCI when not said).
+    pub protocol: Option<SerialProtocol>,
+    /// The line speed (9600 when not said).
+    pub baud: Option<u32>,
+}
+
+/// The serial scale protocols the bench speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SerialProtocol {
+    /// NCI / Avery Weigh-Tronix / Brecknell: `W\r` → `\n  2.50lb\r\n00\r\x03`.
+    Nci,
+    /// Mettler Toledo MT-SICS: `S\r\n` → `S S     100.00 g\r\n`.
+    Sics,
+}
+
+impl SerialProtocol {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "nci" => Some(Self::Nci),
+            "sics" => Some(Self::Sics),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Nci => "nci",
+            Self::Sics => "sics",
+        }
+    }
+}
+
+/// What a device is used as at the bench.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceRole {
+    Scale,
+    Printer,
+    Scanner,
+}
+
+/// Why a name is not a device, in words that say what to write instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DeviceIdError(pub String);
+
+/// The names the bench knows, for error messages.
+pub const DEVICE_FORMS: &str = "sim:scale, sim:printer, hid:PATH, serial:PATH[?protocol=nci|sics&baud=N], usb:VID:PID, tcp://HOST[:PORT] or spool:QUEUE";
+
+impl DeviceId {
+    /// Whether this device can serve as `role` (a printer is not a scale).
+    pub fn serves(&self, role: DeviceRole) -> bool {
+        match role {
+            DeviceRole::Scale => matches!(self, Self::SimScale | Self::Hid(_) | Self::Serial(_)),
+            DeviceRole::Printer => matches!(
+                self,
+                Self::SimPrinter | Self::Usb { .. } | Self::Tcp(_) | Self::Spool(_)
+            ),
+            DeviceRole::Scanner => matches!(self, Self::Hid(_) | Self::Serial(_)),
+        }
+    }
+}
+
+impl FromStr for DeviceId {
+    type Err = DeviceIdError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let unknown = || DeviceIdError(format!("`{s}` is not a device: use {DEVICE_FORMS}"));
+        if s.len() > 300 {
+            return Err(DeviceIdError(
+                "a device name has at most 300 characters".into(),
+            ));
+        }
+        match s {
+            "sim:scale" => return Ok(Self::SimScale),
+            "sim:printer" => return Ok(Self::SimPrinter),
+            _ => {}
+        }
+        if let Some(path) = s.strip_prefix("hid:") {
+            if path.is_empty() {
+                return Err(DeviceIdError(
+                    "a HID device needs its node: hid:/dev/hidraw3".into(),
+                ));
+            }
+            return Ok(Self::Hid(path.to_owned()));
+        }
+        if let Some(rest) = s.strip_prefix("serial:") {
+            return serial_port(rest).map(Self::Serial);
+        }
+        if let Some(rest) = s.strip_prefix("usb:") {
+            let (v, p) = rest.split_once(':').ok_or_else(usb_form)?;
+            let hex = |x: &str| u16::from_str_radix(x, 16).map_err(|_| usb_form());
+            return Ok(Self::Usb {
+                vendor: hex(v)?,
+                product: hex(p)?,
+            });
+        }
+        if let Some(rest) = s.strip_prefix("tcp://") {
+            let rest = rest.trim_end_matches('/');
+            if rest.is_empty() || rest.contains(['/', '?', '@', ' ']) {
+                return Err(DeviceIdError(format!(
+                    "`{s}` is not a networked printer: tcp://HOST[:PORT] (9100 by default)"
+                )));
+            }
+            let has_port = rest
+                .rsplit_once(':')
+                .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+            return Ok(Self::Tcp(if has_port {
+                rest.to_owned()
+            } else {
+                format!("{rest}:9100")
+            }));
+        }
+        if let Some(queue) = s.strip_prefix("spool:") {
+            if queue.is_empty() {
+                return Err(DeviceIdError(
+                    "a print queue needs its name: spool:QUEUE".into(),
+                ));
+            }
+            return Ok(Self::Spool(queue.to_owned()));
+        }
+        Err(unknown())
+    }
+}
+
+fn usb_form() -> DeviceIdError {
+    DeviceIdError(
+        "a USB printer is usb:VID:PID, its vendor and product ids in hex (as `packbench-device list` shows)".into(),
+    )
+}
+
+fn serial_port(rest: &str) -> Result<SerialPort, DeviceIdError> {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(DeviceIdError(
+            "a serial device needs its port: serial:/dev/ttyUSB0".into(),
+        ));
+    }
+    let mut port = SerialPort {
+        path: path.to_owned(),
+        protocol: None,
+        baud: None,
+    };
+    for kv in query.split('&').filter(|kv| !kv.is_empty()) {
+        match kv.split_once('=') {
+            Some(("protocol", v)) => {
+                port.protocol =
+                    Some(SerialProtocol::parse(v).ok_or_else(|| {
+                        DeviceIdError(format!("protocol is nci or sics, not `{v}`"))
+                    })?)
+            }
+            Some(("baud", v)) => {
+                port.baud = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|b| (300..=921_600).contains(b))
+                        .ok_or_else(|| {
+                            DeviceIdError(format!(
+                                "baud is a line speed from 300 to 921600, not `{v}`"
+                            ))
+                        })?,
+                )
+            }
+            _ => {
+                return Err(DeviceIdError(format!(
+                    "unknown serial option `{kv}` (protocol, baud)"
+                )));
+            }
+        }
+    }
+    Ok(port)
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::SimScale => f.write_str("sim:scale"),
+            Self::SimPrinter => f.write_str("sim:printer"),
+            Self::Hid(path) => write!(f, "hid:{path}"),
+            Self::Serial(p) => {
+                write!(f, "serial:{}", p.path)?;
+                let mut sep = '?';
+                if let Some(protocol) = p.protocol {
+                    write!(f, "{sep}protocol={}", protocol.as_str())?;
+                    sep = '&';
+                }
+                if let Some(baud) = p.baud {
+                    write!(f, "{sep}baud={baud}")?;
+                }
+                Ok(())
+            }
+            Self::Usb { vendor, product } => write!(f, "usb:{vendor:04x}:{product:04x}"),
+            Self::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Self::Spool(queue) => write!(f, "spool:{queue}"),
+        }
+    }
+}
 
 /// What is wrong with a device settings document: the field, and what to write instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,22 +242,27 @@ fn err(field: &str, message: impl Into<String>) -> DeviceSettingsError {
     }
 }
 
-/// Device names as the Devices screen and `packbench-device list` give them.
-const DEVICE_PREFIXES: [&str; 6] = ["sim:", "hid:", "usb:", "serial:", "tcp://", "spool:"];
-
-fn device(field: &str, v: &Value) -> Result<(), DeviceSettingsError> {
+fn device(field: &str, role: DeviceRole, v: &Value) -> Result<(), DeviceSettingsError> {
+    let what = match role {
+        DeviceRole::Scale => {
+            "a scale (sim:scale, hid:PATH, serial:PATH[?protocol=nci|sics&baud=N])"
+        }
+        DeviceRole::Printer => {
+            "a printer (sim:printer, usb:VID:PID, tcp://HOST[:PORT], spool:QUEUE)"
+        }
+        DeviceRole::Scanner => "a scanner read by Packbench (hid:PATH, serial:PATH[?baud=N])",
+    };
     match v {
         Value::Null => Ok(()),
-        Value::String(s) if s.len() <= 300 && DEVICE_PREFIXES.iter().any(|p| s.starts_with(p)) => {
-            Ok(())
-        }
-        _ => Err(err(
-            field,
-            format!(
-                "{field} is a device as the Devices screen names it ({}…), or null for none",
-                DEVICE_PREFIXES.join(", ")
-            ),
-        )),
+        Value::String(s) => match s.parse::<DeviceId>() {
+            Ok(id) if id.serves(role) => Ok(()),
+            Ok(_) => Err(err(field, format!("{field} is {what}, or null for none"))),
+            Err(e) => Err(err(
+                field,
+                format!("{e}; {field} is {what}, or null for none"),
+            )),
+        },
+        _ => Err(err(field, format!("{field} is {what}, or null for none"))),
     }
 }
 
@@ -41,7 +270,9 @@ fn device(field: &str, v: &Value) -> Result<(), DeviceSettingsError> {
 pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSettingsError> {
     for (key, v) in doc {
         match key.as_str() {
-            "scale" | "printer" | "slip_printer" | "scanner" => device(key, v)?,
+            "scale" => device(key, DeviceRole::Scale, v)?,
+            "printer" | "slip_printer" => device(key, DeviceRole::Printer, v)?,
+            "scanner" => device(key, DeviceRole::Scanner, v)?,
             "label_format" => {
                 if !matches!(v.as_str(), Some("zpl" | "png" | "pdf")) {
                     return Err(err(key, "label_format is zpl, png or pdf"));
@@ -155,6 +386,10 @@ mod tests {
     fn each_mistake_names_its_field() {
         for (doc, field) in [
             (json!({"scale": "dymo"}), "scale"),
+            (json!({"scale": "tcp://10.0.0.5"}), "scale"),
+            (json!({"printer": "hid:/dev/hidraw3"}), "printer"),
+            (json!({"scanner": "sim:printer"}), "scanner"),
+            (json!({"scale": "serial:/dev/ttyUSB0?protocol=x"}), "scale"),
             (json!({"printer": 7}), "printer"),
             (json!({"label_format": "gif"}), "label_format"),
             (json!({"dpi": 600}), "dpi"),
@@ -182,5 +417,63 @@ mod tests {
         ] {
             assert_eq!(check(doc.clone()).unwrap_err().field, field, "{doc}");
         }
+    }
+
+    #[test]
+    fn a_device_name_reads_back_as_written() {
+        for name in [
+            "sim:scale",
+            "sim:printer",
+            "hid:/dev/hidraw3",
+            "serial:/dev/ttyUSB0",
+            "serial:/dev/ttyUSB0?protocol=sics&baud=4800",
+            "serial:COM3?baud=19200",
+            "usb:0a5f:0166",
+            "tcp://zebra.local:6101",
+            "spool:ZD420",
+        ] {
+            let id: DeviceId = name.parse().unwrap();
+            assert_eq!(id.to_string(), name);
+        }
+        assert_eq!(
+            "tcp://10.0.0.5".parse::<DeviceId>().unwrap(),
+            DeviceId::Tcp("10.0.0.5:9100".into())
+        );
+        assert_eq!(
+            "usb:0A5F:0166".parse::<DeviceId>().unwrap().to_string(),
+            "usb:0a5f:0166"
+        );
+    }
+
+    #[test]
+    fn a_wrong_name_says_what_to_write() {
+        for (bad, says) in [
+            ("dymo", "sim:scale, sim:printer"),
+            ("lpt1", "usb:VID:PID"),
+            ("usb:zebra", "usb:VID:PID"),
+            ("hid:", "hid:/dev/hidraw3"),
+            ("serial:", "serial:/dev/ttyUSB0"),
+            ("serial:/dev/ttyS0?protocol=x", "nci or sics"),
+            ("serial:/dev/ttyS0?baud=fast", "baud"),
+            ("serial:/dev/ttyS0?parity=even", "unknown serial option"),
+            ("tcp://", "tcp://HOST[:PORT]"),
+            ("tcp://a/b", "tcp://HOST[:PORT]"),
+            ("spool:", "spool:QUEUE"),
+        ] {
+            let e = bad.parse::<DeviceId>().unwrap_err();
+            assert!(e.0.contains(says), "{bad}: {e}");
+        }
+        assert!("sim:scanner".parse::<DeviceId>().is_err());
+    }
+
+    #[test]
+    fn each_device_serves_its_own_roles() {
+        let id = |s: &str| s.parse::<DeviceId>().unwrap();
+        assert!(id("hid:/dev/hidraw1").serves(DeviceRole::Scale));
+        assert!(id("hid:/dev/hidraw1").serves(DeviceRole::Scanner));
+        assert!(!id("hid:/dev/hidraw1").serves(DeviceRole::Printer));
+        assert!(id("spool:Laser").serves(DeviceRole::Printer));
+        assert!(!id("sim:printer").serves(DeviceRole::Scale));
+        assert!(!id("sim:scale").serves(DeviceRole::Scanner));
     }
 }

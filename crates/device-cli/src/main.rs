@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Parser;
+use packbench_core::devices::DeviceId;
+use packbench_devices::serial_scale::SerialScaleSpec;
 
 #[derive(Parser)]
 #[command(
@@ -125,18 +127,19 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
             Ok(())
         }
         DeviceCommand::Weigh { scale } => {
-            #[cfg(unix)]
-            if let Some(path) = scale.strip_prefix("hid:") {
-                let w = weigh_hid(path)?;
-                println!("{:.2} {}", w.value(), w.unit().as_str());
-                return Ok(());
-            }
-            let spec =
-                packbench_devices::serial_scale::SerialScaleSpec::parse(&scale).map_err(|e| {
-                    anyhow::anyhow!(
-                        "{e} (or hid:/dev/hidrawN for a USB scale, see `packbench-device list`)"
-                    )
-                })?;
+            let spec = match scale.parse::<DeviceId>() {
+                #[cfg(unix)]
+                Ok(DeviceId::Hid(path)) => {
+                    let w = weigh_hid(&path)?;
+                    println!("{:.2} {}", w.value(), w.unit().as_str());
+                    return Ok(());
+                }
+                Ok(DeviceId::Serial(port)) => SerialScaleSpec::of(&port),
+                Ok(_) => bail!(
+                    "`{scale}` is not a scale: hid:/dev/hidrawN for a USB scale, serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600] (see `packbench-device list`)"
+                ),
+                Err(e) => bail!("{e}"),
+            };
             let mut port = spec.open()?;
             let reading = packbench_devices::serial_scale::weigh_stable(
                 &mut port,

@@ -3,7 +3,7 @@
 //! scale frames, the scale's state), `scanner` (HID POS and serial scanners), `printer` (ZPL
 //! jobs and `~HS` status), `spooler` (the OS print queue's state). Transports (`transport`)
 //! move the bytes: raw TCP, serial ports, Linux hidraw, USB (rusb) and a scripted one for tests.
-//! `discover` finds what is plugged in.
+//! `discover` finds what is plugged in; `station` is a station's devices as one piece.
 
 pub mod discover;
 pub mod hid;
@@ -15,6 +15,7 @@ pub mod scanner_task;
 pub mod serial_scale;
 pub mod sim;
 pub mod spooler;
+pub mod station;
 pub mod target;
 pub mod task;
 

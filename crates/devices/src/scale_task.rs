@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::scale::{ScaleFeed, ScaleState, parse_hid_report};
+use crate::serial_scale::ScaleDialect;
 use crate::serial_scale::{self, SerialProtocol, WeighError};
 use crate::task::{DeviceThread, Step, supervise};
 

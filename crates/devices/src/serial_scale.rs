@@ -3,40 +3,40 @@
 
 use std::time::Duration;
 
+use packbench_core::devices::{DeviceId, SerialPort};
+
 use crate::scale::{FrameError, Reading, ScaleStatus, parse_nci, parse_sics};
 use crate::transport::{Transport, TransportError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SerialProtocol {
-    /// NCI / Avery Weigh-Tronix / Brecknell: `W\r` → `\n  2.50lb\r\n00\r\x03`.
-    Nci,
-    /// Mettler Toledo MT-SICS: `S\r\n` → `S S     100.00 g\r\n`.
-    Sics,
+pub use packbench_core::devices::SerialProtocol;
+
+/// What each serial protocol sends and answers (the protocol's name is core's, parsed with the
+/// device's name; its bytes are here).
+pub trait ScaleDialect: Copy {
+    fn request(self) -> &'static [u8];
+    /// The command that zeroes the scale.
+    fn zero_request(self) -> &'static [u8];
+    /// The parser of this protocol's answers.
+    fn parser(self) -> fn(&[u8]) -> Result<Reading, FrameError>;
+    /// Whether `answer` is a whole answer.
+    fn complete(self, answer: &[u8]) -> bool;
+    fn decode(self, answer: &[u8]) -> Result<Reading, FrameError>;
 }
 
-impl SerialProtocol {
-    pub fn parse(raw: &str) -> Option<Self> {
-        match raw {
-            "nci" => Some(Self::Nci),
-            "sics" => Some(Self::Sics),
-            _ => None,
-        }
-    }
+impl ScaleDialect for SerialProtocol {
     fn request(self) -> &'static [u8] {
         match self {
             Self::Nci => b"W\r",
             Self::Sics => b"S\r\n",
         }
     }
-    /// The command that zeroes the scale.
-    pub fn zero_request(self) -> &'static [u8] {
+    fn zero_request(self) -> &'static [u8] {
         match self {
             Self::Nci => b"Z\r",
             Self::Sics => b"Z\r\n",
         }
     }
-    /// The parser of this protocol's answers.
-    pub fn parser(self) -> fn(&[u8]) -> Result<Reading, FrameError> {
+    fn parser(self) -> fn(&[u8]) -> Result<Reading, FrameError> {
         match self {
             Self::Nci => parse_nci,
             Self::Sics => parse_sics,
@@ -113,38 +113,25 @@ pub struct SerialScaleSpec {
 
 impl SerialScaleSpec {
     pub fn parse(spec: &str) -> Result<Self, String> {
-        let rest = spec.strip_prefix("serial:").ok_or_else(|| {
-            format!(
+        match spec.parse::<DeviceId>().map_err(|e| e.to_string())? {
+            DeviceId::Serial(port) => Ok(Self::of(&port)),
+            _ => Err(format!(
                 "`{spec}` is not a serial scale: serial:/dev/ttyUSB0[?protocol=nci|sics&baud=9600]"
-            )
-        })?;
-        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-        if path.is_empty() {
-            return Err("a serial scale needs its port: serial:/dev/ttyUSB0".into());
+            )),
         }
-        let (mut protocol, mut baud) = (SerialProtocol::Nci, 9600);
-        for kv in query.split('&').filter(|kv| !kv.is_empty()) {
-            match kv.split_once('=') {
-                Some(("protocol", v)) => {
-                    protocol = SerialProtocol::parse(v)
-                        .ok_or_else(|| format!("protocol is nci or sics, not `{v}`"))?
-                }
-                Some(("baud", v)) => {
-                    baud = v
-                        .parse()
-                        .map_err(|_| format!("baud is a number, not `{v}`"))?
-                }
-                _ => return Err(format!("unknown scale option `{kv}` (protocol, baud)")),
-            }
-        }
-        Ok(Self {
-            path: path.to_owned(),
+    }
+
+    /// The scale on `port`: NCI at 9600 7E1 unless said otherwise; SICS is 8N1.
+    pub fn of(port: &SerialPort) -> Self {
+        let protocol = port.protocol.unwrap_or(SerialProtocol::Nci);
+        Self {
+            path: port.path.clone(),
             protocol,
             settings: crate::transport::SerialSettings {
-                baud,
+                baud: port.baud.unwrap_or(9600),
                 seven_even: protocol == SerialProtocol::Nci,
             },
-        })
+        }
     }
 
     pub fn open(&self) -> Result<crate::transport::Serial, TransportError> {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use packbench_core::devices::DeviceId;
 use serde::Serialize;
 
 use crate::printer::{self, PrintError, PrinterProblem};
@@ -66,36 +67,23 @@ impl TargetStatus {
 
 impl PrinterTarget {
     pub fn parse(s: &str) -> Result<Self, TargetError> {
-        let unknown = || TargetError::Unknown(s.to_owned());
-        if let Some(rest) = s.strip_prefix("tcp://") {
-            let rest = rest.trim_end_matches('/');
-            if rest.is_empty() {
-                return Err(unknown());
-            }
-            let addr = if rest
-                .rsplit_once(':')
-                .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-            {
-                rest.to_owned()
-            } else {
-                format!("{rest}:9100")
-            };
-            return Ok(Self::Tcp(addr));
+        s.parse::<DeviceId>()
+            .ok()
+            .and_then(|id| Self::of(&id))
+            .ok_or_else(|| TargetError::Unknown(s.to_owned()))
+    }
+
+    /// The printer a device name names, if it names a real one (not the simulated printer).
+    pub fn of(id: &DeviceId) -> Option<Self> {
+        match id {
+            DeviceId::Tcp(addr) => Some(Self::Tcp(addr.clone())),
+            DeviceId::Usb { vendor, product } => Some(Self::Usb {
+                vendor: *vendor,
+                product: *product,
+            }),
+            DeviceId::Spool(queue) => Some(Self::Spool(queue.clone())),
+            _ => None,
         }
-        if let Some(rest) = s.strip_prefix("usb:") {
-            let (v, p) = rest.split_once(':').ok_or_else(unknown)?;
-            let hex = |x: &str| u16::from_str_radix(x, 16).map_err(|_| unknown());
-            return Ok(Self::Usb {
-                vendor: hex(v)?,
-                product: hex(p)?,
-            });
-        }
-        if let Some(queue) = s.strip_prefix("spool:")
-            && !queue.is_empty()
-        {
-            return Ok(Self::Spool(queue.to_owned()));
-        }
-        Err(unknown())
     }
 
     pub fn id(&self) -> String {
