@@ -77,15 +77,7 @@ async fn admin_commands_work_beside_a_running_hub() {
     assert!(packbench(&db, &["migrate"], None).status.success());
 
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/acme/auth/login"))
-        .json(&serde_json::json!({"username": "ann", "password": "a long password"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let login = common::login_answer(&http, &base, "acme", "ann", common::PASSWORD).await;
     assert_eq!(login["data"]["user"]["role"], "admin", "{login}");
     let health = http.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
@@ -209,19 +201,8 @@ async fn the_demo_prints_its_logins_and_serves_sample_orders() {
         }
     }
     let http = reqwest::Client::new();
-    let login: serde_json::Value = http
-        .post(format!("{base}/api/demo/auth/login"))
-        .json(&serde_json::json!({"username": "packer", "password": packer}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["data"]["token"]
-        .as_str()
-        .expect("the printed password works")
-        .to_owned();
+    // The printed password works.
+    let token = common::login(&http, &base, "demo", "packer", &packer).await;
     let orders: serde_json::Value = http
         .get(format!("{base}/api/demo/orders?status=pending"))
         .bearer_auth(&token)

@@ -6,6 +6,9 @@
 //! build, `packbench.exe`, under Wine this way (`.ci/windows`). That hub keeps its database
 //! where a Windows hub does by default (the platform data directory, in Wine's prefix).
 
+#[allow(dead_code, reason = "each test binary uses part of it")]
+mod common;
+
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -94,19 +97,8 @@ async fn a_packer_ships_one_order_through_the_demo_hub() {
         }
     }
     let http = reqwest::Client::new();
-    let login: Value = http
-        .post(format!("{base}/api/demo/auth/login"))
-        .json(&json!({"username": "packer", "password": packer}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["data"]["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("the printed password works: {login}"))
-        .to_owned();
+    // The printed password works.
+    let token = common::login(&http, &base, "demo", "packer", &packer).await;
     let hub = Hub { base, http, token };
 
     // The oldest pending order that can be taken (the demo has a held one).
@@ -134,12 +126,7 @@ async fn a_packer_ships_one_order_through_the_demo_hub() {
     let order = hub
         .call(reqwest::Method::GET, &format!("/orders/{id}"), None)
         .await;
-    let items: Vec<Value> = order["data"]["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| json!({"sku": l["sku"], "quantity": l["quantity"]}))
-        .collect();
+    let items = common::all_items(&order);
     assert!(!items.is_empty(), "{order}");
     let r = hub
         .operate(&id, json!({"action": "pick", "items": items}))

@@ -91,12 +91,7 @@ async fn packed_bench(db: &str, orders: usize) -> (Arc<UpsSim>, Vec<(String, Str
     {
         let id = order["data"]["id"].as_str().unwrap().to_owned();
         let name = order["data"]["name"].as_str().unwrap().to_owned();
-        let items: Vec<Value> = order["data"]["lines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|l| json!({"sku": l["sku"], "quantity": l["quantity"]}))
-            .collect();
+        let items = common::all_items(&order);
         let path = format!("/orders/{id}/operations");
         hub.ok(
             Method::POST,

@@ -70,6 +70,49 @@ pub fn new_bench(db: &str) {
     );
 }
 
+/// Logs in to the hub at `base` over HTTP: the session's bearer token.
+pub async fn login(
+    http: &reqwest::Client,
+    base: &str,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let login = login_answer(http, base, tenant, username, password).await;
+    login["data"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{username} logs in: {login}"))
+        .to_owned()
+}
+
+/// The hub's whole answer to a login over HTTP.
+pub async fn login_answer(
+    http: &reqwest::Client,
+    base: &str,
+    tenant: &str,
+    username: &str,
+    password: &str,
+) -> Value {
+    http.post(format!("{base}/api/{tenant}/auth/login"))
+        .json(&json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Every line of an order, whole: a pick's `items`.
+pub fn all_items(order: &Value) -> Vec<Value> {
+    order["data"]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| json!({"sku": l["sku"], "quantity": l["quantity"]}))
+        .collect()
+}
+
 pub struct Hub {
     pub process: tokio::process::Child,
     pub base: String,
@@ -102,16 +145,7 @@ impl Hub {
             }
         };
         let http = reqwest::Client::new();
-        let login: Value = http
-            .post(format!("{base}/api/acme/auth/login"))
-            .json(&json!({"username": "ann", "password": PASSWORD}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = login["data"]["token"].as_str().expect("login").to_owned();
+        let token = login(&http, &base, "acme", "ann", PASSWORD).await;
         Hub {
             process,
             base,
