@@ -12,19 +12,24 @@ export PACKBENCH_REQUIRE_POSTGRES ?= 1
 export PACKBENCH_REQUIRE_DESKTOP ?= 1
 # The station's secrets' key must reach a real Secret Service (.ci/with-keyring).
 export PACKBENCH_REQUIRE_KEYRING ?= 1
+# The spooler tests print through a real CUPS server (.ci/cups-start).
+CUPS_PORT ?= 6631
+export PACKBENCH_TEST_CUPS ?= 127.0.0.1:$(CUPS_PORT)
+export PACKBENCH_REQUIRE_CUPS ?= 1
 
 # Debian packages: Tauri's build deps (webkit2gtk-4.1...), libusb for devices, Xvfb and
 # WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests,
 # D-Bus and GNOME Keyring for the station's key in the OS keyring, Python's venv for
-# Schemathesis (PyPI), MinGW-w64 and Wine for the Windows hub (.ci/windows).
+# Schemathesis (PyPI), MinGW-w64 and Wine for the Windows builds (.ci/windows), CUPS for the
+# spooler tests (Linux's `lp`, and Windows' spooler under Wine, which hands jobs to CUPS).
 APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev \
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libusb-1.0-0-dev \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
   chromium chromium-driver postgresql dbus gnome-keyring python3-venv \
-  gcc-mingw-w64-x86-64 wine64
+  gcc-mingw-w64-x86-64 wine64 cups-daemon cups-client libcups2
 
-.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg bench bench-ui deb windows-hub macos-check
+.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg cups bench bench-ui deb windows-hub macos-check
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
@@ -43,13 +48,16 @@ run: deps ui
 pg:
 	@.ci/pg-start $(PG_PORT) >/dev/null && echo "PostgreSQL on 127.0.0.1:$(PG_PORT)"
 
+cups:
+	@.ci/cups-start $(CUPS_PORT) >/dev/null && echo "CUPS on 127.0.0.1:$(CUPS_PORT)"
+
 fmt:
 	cargo fmt --all -- --check
 
 lint: ui
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit: pg ui
+unit: pg cups ui
 	xvfb-run -a .ci/with-keyring cargo test --workspace
 
 # The whole bench in Debian's Chromium (playwright-core) against `packbench demo` on the sims.
@@ -92,7 +100,7 @@ api-fuzz: deps
 	.ci/api-fuzz
 
 # The hub for Windows (packbench.exe, cross-built with MinGW-w64), taking one order under Wine.
-windows-hub: deps
+windows-hub: deps cups
 	.ci/windows
 
 # macOS: the crates that need no Apple SDK, type-checked for aarch64-apple-darwin.

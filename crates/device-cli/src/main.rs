@@ -41,16 +41,15 @@ enum DeviceCommand {
 }
 
 /// One stable, usable reading from a HID scale, through the scale task (10 s at most).
-#[cfg(unix)]
 fn weigh_hid(path: &str) -> anyhow::Result<packbench_core::domain::Weight> {
     use packbench_devices::scale::ScaleState;
     use packbench_devices::scale_task::{ScaleTask, ScaleTaskOptions};
-    use packbench_devices::transport::Hidraw;
+    use packbench_devices::transport::Hid;
     let (tx, rx) = std::sync::mpsc::channel();
     let tx = std::sync::Mutex::new(tx);
     let node = path.to_owned();
     let _task = ScaleTask::start(
-        Box::new(move || Ok(Box::new(Hidraw::open(&node)?) as _)),
+        Box::new(move || Ok(Box::new(Hid::open(&node)?) as _)),
         packbench_devices::scale_task::ScaleProtocol::Hid,
         move |e| {
             if let Ok(tx) = tx.lock() {
@@ -89,9 +88,10 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
     let timeout = std::time::Duration::from_secs(3);
     match command {
         DeviceCommand::List => {
-            let found = packbench_devices::discover::discover(&Default::default());
+            let mut found = packbench_devices::discover::discover(&Default::default());
+            found.extend(packbench_devices::discover::spool_printers());
             if found.is_empty() {
-                println!("no scales, scanners, USB printers or USB serial ports found");
+                println!("no scales, scanners, printers or USB serial ports found");
             }
             for f in found {
                 println!("{:<28} {:<40} {}", f.id, f.kind.describe(), f.name);
@@ -128,7 +128,6 @@ fn run_device(command: DeviceCommand) -> anyhow::Result<()> {
         }
         DeviceCommand::Weigh { scale } => {
             let spec = match scale.parse::<DeviceId>() {
-                #[cfg(unix)]
                 Ok(DeviceId::Hid(path)) => {
                     let w = weigh_hid(&path)?;
                     println!("{:.2} {}", w.value(), w.unit().as_str());

@@ -99,11 +99,39 @@ fn access_note(node: &Path) -> Option<String> {
     }
 }
 
+/// USB serial ports as the OS lists them (Windows' COM ports, macOS's /dev/cu.* devices).
+#[cfg(any(windows, target_os = "macos"))]
+fn os_serial_ports() -> Vec<Found> {
+    serialport::available_ports()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| match p.port_type {
+            serialport::SerialPortType::UsbPort(usb) => Some(Found {
+                id: format!("serial:{}", p.port_name),
+                kind: FoundKind::SerialPort,
+                name: usb.product.unwrap_or_else(|| p.port_name.clone()),
+                transport: "serial",
+                vendor_id: Some(usb.vid),
+                product_id: Some(usb.pid),
+                note: None,
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Every device the bench may care about, scales and scanners first.
 pub fn discover(roots: &Roots) -> Vec<Found> {
     let mut out = hid_devices(roots);
     out.extend(usb_printers(roots));
     out.extend(serial_ports(roots));
+    // Windows and macOS have no sysfs: hidapi lists HID devices, serialport the COM ports
+    // and /dev/cu.* ports.
+    #[cfg(any(windows, target_os = "macos"))]
+    {
+        out.extend(crate::transport::hidapi::devices());
+        out.extend(os_serial_ports());
+    }
     let rank = |k: FoundKind| match k {
         FoundKind::Scale => 0,
         FoundKind::BarcodeScanner => 1,
@@ -183,6 +211,33 @@ pub fn hid_numbered(roots: &Roots, node: &Path) -> Option<bool> {
     .ok()?;
     let apps = hid::applications(&descriptor).ok()?;
     Some(apps.iter().any(|a| !a.report_ids.is_empty()))
+}
+
+/// Whether the HID device `hid:PATH` numbers its reports; `None` when its descriptor cannot be
+/// read.
+pub fn numbered(path: &str) -> Option<bool> {
+    #[cfg(any(windows, target_os = "macos"))]
+    return crate::transport::Hid::open(path).ok()?.numbered();
+    #[cfg(not(any(windows, target_os = "macos")))]
+    return hid_numbered(&Roots::default(), Path::new(path));
+}
+
+/// The OS's print queues (CUPS's, or Windows' printers), as `spool:NAME` printers. Empty when
+/// there is no spooler.
+pub fn spool_printers() -> Vec<Found> {
+    crate::spooler::queues()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|name| Found {
+            id: format!("spool:{name}"),
+            kind: FoundKind::Printer,
+            name: format!("{name} (print queue)"),
+            transport: "spool",
+            vendor_id: None,
+            product_id: None,
+            note: None,
+        })
+        .collect()
 }
 
 /// USB devices with a printer-class (07) interface: `/sys/bus/usb/devices/1-2` (the device:
@@ -298,7 +353,8 @@ pub fn serial_ports(roots: &Roots) -> Vec<Found> {
         .collect()
 }
 
-#[cfg(test)]
+// The trees are made with symlinks, as sysfs has them.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::hid::tests::{KEYBOARD, SCALE, SCANNER};

@@ -384,7 +384,11 @@ mod tests {
         );
         assert!(seen[1].problem.as_deref().unwrap().contains("unplugged"));
         assert!(
-            seen[2].problem.as_deref().unwrap().contains("udev"),
+            seen[2]
+                .problem
+                .as_deref()
+                .unwrap()
+                .contains("no permission"),
             "a new reason is said even while still unplugged"
         );
     }

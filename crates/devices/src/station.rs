@@ -19,7 +19,7 @@ use crate::scanner_task::{ScannerEvent, ScannerProtocol, ScannerTask};
 use crate::serial_scale::SerialScaleSpec;
 use crate::sim::SimScale;
 use crate::target::{Job, PrinterTarget};
-use crate::transport::{Hidraw, Serial, SerialSettings};
+use crate::transport::{Hid, Serial, SerialSettings};
 
 /// What the station's devices tell it, as they happen.
 #[derive(Debug, Clone, PartialEq)]
@@ -159,8 +159,9 @@ impl Bench {
         bench
     }
 
-    /// What the station can use: the simulated scale and printer, what is plugged in, and the
-    /// networked and spooler printers it was told of (`named_printers`: they cannot be found).
+    /// What the station can use: the simulated scale and printer, what is plugged in, the OS's
+    /// print queues, and the networked printers it was told of (`named_printers`: they cannot
+    /// be found).
     pub fn list(&self, named_printers: &[String]) -> Vec<Detected> {
         let mut out = vec![
             Detected {
@@ -178,7 +179,9 @@ impl Bench {
                 note: None,
             },
         ];
-        for f in discover::discover(&Default::default()) {
+        let mut found = discover::discover(&Default::default());
+        found.extend(discover::spool_printers());
+        for f in found {
             // A serial port may be a scale speaking either protocol: offer both.
             if f.kind == FoundKind::SerialPort {
                 for (p, words) in [("nci", "NCI"), ("sics", "Mettler Toledo SICS")] {
@@ -217,6 +220,9 @@ impl Bench {
             });
         }
         for name in named_printers {
+            if out.iter().any(|d| &d.id == name) {
+                continue;
+            }
             let transport = match name.parse::<DeviceId>() {
                 Ok(DeviceId::Tcp(_)) => "tcp",
                 Ok(DeviceId::Spool(_)) => "spool",
@@ -264,7 +270,7 @@ impl Bench {
                 )
             }
             Ok(DeviceId::Hid(path)) => (
-                Box::new(move || Ok(Box::new(Hidraw::open(&path)?) as _)),
+                Box::new(move || Ok(Box::new(Hid::open(&path)?) as _)),
                 ScaleProtocol::Hid,
             ),
             Ok(DeviceId::Serial(port)) => {
@@ -315,10 +321,9 @@ impl Bench {
             .map_err(|e| e.to_string())?
         {
             DeviceId::Hid(path) => {
-                let numbered =
-                    discover::hid_numbered(&Default::default(), path.as_ref()).unwrap_or(true);
+                let numbered = discover::numbered(&path).unwrap_or(true);
                 (
-                    Box::new(move || Ok(Box::new(Hidraw::open(&path)?) as _)),
+                    Box::new(move || Ok(Box::new(Hid::open(&path)?) as _)),
                     ScannerProtocol::Hid { numbered },
                 )
             }

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use crate::printer::{self, PrintError, PrinterProblem};
 use crate::spooler::{self, SpoolError};
-use crate::transport::{Tcp, TransportError, UsbPrinter};
+#[cfg(not(windows))]
+use crate::transport::UsbPrinter;
+use crate::transport::{Tcp, TransportError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrinterTarget {
@@ -45,6 +47,10 @@ pub enum TargetError {
     Spool(#[from] SpoolError),
     #[error("the printer cannot print: {0}")]
     NotReady(String),
+    #[error(
+        "on Windows a USB printer prints through its driver: install it (Zebra's is ZDesigner), then choose the printer by its Windows name (spool:NAME, as the Devices screen lists it)"
+    )]
+    UsbOnWindows,
     #[error(
         "a PDF goes to a document printer through the spooler (--to spool:QUEUE); a label printer takes ZPL or an image"
     )]
@@ -108,6 +114,9 @@ impl PrinterTarget {
                 }
                 Ok(printer::send_job(&mut t, b)?)
             }
+            #[cfg(windows)]
+            (Self::Usb { .. }, Job::Label(_)) => Err(TargetError::UsbOnWindows),
+            #[cfg(not(windows))]
             (Self::Usb { vendor, product }, Job::Label(b)) => {
                 let mut t = UsbPrinter::open(*vendor, *product)?;
                 // A printer without a way back (no bulk IN) cannot be asked.
@@ -128,6 +137,9 @@ impl PrinterTarget {
                 let mut t = Tcp::connect(addr, timeout)?;
                 Ok(view(&printer::query_status(&mut t, timeout)?.problems))
             }
+            #[cfg(windows)]
+            Self::Usb { .. } => Err(TargetError::UsbOnWindows),
+            #[cfg(not(windows))]
             Self::Usb { vendor, product } => {
                 let mut t = UsbPrinter::open(*vendor, *product)?;
                 if !t.answers_status() {

@@ -1,57 +1,14 @@
-//! The OS print spooler (CUPS `lp` / `lpstat` on Linux and macOS): raw label jobs and PDF
-//! documents go to a named queue, and the queue's state is read back so the packer sees
-//! "paused" or "not responding" instead of a job that silently never prints.
+//! CUPS, the spooler of Linux and macOS: `lp` sends, `lpstat` tells. Every command runs with
+//! `LC_ALL=C`, so its answers are CUPS's English wording whatever the bench's language is (a
+//! German Mac says "Drucker … ist im Leerlauf" otherwise).
 //!
-//! `parse_lpstat` is sans-IO (tested on CUPS's own wording); `print` and `status` run the
-//! commands.
+//! `parse_lpstat` and `parse_queues` are sans-IO (tested on CUPS's own wording); `print`,
+//! `status` and `queues` run the commands.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use serde::Serialize;
-
-/// A queue's state as `lpstat -p QUEUE -l` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
-pub enum QueueState {
-    Idle,
-    Printing {
-        job: String,
-    },
-    /// Stopped (paused by someone, or by CUPS after an error), with CUPS's reason.
-    Disabled {
-        reason: String,
-    },
-    /// No queue of that name.
-    Unknown,
-}
-
-impl QueueState {
-    pub fn ready(&self) -> bool {
-        matches!(self, Self::Idle | Self::Printing { .. })
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Idle => "ready".into(),
-            Self::Printing { job } => format!("printing ({job})"),
-            Self::Disabled { reason } => format!("stopped: {reason}"),
-            Self::Unknown => "no such printer queue".into(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SpoolError {
-    #[error("`{0}` is not a printer queue name (letters, digits, - _ . @)")]
-    BadQueue(String),
-    #[error("the print spooler is not available ({0}): install CUPS (`cups-client`)")]
-    Unavailable(std::io::Error),
-    #[error("the spooler refused the job: {0}")]
-    Refused(String),
-    #[error("the printer queue `{queue}` cannot print: {state}")]
-    NotReady { queue: String, state: String },
-}
+use super::{QueueState, SpoolError};
 
 fn check_queue(queue: &str) -> Result<(), SpoolError> {
     let ok = !queue.is_empty()
@@ -104,12 +61,32 @@ pub fn parse_lpstat(queue: &str, output: &str) -> QueueState {
 /// The queue's state, from `lpstat`.
 pub fn status(queue: &str) -> Result<QueueState, SpoolError> {
     check_queue(queue)?;
-    let out = Command::new("lpstat")
-        .args(["-p", queue, "-l"])
+    let out = lpstat(&["-p", queue, "-l"])?;
+    Ok(parse_lpstat(queue, &String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The names of CUPS's queues, from `lpstat -e`.
+pub fn queues() -> Result<Vec<String>, SpoolError> {
+    let out = lpstat(&["-e"])?;
+    Ok(parse_queues(&String::from_utf8_lossy(&out.stdout)))
+}
+
+/// `lpstat -e`: one destination a line (a queue, or `QUEUE/INSTANCE`).
+pub fn parse_queues(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .map(str::trim)
+        .filter(|l| check_queue(l).is_ok())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn lpstat(args: &[&str]) -> Result<std::process::Output, SpoolError> {
+    Command::new("lpstat")
+        .args(args)
         .env("LC_ALL", "C")
         .output()
-        .map_err(SpoolError::Unavailable)?;
-    Ok(parse_lpstat(queue, &String::from_utf8_lossy(&out.stdout)))
+        .map_err(SpoolError::Unavailable)
 }
 
 /// Sends a job: `raw` for printer languages (ZPL), otherwise a document CUPS converts (PDF).
@@ -204,6 +181,15 @@ mod tests {
             QueueState::Unknown,
             "another queue's line"
         );
+    }
+
+    #[test]
+    fn queues_are_listed_by_name() {
+        assert_eq!(
+            parse_queues("ZD420\nOffice_Laser\nZD420/4x6\n\n"),
+            ["ZD420", "Office_Laser"]
+        );
+        assert!(parse_queues("").is_empty());
     }
 
     #[test]
