@@ -6,6 +6,10 @@
 //!
 //! Needs DISPLAY (run under `xvfb-run -a`) and `tauri-driver` on PATH; it says it is skipped
 //! without them, unless PACKBENCH_REQUIRE_DESKTOP=1 (as in `make test`), where it fails.
+//! Linux only: WebKitWebDriver drives WebKitGTK. (Windows' window is WebView2, which Wine
+//! does not have.)
+
+#![cfg(target_os = "linux")]
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -186,7 +190,8 @@ async fn invoke(
 fn test_label(tenant: &str, token: &str) -> serde_json::Value {
     serde_json::json!({
         "tenant": tenant, "token": token, "printer": "sim:printer", "format": "zpl",
-        "title": "test", "bytes": b"^XA^FDtest^FS^XZ".to_vec(), "dpi": 203, "darkness": null,
+        "title": "test", "bytes": b"^XA^FDtest^FS^XZ".to_vec(),
+        "settings": {"printer": "sim:printer", "dpi": 203, "darkness": null},
     })
 }
 
@@ -444,6 +449,11 @@ async fn a_connected_station_logs_in_to_a_shared_hub_steps() {
     invoke(&c, "print", test_label("demo", &token))
         .await
         .expect("a logged-in station prints");
+    // The shell reads the station's device settings typed: a wrong one is named, not guessed.
+    let mut bad = test_label("demo", &token);
+    bad["settings"]["dpi"] = 600.into();
+    let refused = invoke(&c, "print", bad).await.unwrap_err();
+    assert!(refused.contains("dpi is 203 or 300"), "{refused}");
     let refused = invoke(&c, "print", test_label("demo", "pbt_made-up"))
         .await
         .unwrap_err();

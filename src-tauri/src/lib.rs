@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use packbench_core::devices::StationDevices;
 use packbench_core::domain::{TenantSlug, parse_username};
 use packbench_devices::station::{
     Bench, Detected, Fit, PrinterStatusView, ScaleReading, StationEvent,
@@ -352,15 +353,12 @@ async fn print(
     format: String,
     title: String,
     bytes: Vec<u8>,
-    dpi: Option<u16>,
-    darkness: Option<u8>,
+    settings: serde_json::Map<String, serde_json::Value>,
 ) -> Result<PrinterStatusView, String> {
     require_station(&shell, &tenant, &token).await?;
+    let devices = StationDevices::parse(&settings).map_err(|e| e.message)?;
     let bench = shell.bench.clone();
-    let fit = Fit {
-        dpi: dpi.unwrap_or(203),
-        darkness,
-    };
+    let fit = Fit::of(&devices);
     tauri::async_runtime::spawn_blocking(move || bench.print(&printer, &format, &title, bytes, fit))
         .await
         .map_err(|e| e.to_string())?
@@ -480,6 +478,15 @@ fn allow_connected_hub(context: &mut tauri::Context<tauri::Wry>) {
 
 pub fn run() {
     STARTED.get_or_init(std::time::Instant::now);
+    // Windows draws the window with the WebView2 Runtime (Windows 11 has it; Windows 10 may
+    // not): without it Tauri would panic while opening the window.
+    #[cfg(windows)]
+    if let Err(e) = tauri::webview_version() {
+        eprintln!(
+            "packbench: the station's window needs the Microsoft Edge WebView2 Runtime ({e}): install it from https://go.microsoft.com/fwlink/p/?LinkId=2124703 and start Packbench again"
+        );
+        std::process::exit(1);
+    }
     let mut context = tauri::generate_context!();
     allow_connected_hub(&mut context);
     let result = tauri::Builder::default()

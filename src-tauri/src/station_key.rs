@@ -108,6 +108,7 @@ mod tests {
         match &kept {
             Kept::Keyring => assert!(!dir.join(KEY_FILE).exists()),
             Kept::File(path) => {
+                assert!(path.exists(), "{}", path.display());
                 #[cfg(unix)]
                 {
                     use std::os::unix::fs::PermissionsExt;

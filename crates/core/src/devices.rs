@@ -242,7 +242,11 @@ fn err(field: &str, message: impl Into<String>) -> DeviceSettingsError {
     }
 }
 
-fn device(field: &str, role: DeviceRole, v: &Value) -> Result<(), DeviceSettingsError> {
+fn device(
+    field: &str,
+    role: DeviceRole,
+    v: &Value,
+) -> Result<Option<DeviceId>, DeviceSettingsError> {
     let what = match role {
         DeviceRole::Scale => {
             "a scale (sim:scale, hid:PATH, serial:PATH[?protocol=nci|sics&baud=N])"
@@ -253,9 +257,9 @@ fn device(field: &str, role: DeviceRole, v: &Value) -> Result<(), DeviceSettings
         DeviceRole::Scanner => "a scanner read by Packbench (hid:PATH, serial:PATH[?baud=N])",
     };
     match v {
-        Value::Null => Ok(()),
+        Value::Null => Ok(None),
         Value::String(s) => match s.parse::<DeviceId>() {
-            Ok(id) if id.serves(role) => Ok(()),
+            Ok(id) if id.serves(role) => Ok(Some(id)),
             Ok(_) => Err(err(field, format!("{field} is {what}, or null for none"))),
             Err(e) => Err(err(
                 field,
@@ -266,98 +270,224 @@ fn device(field: &str, role: DeviceRole, v: &Value) -> Result<(), DeviceSettings
     }
 }
 
+/// How labels are sent to the station's label printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelFormat {
+    /// Printer language, fitted to the printer's resolution and darkness.
+    #[default]
+    Zpl,
+    /// An image, turned into a ZPL graphic at the printer's resolution.
+    Png,
+    /// A document for a laser printer, through the spooler.
+    Pdf,
+}
+
+impl LabelFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Zpl => "zpl",
+            Self::Png => "png",
+            Self::Pdf => "pdf",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "zpl" => Some(Self::Zpl),
+            "png" => Some(Self::Png),
+            "pdf" => Some(Self::Pdf),
+            _ => None,
+        }
+    }
+}
+
+/// A box the station offers when packing: its outside size in inches and its empty weight (in
+/// the warehouse's weight unit; none when nobody weighed it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoxPreset {
+    pub name: String,
+    pub length: f64,
+    pub width: f64,
+    pub height: f64,
+    pub tare: Option<f64>,
+}
+
+/// A station's device settings, typed: what its document says, with each field it leaves out
+/// at the default a new station has (no devices chosen, ZPL at 203 dpi with the printer's own
+/// darkness, labels printed as soon as they are bought, no label-to-box scan, no boxes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationDevices {
+    pub scale: Option<DeviceId>,
+    /// The label printer.
+    pub printer: Option<DeviceId>,
+    /// The document printer (packing slips, pick lists).
+    pub slip_printer: Option<DeviceId>,
+    /// A scanner Packbench reads itself; none for a keyboard-wedge scanner.
+    pub scanner: Option<DeviceId>,
+    pub label_format: LabelFormat,
+    /// The label printer's head: 203 or 300 dots per inch.
+    pub dpi: u16,
+    /// 0-30 (ZPL `~SD`); none keeps the printer's own.
+    pub darkness: Option<u8>,
+    pub auto_print: bool,
+    pub label_to_box: bool,
+    pub boxes: Vec<BoxPreset>,
+}
+
+impl Default for StationDevices {
+    fn default() -> Self {
+        Self {
+            scale: None,
+            printer: None,
+            slip_printer: None,
+            scanner: None,
+            label_format: LabelFormat::Zpl,
+            dpi: 203,
+            darkness: None,
+            auto_print: true,
+            label_to_box: false,
+            boxes: Vec::new(),
+        }
+    }
+}
+
 /// Checks a device settings document; answers the first problem.
 pub fn check_device_settings(doc: &Map<String, Value>) -> Result<(), DeviceSettingsError> {
-    for (key, v) in doc {
-        match key.as_str() {
-            "scale" => device(key, DeviceRole::Scale, v)?,
-            "printer" | "slip_printer" => device(key, DeviceRole::Printer, v)?,
-            "scanner" => device(key, DeviceRole::Scanner, v)?,
-            "label_format" => {
-                if !matches!(v.as_str(), Some("zpl" | "png" | "pdf")) {
-                    return Err(err(key, "label_format is zpl, png or pdf"));
+    StationDevices::parse(doc).map(|_| ())
+}
+
+impl StationDevices {
+    /// Reads a device settings document, field by field; answers the first problem, named by
+    /// its field. Every device name is parsed into a [`DeviceId`] and checked for its role.
+    pub fn parse(doc: &Map<String, Value>) -> Result<Self, DeviceSettingsError> {
+        let mut out = Self::default();
+        for (key, v) in doc {
+            match key.as_str() {
+                "scale" => out.scale = device(key, DeviceRole::Scale, v)?,
+                "printer" => out.printer = device(key, DeviceRole::Printer, v)?,
+                "slip_printer" => out.slip_printer = device(key, DeviceRole::Printer, v)?,
+                "scanner" => out.scanner = device(key, DeviceRole::Scanner, v)?,
+                "label_format" => {
+                    out.label_format = v
+                        .as_str()
+                        .and_then(LabelFormat::parse)
+                        .ok_or_else(|| err(key, "label_format is zpl, png or pdf"))?;
                 }
-            }
-            "dpi" => {
-                if !matches!(v.as_u64(), Some(203 | 300)) {
-                    return Err(err(
-                        key,
-                        "dpi is 203 or 300 (the printer head's resolution)",
-                    ));
-                }
-            }
-            "darkness" => {
-                if !(v.is_null() || v.as_u64().is_some_and(|d| d <= 30)) {
-                    return Err(err(
-                        key,
-                        "darkness is a whole number from 0 to 30, or null for the printer's own",
-                    ));
-                }
-            }
-            "auto_print" | "label_to_box" => {
-                if !v.is_boolean() {
-                    return Err(err(key, format!("{key} is true or false")));
-                }
-            }
-            "boxes" => {
-                let boxes = v
-                    .as_array()
-                    .filter(|b| b.len() <= 30)
-                    .ok_or_else(|| err(key, "boxes is a list of at most 30 boxes"))?;
-                for (i, b) in boxes.iter().enumerate() {
-                    let field = format!("boxes[{i}]");
-                    let b = b.as_object().ok_or_else(|| {
-                        err(&field, "a box is {name, length, width, height, tare}")
-                    })?;
-                    if let Some(k) = b.keys().find(|k| {
-                        !["name", "length", "width", "height", "tare"].contains(&k.as_str())
-                    }) {
-                        return Err(err(
-                            &format!("{field}.{k}"),
-                            "a box has name, length, width, height and tare only",
-                        ));
-                    }
-                    if let Some(t) = b.get("tare")
-                        && !t.is_null()
-                        && !t.as_f64().is_some_and(|t| (0.0..=100.0).contains(&t))
-                    {
-                        return Err(err(
-                            &format!("{field}.tare"),
-                            "tare is the empty box's weight, from 0 to 100 in the warehouse's weight unit",
-                        ));
-                    }
-                    let name = b.get("name").and_then(Value::as_str).unwrap_or("");
-                    if name.trim().is_empty() || name.len() > 40 {
-                        return Err(err(
-                            &format!("{field}.name"),
-                            "a box needs a name of at most 40 characters",
-                        ));
-                    }
-                    for d in ["length", "width", "height"] {
-                        let ok = b
-                            .get(d)
-                            .and_then(Value::as_f64)
-                            .is_some_and(|x| x > 0.0 && x <= 200.0);
-                        if !ok {
+                "dpi" => {
+                    out.dpi = match v.as_u64() {
+                        Some(203) => 203,
+                        Some(300) => 300,
+                        _ => {
                             return Err(err(
-                                &format!("{field}.{d}"),
-                                format!("{d} is a number above 0 and at most 200 (inches)"),
+                                key,
+                                "dpi is 203 or 300 (the printer head's resolution)",
                             ));
                         }
                     }
                 }
-            }
-            _ => {
-                return Err(err(
-                    key,
-                    format!(
-                        "unknown device setting `{key}` (scale, printer, slip_printer, scanner, label_format, dpi, darkness, auto_print, label_to_box, boxes)"
-                    ),
-                ));
+                "darkness" => {
+                    out.darkness = match v {
+                        Value::Null => None,
+                        _ => Some(
+                            v.as_u64()
+                                .filter(|d| *d <= 30)
+                                .and_then(|d| u8::try_from(d).ok())
+                                .ok_or_else(|| {
+                                    err(
+                                        key,
+                                        "darkness is a whole number from 0 to 30, or null for the printer's own",
+                                    )
+                                })?,
+                        ),
+                    }
+                }
+                "auto_print" | "label_to_box" => {
+                    let b = v
+                        .as_bool()
+                        .ok_or_else(|| err(key, format!("{key} is true or false")))?;
+                    if key == "auto_print" {
+                        out.auto_print = b;
+                    } else {
+                        out.label_to_box = b;
+                    }
+                }
+                "boxes" => out.boxes = boxes(key, v)?,
+                _ => {
+                    return Err(err(
+                        key,
+                        format!(
+                            "unknown device setting `{key}` (scale, printer, slip_printer, scanner, label_format, dpi, darkness, auto_print, label_to_box, boxes)"
+                        ),
+                    ));
+                }
             }
         }
+        Ok(out)
     }
-    Ok(())
+}
+
+fn boxes(key: &str, v: &Value) -> Result<Vec<BoxPreset>, DeviceSettingsError> {
+    let boxes = v
+        .as_array()
+        .filter(|b| b.len() <= 30)
+        .ok_or_else(|| err(key, "boxes is a list of at most 30 boxes"))?;
+    let mut out = Vec::with_capacity(boxes.len());
+    for (i, b) in boxes.iter().enumerate() {
+        let field = format!("boxes[{i}]");
+        let b = b
+            .as_object()
+            .ok_or_else(|| err(&field, "a box is {name, length, width, height, tare}"))?;
+        if let Some(k) = b
+            .keys()
+            .find(|k| !["name", "length", "width", "height", "tare"].contains(&k.as_str()))
+        {
+            return Err(err(
+                &format!("{field}.{k}"),
+                "a box has name, length, width, height and tare only",
+            ));
+        }
+        let tare = match b.get("tare") {
+            None | Some(Value::Null) => None,
+            Some(t) => Some(
+                t.as_f64()
+                    .filter(|t| (0.0..=100.0).contains(t))
+                    .ok_or_else(|| {
+                        err(
+                            &format!("{field}.tare"),
+                            "tare is the empty box's weight, from 0 to 100 in the warehouse's weight unit",
+                        )
+                    })?,
+            ),
+        };
+        let name = b.get("name").and_then(Value::as_str).unwrap_or("");
+        if name.trim().is_empty() || name.len() > 40 {
+            return Err(err(
+                &format!("{field}.name"),
+                "a box needs a name of at most 40 characters",
+            ));
+        }
+        let mut size = [0.0; 3];
+        for (d, slot) in ["length", "width", "height"].iter().zip(&mut size) {
+            *slot = b
+                .get(*d)
+                .and_then(Value::as_f64)
+                .filter(|x| *x > 0.0 && *x <= 200.0)
+                .ok_or_else(|| {
+                    err(
+                        &format!("{field}.{d}"),
+                        format!("{d} is a number above 0 and at most 200 (inches)"),
+                    )
+                })?;
+        }
+        out.push(BoxPreset {
+            name: name.to_owned(),
+            length: size[0],
+            width: size[1],
+            height: size[2],
+            tare,
+        });
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -380,6 +510,36 @@ mod tests {
             Ok(())
         );
         assert_eq!(check(json!({})), Ok(()));
+    }
+
+    #[test]
+    fn a_document_reads_as_typed_settings() {
+        let doc = json!({"scale": "serial:COM3?protocol=sics", "printer": "spool:ZDesigner ZD420-203dpi ZPL",
+            "label_format": "png", "dpi": 300, "darkness": 0, "auto_print": false,
+            "boxes": [{"name": "S", "length": 8, "width": 6, "height": 4, "tare": 0.3}, {"name": "M", "length": 12, "width": 10, "height": 6}]});
+        let d = StationDevices::parse(doc.as_object().unwrap()).unwrap();
+        assert_eq!(d.scale.unwrap().to_string(), "serial:COM3?protocol=sics");
+        assert_eq!(
+            d.printer,
+            Some(DeviceId::Spool("ZDesigner ZD420-203dpi ZPL".into()))
+        );
+        assert_eq!(
+            (d.label_format, d.dpi, d.darkness),
+            (LabelFormat::Png, 300, Some(0))
+        );
+        assert!(!d.auto_print && !d.label_to_box);
+        assert_eq!(d.boxes[0].tare, Some(0.3));
+        assert_eq!(
+            (d.boxes[1].name.as_str(), d.boxes[1].length, d.boxes[1].tare),
+            ("M", 12.0, None)
+        );
+        // What a document leaves out is a new station's default.
+        assert_eq!(
+            StationDevices::parse(&Map::new()).unwrap(),
+            StationDevices::default()
+        );
+        assert_eq!(StationDevices::default().dpi, 203);
+        assert!(StationDevices::default().auto_print);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use packbench_core::devices::{DeviceId, SerialPort};
+use packbench_core::devices::{DeviceId, SerialPort, StationDevices};
 use serde::Serialize;
 
 use crate::discover::{self, FoundKind};
@@ -69,10 +69,20 @@ pub struct PrinterStatusView {
 }
 
 /// How a label is fitted to the station's printer (its device settings).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Fit {
     pub dpi: u16,
     pub darkness: Option<u8>,
+}
+
+impl Fit {
+    /// The label printer's resolution and darkness, as the station's settings have them.
+    pub fn of(devices: &StationDevices) -> Self {
+        Self {
+            dpi: devices.dpi,
+            darkness: devices.darkness,
+        }
+    }
 }
 
 /// A station's devices.

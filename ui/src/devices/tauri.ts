@@ -1,5 +1,6 @@
 // The desktop app's real bench: Tauri commands over crates/devices, and the scale's readings
 // pushed as Tauri events (never polled).
+import type { DeviceSettings } from '../api/types';
 import type { DetectedDevice, DeviceScan, Devices, PrintJob, PrinterStatus, ScaleReading, ScannerState } from './types';
 
 interface TauriGlobal {
@@ -10,6 +11,13 @@ interface TauriGlobal {
 export function tauri(): TauriGlobal | null {
   const t = (globalThis as unknown as { __TAURI__?: TauriGlobal }).__TAURI__;
   return t && t.core && typeof t.core.invoke === 'function' ? t : null;
+}
+
+/** The device settings document as the hub keeps it (the answer's `station_id` is not one). */
+function deviceDocument(d: DeviceSettings | undefined): Record<string, unknown> {
+  const doc: Record<string, unknown> = { ...(d ?? {}) };
+  delete doc.station_id;
+  return doc;
 }
 
 export class DesktopBench implements Devices {
@@ -56,7 +64,7 @@ export class DesktopBench implements Devices {
     return this.t.core.invoke<PrinterStatus>('print', {
       tenant: this.session?.tenant ?? '', token: this.session?.token ?? '',
       printer, format: job.format, title: job.title, bytes: Array.from(job.bytes),
-      dpi: job.dpi ?? 203, darkness: job.darkness ?? null,
+      settings: deviceDocument(job.settings),
     });
   }
 

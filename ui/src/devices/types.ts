@@ -1,6 +1,7 @@
 // The bench devices as the station UI sees them. In the desktop app they are real (Tauri
 // commands over crates/devices, readings pushed as Tauri events); in a plain browser a
 // simulated bench stands in (a scale you can load and a printer that keeps its jobs).
+import type { DeviceSettings } from '../api/types';
 import type { WeightUnit } from '../api/types';
 
 export type ScaleState =
@@ -43,8 +44,9 @@ export interface PrintJob {
   bytes: Uint8Array;
   /** What it is, for the printer's log: "label 1Z...", "packing slip #1001". */
   title: string;
-  dpi?: 203 | 300;
-  darkness?: number | null;
+  /** The station's device settings (as saved, or as being set up on the Devices screen): the
+   * desktop shell reads them, typed, to fit the label to the printer (resolution, darkness). */
+  settings?: DeviceSettings;
 }
 
 export interface Devices {

@@ -19,7 +19,7 @@ export async function printLabel(st: Station, shipmentId: string, tracking: stri
   if (!printer) throw new Error('No label printer is chosen for this station. Choose one under Devices.');
   const format = d.label_format ?? 'zpl';
   const bytes = await st.backend.bytes(`/api/${encodeURIComponent(st.session.tenant)}/labels/${encodeURIComponent(shipmentId)}/${format}${ofBox(box)}`);
-  await st.devices.print(printer, { format, bytes, title: `label ${tracking ?? shipmentId}`, dpi: d.dpi ?? 203, darkness: d.darkness ?? null });
+  await st.devices.print(printer, { format, bytes, title: `label ${tracking ?? shipmentId}`, settings: d });
 }
 
 /** Every box's tracking number of a shipment, box 1 first. */

@@ -41,7 +41,7 @@ export function DevicesScreen() {
     if (!printer) { st.notify('Choose a label printer first'); return; }
     try {
       const dpi = d.dpi ?? 203;
-      setStatus(await st.devices.print(printer, { format: 'zpl', bytes: new TextEncoder().encode(testLabel(station, dpi)), title: 'test label', dpi, darkness: d.darkness ?? null }));
+      setStatus(await st.devices.print(printer, { format: 'zpl', bytes: new TextEncoder().encode(testLabel(station, dpi)), title: 'test label', settings: d }));
       st.notify('Test label sent');
     } catch (e) { st.fail(e); }
   };
