@@ -20,16 +20,17 @@ export PACKBENCH_REQUIRE_CUPS ?= 1
 # Debian packages: Tauri's build deps (webkit2gtk-4.1...), libusb for devices, Xvfb and
 # WebKitWebDriver for the desktop window, Chromium for browser tests, PostgreSQL for tests,
 # D-Bus and GNOME Keyring for the station's key in the OS keyring, Python's venv for
-# Schemathesis (PyPI), MinGW-w64 and Wine for the Windows builds (.ci/windows), CUPS for the
+# Schemathesis (PyPI), MinGW-w64, Wine and NSIS for the Windows builds (.ci/windows,
+# .ci/windows-station), CUPS for the
 # spooler tests (Linux's `lp`, and Windows' spooler under Wine, which hands jobs to CUPS).
 APT_PACKAGES := pkg-config build-essential file curl ca-certificates \
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev \
   librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev libusb-1.0-0-dev \
   xvfb xauth imagemagick webkit2gtk-driver x11-utils at-spi2-core \
   chromium chromium-driver postgresql dbus gnome-keyring python3-venv \
-  gcc-mingw-w64-x86-64 wine64 cups-daemon cups-client libcups2
+  gcc-mingw-w64-x86-64 wine64 nsis cups-daemon cups-client libcups2
 
-.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg cups bench bench-ui deb windows-hub macos-check
+.PHONY: deps ui run test check fmt lint unit e2e api-fuzz pg cups bench bench-ui deb windows-hub windows-station windows macos-check
 
 deps:
 	@if dpkg -s $(APT_PACKAGES) >/dev/null 2>&1; then echo "apt packages: present"; else \
@@ -65,7 +66,7 @@ e2e: ui
 	cargo build -p packbench-server --bin packbench
 	cd ui && node e2e/station.mjs
 
-test: deps fmt lint unit e2e api-fuzz deb windows-hub macos-check
+test: deps fmt lint unit e2e api-fuzz deb windows-hub windows-station macos-check
 
 # The hub's load benchmark (BENCHMARKS.md) on SQLite and PostgreSQL.
 bench: deps pg
@@ -99,9 +100,20 @@ bench-ui: ui
 api-fuzz: deps
 	.ci/api-fuzz
 
-# The hub for Windows (packbench.exe, cross-built with MinGW-w64), taking one order under Wine.
+# The hub and the device tool for Windows (cross-built with MinGW-w64), under Wine: one order
+# through the hub, the devices crate's tests, a label through Windows' spooler to CUPS.
 windows-hub: deps cups
 	.ci/windows
+
+# The Windows station and its installer, installed, started and uninstalled under Wine (a
+# debug build: quicker, for CI).
+windows-station: deps
+	.ci/windows-station
+
+# The Windows station's release installer, for a bench:
+# target/x86_64-pc-windows-gnu/release/bundle/nsis/Packbench_VERSION_x64-setup.exe.
+windows: deps
+	.ci/windows-station --release
 
 # macOS: the crates that need no Apple SDK, type-checked for aarch64-apple-darwin.
 macos-check:
