@@ -74,6 +74,15 @@ pub trait Transport {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError>;
 }
 
+/// Reads what is there; a read that times out is "nothing came" (`Ok(0)`), not an error.
+fn read_or_nothing(r: &mut impl Read, buf: &mut [u8]) -> Result<usize, TransportError> {
+    match r.read(buf) {
+        Ok(n) => Ok(n),
+        Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(0),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// A raw TCP connection (JetDirect, port 9100).
 pub struct Tcp(TcpStream);
 
@@ -104,11 +113,7 @@ impl Transport for Tcp {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
         self.0
             .set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        match self.0.read(buf) {
-            Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
+        read_or_nothing(&mut self.0, buf)
     }
 }
 
@@ -198,11 +203,7 @@ impl Transport for Serial {
         self.0
             .set_timeout(timeout.max(Duration::from_millis(1)))
             .map_err(|e| TransportError::Io(e.into()))?;
-        match self.0.read(buf) {
-            Ok(n) => Ok(n),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => Ok(0),
-            Err(e) => Err(e.into()),
-        }
+        read_or_nothing(&mut self.0, buf)
     }
 }
 
