@@ -294,12 +294,17 @@ async fn open_demo(shell: tauri::State<'_, Shell>) -> Result<DemoAnswer, String>
 }
 
 #[tauri::command]
-fn devices_list(shell: tauri::State<'_, Shell>) -> Vec<Detected> {
-    shell.bench.list(&named_printers())
+async fn devices_list(shell: tauri::State<'_, Shell>) -> Result<Vec<Detected>, String> {
+    // Off the window's thread: discovery reads sysfs and asks the spooler (`lpstat`, which may
+    // wait on a CUPS server elsewhere).
+    let bench = shell.bench.clone();
+    tauri::async_runtime::spawn_blocking(move || bench.list(&named_printers()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
-/// Networked and spooler printers cannot be found, only named: `PACKBENCH_PRINTERS` lists them
-/// (comma-separated device names).
+/// Networked printers cannot be found, only named: `PACKBENCH_PRINTERS` lists them
+/// (comma-separated device names). The spooler's queues are listed by the bench itself.
 fn named_printers() -> Vec<String> {
     std::env::var("PACKBENCH_PRINTERS")
         .map(|list| {
