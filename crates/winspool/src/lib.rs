@@ -9,9 +9,9 @@
 
 use windows::Win32::Foundation::GetLastError;
 use windows::Win32::Graphics::Printing::{
-    ClosePrinter, DOC_INFO_1W, EndDocPrinter, EndPagePrinter, EnumPrintersW, GetPrinterW,
-    OpenPrinterW, PRINTER_ENUM_CONNECTIONS, PRINTER_ENUM_LOCAL, PRINTER_HANDLE, PRINTER_INFO_2W,
-    PRINTER_INFO_4W, StartDocPrinterW, StartPagePrinter, WritePrinter,
+    AbortPrinter, ClosePrinter, DOC_INFO_1W, EndDocPrinter, EndPagePrinter, EnumPrintersW,
+    GetPrinterW, OpenPrinterW, PRINTER_ENUM_CONNECTIONS, PRINTER_ENUM_LOCAL, PRINTER_HANDLE,
+    PRINTER_INFO_2W, PRINTER_INFO_4W, StartDocPrinterW, StartPagePrinter, WritePrinter,
 };
 use windows::core::{PCWSTR, PWSTR};
 
@@ -103,10 +103,14 @@ impl Printer {
         if id == 0 {
             return Err(last_error("starting the job"));
         }
-        let written = self.write_page(job);
+        if let Err(e) = self.write_page(job) {
+            // Half a label is worse than none: the job is deleted, not ended.
+            // SAFETY: a document was started on this handle.
+            let _ = unsafe { AbortPrinter(self.0) };
+            return Err(e);
+        }
         // SAFETY: a document was started on this handle.
         let ended = unsafe { EndDocPrinter(self.0) }.as_bool();
-        written?;
         if ended {
             Ok(())
         } else {
