@@ -184,17 +184,46 @@ pub(super) async fn ship_inner(
         }
     }
     let total = format!("{:.2}", 9.5 * packages.len() as f64);
+    let mut response = json!({
+        "ResponseStatus": {"Code": "1", "Description": "Success"},
+        "TransactionReference": {"CustomerContext": str_at(&req, "/ShipmentRequest/Request/TransactionReference/CustomerContext")}});
+    let alerts: Vec<Value> = packages
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| additional_handling(p))
+        .map(|(i, _)| json!({"Code": "129001", "Description": format!("Additional Handling has automatically been set on Package {}.", i + 1)}))
+        .collect();
+    if !alerts.is_empty() {
+        response["Alert"] = Value::Array(alerts);
+    }
     let answer = json!({"ShipmentResponse": {
-        "Response": {
-            "ResponseStatus": {"Code": "1", "Description": "Success"},
-            "Alert": [{"Code": "129001", "Description": "Additional Handling has automatically been set on Package 1."}],
-            "TransactionReference": {"CustomerContext": str_at(&req, "/ShipmentRequest/Request/TransactionReference/CustomerContext")}},
+        "Response": response,
         "ShipmentResults": {
             "ShipmentCharges": {"TotalCharges": {"CurrencyCode": "USD", "MonetaryValue": total}},
             "BillingWeight": {"UnitOfMeasurement": {"Code": "LBS", "Description": "Pounds"}, "Weight": "1.0"},
             "ShipmentIdentificationNumber": first,
             "PackageResults": results}}});
     axum::Json(answer).into_response()
+}
+
+/// Whether UPS sets Additional Handling on a package by its size and weight, as UPS's published
+/// criteria have it: an actual weight over 50 lb, a longest side over 48 in, or a second-longest
+/// side over 30 in. (Packaging that is not corrugated cardboard also counts; a request does not
+/// say.) UPS's recorded answers for ordinary boxes carry no alert, and neither does the sim's.
+fn additional_handling(p: &Value) -> bool {
+    let number = |at: &str| str_at(p, at).parse::<f64>().unwrap_or(0.0);
+    let pounds = match str_at(p, "/PackageWeight/UnitOfMeasurement/Code") {
+        "KGS" => number("/PackageWeight/Weight") * 2.204_622_6,
+        _ => number("/PackageWeight/Weight"),
+    };
+    let per_inch = match str_at(p, "/Dimensions/UnitOfMeasurement/Code") {
+        "CM" => 2.54,
+        _ => 1.0,
+    };
+    let mut sides =
+        ["Length", "Width", "Height"].map(|d| number(&format!("/Dimensions/{d}")) / per_inch);
+    sides.sort_by(|a, b| b.total_cmp(a));
+    pounds > 50.0 || sides[0] > 48.0 || sides[1] > 30.0
 }
 
 pub(super) fn service_name(code: &str) -> &'static str {
@@ -314,4 +343,73 @@ pub(super) async fn recovery(
                 "LabelImageFormat": {"Code": format.to_ascii_lowercase()},
                 "GraphicImage": encode_label(&s.image, &format)}}}}))
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(weight: &str, unit: &str, dims: [&str; 3], dim_unit: &str) -> Value {
+        json!({
+            "PackageWeight": {"UnitOfMeasurement": {"Code": unit}, "Weight": weight},
+            "Dimensions": {"UnitOfMeasurement": {"Code": dim_unit},
+                "Length": dims[0], "Width": dims[1], "Height": dims[2]}})
+    }
+
+    #[test]
+    fn additional_handling_is_set_by_ups_size_and_weight_rules_only() {
+        // The demo's boxes: ordinary, no surcharge.
+        assert!(!additional_handling(&package(
+            "4.5",
+            "LBS",
+            ["10", "8", "4"],
+            "IN"
+        )));
+        assert!(!additional_handling(&package(
+            "50",
+            "LBS",
+            ["48", "30", "30"],
+            "IN"
+        )));
+        assert!(additional_handling(&package(
+            "50.1",
+            "LBS",
+            ["10", "8", "4"],
+            "IN"
+        )));
+        assert!(additional_handling(&package(
+            "23",
+            "KGS",
+            ["10", "8", "4"],
+            "IN"
+        )));
+        assert!(additional_handling(&package(
+            "5",
+            "LBS",
+            ["8", "49", "4"],
+            "IN"
+        )));
+        assert!(additional_handling(&package(
+            "5",
+            "LBS",
+            ["40", "31", "4"],
+            "IN"
+        )));
+        assert!(additional_handling(&package(
+            "5",
+            "LBS",
+            ["125", "20", "10"],
+            "CM"
+        )));
+        assert!(!additional_handling(&package(
+            "5",
+            "LBS",
+            ["120", "20", "10"],
+            "CM"
+        )));
+        // No dimensions sent: only the weight decides.
+        assert!(!additional_handling(
+            &json!({"PackageWeight": {"Weight": "3"}})
+        ));
+    }
 }
