@@ -235,6 +235,25 @@ mod tests {
         ));
     }
 
+    /// Windows owns USB printers and has no PDF renderer: both are refused with what to do,
+    /// before anything is opened.
+    #[cfg(windows)]
+    #[test]
+    fn windows_refuses_usb_printers_and_pdfs_plainly() {
+        let usb = PrinterTarget::parse("usb:0a5f:0166").unwrap();
+        let t = Duration::from_millis(50);
+        let e = usb.print(Job::Label(b"^XA^XZ"), t).unwrap_err();
+        assert!(matches!(e, TargetError::UsbOnWindows), "{e}");
+        assert!(e.to_string().contains("spool:NAME"), "{e}");
+        assert!(matches!(usb.status(t), Err(TargetError::UsbOnWindows)));
+        let queue = PrinterTarget::parse("spool:Office Laser").unwrap();
+        let e = queue.print(Job::Document(b"%PDF-1.7"), t).unwrap_err();
+        assert!(
+            matches!(e, TargetError::Spool(SpoolError::NoPdfRenderer)),
+            "{e}"
+        );
+    }
+
     #[test]
     fn problems_read_as_states() {
         assert!(view(&[]).ready());
